@@ -1,0 +1,3 @@
+module github.com/taudb/tau
+
+go 1.26.8

@@ -1,0 +1,64 @@
+package protocol
+
+import (
+	"bufio"
+	"errors"
+	"io"
+)
+
+// MaxRequestPayload is the largest payload any request opcode uses; longer payloads are never
+// buffered, only discarded, so a connection's memory does not grow with what a client claims.
+const MaxRequestPayload = AppendPayloadSize
+
+// ErrPayloadTooLarge is returned for a header whose length exceeds the reader's limit (R2).
+var ErrPayloadTooLarge = errors.New("protocol: payload too large")
+
+// Reader decodes request frames from a buffered stream.
+type Reader struct {
+	r       *bufio.Reader
+	max     uint32
+	hdr     [HeaderSize]byte
+	payload [MaxRequestPayload]byte
+}
+
+// NewReader reads frames from r, refusing payloads longer than maxPayload.
+func NewReader(r *bufio.Reader, maxPayload uint32) *Reader {
+	return &Reader{r: r, max: maxPayload}
+}
+
+// ReadHeader reads and checks one header (magic, version, length limit: R0, R2). On
+// ErrPayloadTooLarge the returned header is valid and the payload has not been read.
+func (r *Reader) ReadHeader() (Header, error) {
+	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
+		return Header{}, err
+	}
+	h, err := DecodeHeader(&r.hdr)
+	if err != nil {
+		return h, err
+	}
+	if h.Length > r.max {
+		return h, ErrPayloadTooLarge
+	}
+	return h, nil
+}
+
+// ReadPayload reads a payload of at most MaxRequestPayload bytes. The slice is valid until the
+// next call.
+func (r *Reader) ReadPayload(h Header) ([]byte, error) {
+	if h.Length > MaxRequestPayload {
+		return nil, errors.New("protocol: payload too long to buffer; discard it")
+	}
+	p := r.payload[:h.Length]
+	_, err := io.ReadFull(r.r, p)
+	return p, err
+}
+
+// Discard skips a payload the server ignores (R3, R4).
+func (r *Reader) Discard(h Header) error {
+	_, err := r.r.Discard(int(h.Length))
+	return err
+}
+
+// Buffered reports how many bytes are already read from the socket and not yet decoded: the
+// handler flushes answers only when no further request is already waiting.
+func (r *Reader) Buffered() int { return r.r.Buffered() }

@@ -1,0 +1,122 @@
+// Package storage makes series durable: a write-ahead log of every mutation (create, drop,
+// append) with group commit, periodic checkpoints of whole series, and recovery at start.
+//
+// The actors own the series data in memory (Gorilla-compressed, package chunkenc); storage owns
+// what is on disk. An actor logs a record and keeps the Ticket; the connection answers OK only
+// once the ticket resolves (PROTOCOL.md R11).
+package storage
+
+import (
+	"errors"
+
+	"github.com/taudb/tau/pkg/protocol"
+	"github.com/taudb/tau/pkg/storage/chunkenc"
+)
+
+// RecordType is the kind of a logged mutation.
+type RecordType byte
+
+// Record types. Their numbers are part of the on-disk format: never renumber.
+const (
+	RecordCreate RecordType = 1
+	RecordDrop   RecordType = 2
+	RecordAppend RecordType = 3
+)
+
+// Record is one logged mutation.
+type Record struct {
+	Type  RecordType
+	LSN   uint64 // assigned by Log.Append, strictly increasing across the whole log
+	Label protocol.Label
+	TS    int64  // RecordAppend only
+	Value uint64 // RecordAppend only: the IEEE-754 bits, stored exactly
+}
+
+// ErrLogFailed is returned by Append once the log has seen a write or fsync failure: after a
+// failed fsync the kernel may have dropped the data, so the log takes no more writes until the
+// server restarts (the "fsyncgate" lesson). Reads keep being served from memory.
+var ErrLogFailed = errors.New("storage: write-ahead log failed; restart to resume writes")
+
+// Log is the durable sequence of mutations.
+type Log interface {
+	// Append assigns r.LSN and queues r. The Ticket resolves once r is durable under the
+	// store's fsync policy. An error means nothing was logged.
+	Append(r *Record) (Ticket, error)
+	// Sync waits until everything appended so far is on stable storage.
+	Sync() error
+}
+
+// SeriesState is one series as recovered at start.
+type SeriesState struct {
+	Label   protocol.Label
+	Series  *chunkenc.Series
+	LastLSN uint64 // LSN of the last record applied to this series (its create or last append)
+}
+
+// SeriesSnapshot is one series as an actor saw it for a checkpoint.
+type SeriesSnapshot struct {
+	Label   protocol.Label
+	LastLSN uint64
+	Data    []byte // chunkenc.Series.AppendBinary output
+}
+
+// Mark identifies the start of the log segment a checkpoint begins at.
+type Mark struct{ Segment uint64 }
+
+// Store is a Log that can be recovered and checkpointed. The server uses the on-disk store;
+// tests may use the in-memory one.
+type Store interface {
+	Log
+	// Recover loads the newest checkpoint and replays the log after it. It is called once,
+	// before the first Append, and returns every live series.
+	Recover() ([]SeriesState, error)
+	// BeginCheckpoint starts a new log segment: every record appended before the call lies in
+	// an earlier segment. Snapshots for the checkpoint must be taken after it returns.
+	BeginCheckpoint() (Mark, error)
+	// CommitCheckpoint durably writes the snapshots as the checkpoint at m (write, fsync,
+	// rename, fsync dir), then removes the log segments before m. Replay after it skips any
+	// record whose LSN is at or below its series' snapshot LastLSN.
+	CommitCheckpoint(m Mark, snaps []SeriesSnapshot) error
+	// Close syncs and closes the log.
+	Close() error
+}
+
+// Ticket resolves when the records it covers are durable. The zero Ticket is resolved with no
+// error.
+type Ticket struct{ g *group }
+
+// group is one group commit: every record written by one write (and fsync, in "always").
+type group struct {
+	done chan struct{}
+	err  error
+}
+
+func newGroup() *group { return &group{done: make(chan struct{})} }
+
+// resolve publishes the outcome of the group's write; called exactly once.
+func (g *group) resolve(err error) {
+	g.err = err
+	close(g.done)
+}
+
+// Wait blocks until the ticket resolves and returns the write's outcome.
+func (t Ticket) Wait() error {
+	if t.g == nil {
+		return nil
+	}
+	<-t.g.done
+	return t.g.err
+}
+
+// Ready reports whether Wait would return at once.
+func (t Ticket) Ready() bool {
+	if t.g == nil {
+		return true
+	}
+	select {
+	case <-t.g.done:
+		return true
+	default:
+		return false
+	}
+}
