@@ -1,0 +1,93 @@
+// Package auth holds the pre-shared certificate and checks it in constant time (PROTOCOL.md R5).
+package auth
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// DevCertificate is the development certificate, bytes 0x00..0x1f. The config refuses it on any
+// address but loopback.
+var DevCertificate = func() (c protocol.Certificate) {
+	for i := range c {
+		c[i] = byte(i)
+	}
+	return c
+}()
+
+// ParseCertificate accepts what CONFIG.md allows in TAU_CERTIFICATE_FILE: 64 hex characters
+// (surrounding white space ignored) or exactly 32 raw bytes. Errors never echo the input.
+func ParseCertificate(b []byte) (protocol.Certificate, error) {
+	var c protocol.Certificate
+	if t := bytes.TrimSpace(b); len(t) == 2*len(c) {
+		if _, err := hex.Decode(c[:], t); err == nil {
+			return c, nil
+		}
+	}
+	if len(b) == len(c) {
+		copy(c[:], b)
+		return c, nil
+	}
+	return c, fmt.Errorf("want 64 hex characters or 32 raw bytes, got %d bytes", len(b))
+}
+
+// ParseHex parses TAU_CERTIFICATE: exactly 64 hex characters.
+func ParseHex(s string) (protocol.Certificate, error) {
+	var c protocol.Certificate
+	if len(s) != 2*len(c) {
+		return c, fmt.Errorf("want 64 hex characters, got %d characters", len(s))
+	}
+	if _, err := hex.Decode(c[:], []byte(s)); err != nil {
+		return c, errors.New("want 64 hex characters, found a non-hex character")
+	}
+	return c, nil
+}
+
+// Fingerprint is a short, non-reversible name for a certificate, safe to log.
+func Fingerprint(c protocol.Certificate) string {
+	sum := sha256.Sum256(c[:])
+	return hex.EncodeToString(sum[:4])
+}
+
+// Keeper holds the current certificate. It is swapped atomically when the mounted Secret
+// rotates, so connections check against whichever certificate is current at their CONNECT.
+type Keeper struct {
+	cur atomic.Pointer[current]
+}
+
+type current struct {
+	cert     protocol.Certificate
+	loadedAt time.Time
+}
+
+// NewKeeper starts with c.
+func NewKeeper(c protocol.Certificate) *Keeper {
+	k := &Keeper{}
+	k.Set(c)
+	return k
+}
+
+// Set replaces the certificate.
+func (k *Keeper) Set(c protocol.Certificate) {
+	k.cur.Store(&current{cert: c, loadedAt: time.Now()})
+}
+
+// LoadedAt is when the current certificate was set.
+func (k *Keeper) LoadedAt() time.Time { return k.cur.Load().loadedAt }
+
+// Fingerprint of the current certificate.
+func (k *Keeper) Fingerprint() string { return Fingerprint(k.cur.Load().cert) }
+
+// Check compares a presented certificate with the current one in constant time.
+func (k *Keeper) Check(presented []byte) bool {
+	c := k.cur.Load().cert
+	return len(presented) == len(c) && subtle.ConstantTimeCompare(presented, c[:]) == 1
+}
