@@ -1,0 +1,77 @@
+// Command tau-server is the Tau time-series database server. Configuration comes only from
+// TAU_* environment variables (CONFIG.md); `tau-server --help` lists them.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/pkg/config"
+	"github.com/taudb/tau/pkg/server"
+)
+
+// Exit codes: 2 for a configuration error (CONFIG.md), 1 for a failure while running.
+const (
+	exitFailure = 1
+	exitConfig  = 2
+)
+
+func main() { os.Exit(runMain(os.Args[1:])) }
+
+func runMain(args []string) int {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			fmt.Println("tau-server takes no flags; it is configured by these environment variables:")
+			_ = config.Usage()
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "tau-server: unexpected argument %q; configuration is by TAU_* environment variables (see --help)\n", args[0])
+		return exitConfig
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error())
+		return exitConfig
+	}
+	logger, err := newLogger(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error())
+		return exitConfig
+	}
+	defer func() { _ = logger.Sync() }()
+	return serve(cfg, logger)
+}
+
+func serve(cfg config.Config, logger *zap.Logger) int {
+	logger.Info("starting tau-server", zap.Any("config", cfg.Redacted()), zap.Int("workers", cfg.PoolSize()))
+	if cfg.UsesDevCertificate() {
+		logger.Warn("using the development certificate: set TAU_CERTIFICATE_FILE before exposing this server")
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := server.New(cfg, logger, reg, server.Options{})
+	if err != nil {
+		logger.Error("cannot start", zap.Error(err))
+		return exitFailure
+	}
+	var g run.Group
+	g.Add(run.SignalHandler(context.Background(), syscall.SIGINT, syscall.SIGTERM))
+	if cfg.CertificateFile != "" {
+		addCertificateWatcher(&g, cfg.CertificateFile, srv, logger, reg)
+	}
+	srv.AddTo(&g)
+	err = g.Run()
+	var sig run.SignalError
+	if err != nil && !errors.As(err, &sig) {
+		logger.Error("stopped on error", zap.Error(err))
+		return exitFailure
+	}
+	logger.Info("stopped")
+	return 0
+}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/taudb/tau/pkg/actor"
+)
+
+// stallLimit is how long the worker pool may have work without finishing any before the
+// liveness probe fails.
+const stallLimit = 15 * time.Second
+
+func newHTTPServer(s *Server, reg *prometheus.Registry) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", probe(s.health.live))
+	mux.HandleFunc("/readyz", probe(s.health.ready.Load))
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+}
+
+func probe(ok func() bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if ok() {
+			_, _ = w.Write([]byte("ok\n"))
+			return
+		}
+		http.Error(w, "not ok", http.StatusServiceUnavailable)
+	}
+}
+
+func (s *Server) serveHTTP() error {
+	if err := s.http.Serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) stopHTTP() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.http.Shutdown(ctx)
+}
+
+// health answers the probes: ready once storage is recovered and the listener accepts, until
+// shutdown begins; live while the worker pool makes progress on the work it has.
+type health struct {
+	pool  *actor.Pool
+	ready atomic.Bool
+
+	mu           sync.Mutex
+	lastProgress uint64
+	lastChange   time.Time
+}
+
+func newHealth(p *actor.Pool) *health { return &health{pool: p, lastChange: time.Now()} }
+
+func (h *health) setReady(v bool) { h.ready.Store(v) }
+
+func (h *health) live() bool {
+	st := h.pool.Stats()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	idle := st.Queued == 0 && st.Running == 0
+	if st.Progress != h.lastProgress || idle {
+		h.lastProgress, h.lastChange = st.Progress, time.Now()
+		return true
+	}
+	return time.Since(h.lastChange) < stallLimit
+}

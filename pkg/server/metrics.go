@@ -1,0 +1,112 @@
+package server
+
+import (
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// requestOps are the opcodes with their own label value; everything else is "unknown".
+var requestOps = []protocol.Opcode{protocol.OpConnect, protocol.OpDisconnect, protocol.OpPing,
+	protocol.OpCreateSeries, protocol.OpDropSeries, protocol.OpAppend, protocol.OpQueryPoint}
+
+// Reasons a connection is refused or cut, the values of tau_connections_rejected_total.
+const (
+	reasonLimit        = "limit"
+	reasonAuth         = "auth"
+	reasonIdleTimeout  = "idle_timeout"
+	reasonWriteTimeout = "write_timeout"
+	reasonProtocol     = "protocol_error"
+	reasonShutdown     = "shutdown"
+)
+
+// metrics are the server's own series; values living in data structures (series count,
+// mailbox depths, busy workers) are read at scrape time, events are counted inline.
+type metrics struct {
+	connsOpen     prometheus.Gauge
+	connsAccepted prometheus.Counter
+	connsRejected *prometheus.CounterVec
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	enqueueDepth  prometheus.Histogram
+	busy          prometheus.Counter
+	storageErrors prometheus.Counter
+
+	// pre-resolved children for the hot path, indexed by opcode byte
+	okCount  [256]prometheus.Counter
+	observer [256]prometheus.Observer
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		connsOpen: f.NewGauge(prometheus.GaugeOpts{Name: "tau_connections_open",
+			Help: "TAU protocol connections currently open."}),
+		connsAccepted: f.NewCounter(prometheus.CounterOpts{Name: "tau_connections_accepted_total",
+			Help: "TAU protocol connections accepted."}),
+		connsRejected: f.NewCounterVec(prometheus.CounterOpts{Name: "tau_connections_rejected_total",
+			Help: "Connections refused or closed by the server, by reason (limit, auth, idle_timeout, write_timeout, protocol_error, shutdown)."},
+			[]string{"reason"}),
+		requests: f.NewCounterVec(prometheus.CounterOpts{Name: "tau_requests_total",
+			Help: "Requests answered, by opcode and status (ok or the ERR status name)."},
+			[]string{"opcode", "status"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{Name: "tau_request_duration_seconds",
+			Help:    "Time from reading a request to writing its answer (durability wait included), by opcode.",
+			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10)}, []string{"opcode"}),
+		enqueueDepth: f.NewHistogram(prometheus.HistogramOpts{Name: "tau_actor_mailbox_enqueue_depth_messages",
+			Help:    "Mailbox depth each request found when it was queued for its series.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 7)}),
+		busy: f.NewCounter(prometheus.CounterOpts{Name: "tau_actor_busy_rejections_total",
+			Help: "Requests answered busy because their series' mailbox was full."}),
+		storageErrors: f.NewCounter(prometheus.CounterOpts{Name: "tau_storage_write_refusals_total",
+			Help: "Mutations answered internal_error because the log refused or failed the write."}),
+	}
+	for i := range m.observer {
+		op := opLabel(protocol.Opcode(i))
+		m.observer[i] = m.duration.WithLabelValues(op)
+		m.okCount[i] = m.requests.WithLabelValues(op, "ok")
+	}
+	for _, r := range []string{reasonLimit, reasonAuth, reasonIdleTimeout, reasonWriteTimeout, reasonProtocol, reasonShutdown} {
+		m.connsRejected.WithLabelValues(r)
+	}
+	return m
+}
+
+func opLabel(op protocol.Opcode) string {
+	if op.IsRequest() {
+		return op.String()
+	}
+	return "unknown"
+}
+
+// answered counts one answer and its latency.
+func (m *metrics) answered(op protocol.Opcode, s protocol.Status, start time.Time) {
+	if s == 0 {
+		m.okCount[op].Inc()
+	} else {
+		m.requests.WithLabelValues(opLabel(op), s.String()).Inc()
+	}
+	m.observer[op].Observe(time.Since(start).Seconds())
+}
+
+// registerBuildInfo adds tau_build_info.
+func registerBuildInfo(reg prometheus.Registerer) {
+	version, revision := "devel", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{Name: "tau_build_info",
+		Help:        "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision}},
+		func() float64 { return 1 })
+}

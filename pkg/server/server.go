@@ -1,0 +1,138 @@
+// Package server is the TAU listener and its per-connection handler, plus the HTTP endpoints
+// for metrics and probes. It wires config, auth, storage and the catalog into one lifecycle.
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/pkg/catalog"
+	"github.com/taudb/tau/pkg/config"
+	"github.com/taudb/tau/pkg/storage"
+)
+
+// Server is one Tau server: build it with New, add it to a run.Group with AddTo (or call Run).
+type Server struct {
+	cfg     config.Config
+	log     *zap.Logger
+	keeper  *auth.Keeper
+	store   storage.Store
+	catalog *catalog.Catalog
+	metrics *metrics
+	health  *health
+
+	ln     net.Listener
+	httpLn net.Listener
+	http   *http.Server
+
+	recovered chan struct{} // closed once storage is recovered and the catalog restored
+	draining  atomic.Bool   // set at the first instant of shutdown
+	open      atomic.Int64  // connections open
+
+	stop     chan struct{} // closed when shutdown begins
+	stopOnce sync.Once
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// Options are what tests may replace.
+type Options struct {
+	// Store replaces the on-disk store in TAU_DATA_DIR.
+	Store storage.Store
+}
+
+// New builds the server and binds both listeners, so a busy port fails here, at start.
+func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Options) (*Server, error) {
+	cert, err := cfg.LoadCertificate()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: log, keeper: auth.NewKeeper(cert),
+		metrics:   newMetrics(reg),
+		recovered: make(chan struct{}),
+		stop:      make(chan struct{}),
+		conns:     make(map[*conn]struct{}),
+	}
+	s.store = opts.Store
+	if s.store == nil {
+		if s.store, err = openStore(cfg, log, reg); err != nil {
+			return nil, err
+		}
+	}
+	s.catalog = catalog.New(s.store, catalog.Options{
+		Capacity: cfg.CatalogCapacity, Workers: cfg.PoolSize(), MailboxCapacity: cfg.MailboxCapacity,
+		MaxConnections: cfg.MaxConnections,
+		StorageFailed:  func(err error) { log.Error("storage refused a write", zap.Error(err)) },
+		Enqueued:       func(d int) { s.metrics.enqueueDepth.Observe(float64(d)) },
+	})
+	s.health = newHealth(s.catalog.Pool())
+	registerBuildInfo(reg)
+	registerScrapeMetrics(reg, s)
+	if err := s.listen(reg); err != nil {
+		_ = s.store.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) listen(reg *prometheus.Registry) error {
+	var err error
+	if s.ln, err = net.Listen("tcp", s.cfg.ListenAddress); err != nil {
+		return fmt.Errorf("TAU_LISTEN_ADDRESS=%q: %w", s.cfg.ListenAddress, err)
+	}
+	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTPAddress); err != nil {
+		_ = s.ln.Close()
+		return fmt.Errorf("TAU_HTTP_ADDRESS=%q: %w", s.cfg.HTTPAddress, err)
+	}
+	s.http = newHTTPServer(s, reg)
+	return nil
+}
+
+// Addr is the TAU listener's address (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// HTTPAddr is the HTTP listener's address.
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// Keeper holds the certificate, for the file watcher.
+func (s *Server) Keeper() *auth.Keeper { return s.keeper }
+
+// AddTo adds the server's components to g. oklog/run interrupts actors in the order they were
+// added, one after the other, so the order here is the shutdown order: stop taking connections
+// and answer what was read (readiness already 503), then write a final checkpoint, stop the
+// workers and close storage, then stop the HTTP server.
+func (s *Server) AddTo(g *run.Group) {
+	engineDone := make(chan struct{})
+	g.Add(s.serveTAU, func(error) { s.shutdownTAU() })
+	stopCheckpoints := make(chan struct{})
+	g.Add(func() error { return s.checkpointLoop(stopCheckpoints) }, func(error) { closeOnce(stopCheckpoints) })
+	g.Add(func() error { defer close(engineDone); return s.runEngine() }, func(error) { s.stopEngine(engineDone) })
+	g.Add(s.serveHTTP, func(error) { s.stopHTTP() })
+}
+
+// Run runs the server until ctx-like stop is closed or a component fails.
+func (s *Server) Run(stop <-chan struct{}) error {
+	var g run.Group
+	g.Add(func() error { <-stop; return nil }, func(error) {})
+	s.AddTo(&g)
+	return g.Run()
+}
+
+func closeOnce(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
