@@ -1,0 +1,229 @@
+// Package clienttest has a small in-memory TAU server for testing clients: it keeps the
+// protocol's answers and order (PROTOCOL.md R1, R4–R9) and lets a test step in before any
+// request is answered, to make it busy, slow, or misbehave. It stores nothing durably and has
+// none of the real server's limits; test against pkg/server/servertest for those.
+package clienttest
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// Request is what a Hook sees: the request and how many requests the connection sent before.
+type Request struct {
+	Op      protocol.Opcode
+	Payload []byte
+	Seq     int
+}
+
+// Reply replaces the server's own answer.
+type Reply struct {
+	Frame []byte // written as is; may be empty
+	Close bool   // close the connection after writing Frame
+}
+
+// Hook is called for every request before the server answers it; a nil Reply lets the server
+// answer normally. It runs on the connection's goroutine: sleeping in it delays this answer
+// and all later ones of the connection, as a slow server would.
+type Hook func(r Request) *Reply
+
+// Server is a fake TAU server on a loopback port.
+type Server struct {
+	Addr string
+	Cert protocol.Certificate
+
+	ln   net.Listener
+	hook Hook
+
+	mu     sync.Mutex
+	series map[protocol.Label]*series
+
+	wg    sync.WaitGroup
+	cmu   sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+type series struct {
+	last   int64
+	any    bool
+	points map[int64]uint64
+}
+
+// Start starts a fake server with the development certificate; it is stopped by t.Cleanup.
+// hook may be nil.
+func Start(t testing.TB, hook Hook) *Server {
+	t.Helper()
+	s, err := Listen(hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Listen starts a fake server outside a test (for examples).
+func Listen(hook Hook) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Addr: ln.Addr().String(), Cert: auth.DevCertificate, ln: ln, hook: hook,
+		series: map[protocol.Label]*series{}, conns: map[net.Conn]struct{}{},
+	}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Close stops the server and closes every connection.
+func (s *Server) Close() {
+	s.ln.Close()
+	s.cmu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.cmu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.cmu.Lock()
+		s.conns[nc] = struct{}{}
+		s.cmu.Unlock()
+		s.wg.Add(1)
+		go s.serve(nc)
+	}
+}
+
+func (s *Server) serve(nc net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		nc.Close()
+		s.cmu.Lock()
+		delete(s.conns, nc)
+		s.cmu.Unlock()
+	}()
+	br := bufio.NewReader(nc)
+	bw := bufio.NewWriter(nc)
+	r := protocol.NewReader(br, 1<<20)
+	authed := false
+	var out []byte
+	for seq := 0; ; seq++ {
+		h, err := r.ReadHeader()
+		if err != nil {
+			writeFatal(bw, err)
+			return
+		}
+		p, err := s.payload(r, h)
+		if err != nil {
+			return
+		}
+		var closeAfter bool
+		out, closeAfter = s.answer(out[:0], Request{Op: h.Opcode, Payload: p, Seq: seq}, &authed)
+		bw.Write(out)
+		// Flush only when no further request is waiting, like the real server: answers to a
+		// pipelined burst go out together.
+		if closeAfter || br.Buffered() == 0 {
+			if bw.Flush() != nil || closeAfter {
+				return
+			}
+		}
+	}
+}
+
+// writeFatal answers a framing error (R2) before the connection is closed.
+func writeFatal(bw *bufio.Writer, err error) {
+	switch err {
+	case protocol.ErrBadMagic:
+		bw.Write(protocol.AppendErr(nil, protocol.StatusBadMagic))
+	case protocol.ErrBadVersion:
+		bw.Write(protocol.AppendErr(nil, protocol.StatusBadVersion))
+	case protocol.ErrPayloadTooLarge:
+		bw.Write(protocol.AppendErr(nil, protocol.StatusPayloadTooLarge))
+	}
+	bw.Flush()
+}
+
+// payload reads what the request carries; unknown and oversized ones are read whole, since
+// the fake answers them by opcode and length alone.
+func (s *Server) payload(r *protocol.Reader, h protocol.Header) ([]byte, error) {
+	if h.Length <= protocol.MaxRequestPayload {
+		return r.ReadPayload(h)
+	}
+	return nil, r.Discard(h)
+}
+
+// answer handles one request; the order of checks is R0's.
+func (s *Server) answer(dst []byte, req Request, authed *bool) ([]byte, bool) {
+	if s.hook != nil {
+		if rep := s.hook(req); rep != nil {
+			return append(dst, rep.Frame...), rep.Close
+		}
+	}
+	op, p := req.Op, req.Payload
+	switch {
+	case op == protocol.OpDisconnect:
+		return protocol.AppendFrame(dst, protocol.OpOK, nil), true
+	case !*authed && op != protocol.OpConnect:
+		return protocol.AppendErr(dst, protocol.StatusNotAuthenticated), true
+	case !op.IsRequest():
+		return protocol.AppendErr(dst, protocol.StatusBadOpcode), false
+	case op.PayloadSize() >= 0 && len(p) != op.PayloadSize():
+		return protocol.AppendErr(dst, protocol.StatusInvalidPayload), false
+	case op == protocol.OpConnect:
+		*authed = subtle.ConstantTimeCompare(p, s.Cert[:]) == 1
+		if !*authed {
+			return protocol.AppendErr(dst, protocol.StatusAuthFailed), true
+		}
+		return protocol.AppendFrame(dst, protocol.OpOK, nil), false
+	case op == protocol.OpPing:
+		return protocol.AppendFrame(dst, protocol.OpPong, nil), false
+	}
+	return s.operate(dst, op, p), false
+}
+
+// operate carries out the series operations.
+func (s *Server) operate(dst []byte, op protocol.Opcode, p []byte) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := protocol.SeriesRequest(p)
+	sr := s.series[l]
+	switch {
+	case op == protocol.OpCreateSeries && sr != nil:
+		return protocol.AppendErr(dst, protocol.StatusSeriesAlreadyExists)
+	case op == protocol.OpCreateSeries:
+		s.series[l] = &series{points: map[int64]uint64{}}
+		return protocol.AppendFrame(dst, protocol.OpOK, nil)
+	case sr == nil:
+		return protocol.AppendErr(dst, protocol.StatusSeriesNotFound)
+	case op == protocol.OpDropSeries:
+		delete(s.series, l)
+		return protocol.AppendFrame(dst, protocol.OpOK, nil)
+	case op == protocol.OpAppend:
+		_, ts, bits := protocol.AppendRequest(p)
+		if sr.any && ts <= sr.last {
+			return protocol.AppendErr(dst, protocol.StatusOutOfOrder)
+		}
+		sr.any, sr.last, sr.points[ts] = true, ts, bits
+		return protocol.AppendFrame(dst, protocol.OpOK, nil)
+	}
+	_, ts := protocol.QueryRequest(p)
+	bits, found := sr.points[ts]
+	return protocol.AppendQueryAnswer(dst, found, bits)
+}
+
+// Busy is a Reply answering ERR busy.
+func Busy() *Reply { return &Reply{Frame: protocol.AppendErr(nil, protocol.StatusBusy)} }
