@@ -3,11 +3,12 @@ package client_test
 import (
 	"testing"
 
-	"github.com/taudb/tau/pkg/client/clienttest"
+	"github.com/taudb/tau/pkg/server/servertest"
 )
 
-// serverAddr starts a server for the tests that need only the protocol's plain behaviour.
+// serverAddr starts a real in-process server (on disk, in a temp dir) for the tests that need
+// only the protocol's plain behaviour; the fake of clienttest serves the fault-injection tests.
 func serverAddr(t *testing.T) string {
 	t.Helper()
-	return clienttest.Start(t, nil).Addr
+	return servertest.Start(t).Addr()
 }

@@ -1,0 +1,173 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/pkg/client"
+	"github.com/taudb/tau/pkg/config"
+	"github.com/taudb/tau/pkg/protocol"
+	"github.com/taudb/tau/pkg/server"
+	"github.com/taudb/tau/pkg/storage"
+)
+
+// addr is the in-process server the examples talk to; in real code it is the server's
+// TAU_LISTEN_ADDRESS, e.g. "127.0.0.1:7701".
+var addr string
+
+// TestMain runs one real in-memory server for the examples, which have no testing.TB to start
+// one with servertest.
+func TestMain(m *testing.M) {
+	cfg := config.Default()
+	cfg.ListenAddress, cfg.HTTPAddress = "127.0.0.1:0", "127.0.0.1:0"
+	srv, err := server.New(cfg, zap.NewNop(), prometheus.NewRegistry(), server.Options{Store: storage.NewMemory()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr = srv.Addr()
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- srv.Run(stop) }()
+	code := m.Run()
+	close(stop)
+	if err := <-done; err != nil {
+		log.Print(err)
+	}
+	os.Exit(code)
+}
+
+func Example() {
+	ctx := context.Background()
+	conn, err := client.Dial(ctx, addr, auth.DevCertificate, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	cpu := protocol.LabelFromString("example.cpu")
+	if err := conn.Create(ctx, cpu); err != nil {
+		log.Fatal(err)
+	}
+	if err := conn.Append(ctx, cpu, 1700000000000000000, 0.42); err != nil {
+		log.Fatal(err)
+	}
+	v, found, err := conn.Query(ctx, cpu, 1700000000000000000)
+	fmt.Println(v, found, err)
+	_, found, err = conn.Query(ctx, cpu, 1700000000000000001)
+	fmt.Println(found, err)
+	// Output:
+	// 0.42 true <nil>
+	// false <nil>
+}
+
+// Every ERR status is a *StatusError that matches its sentinel with errors.Is and says what the
+// status means.
+func ExampleStatusError() {
+	ctx := context.Background()
+	conn, err := client.Dial(ctx, addr, auth.DevCertificate, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	err = conn.Drop(ctx, protocol.LabelFromString("example.missing"))
+	fmt.Println(errors.Is(err, client.ErrSeriesNotFound))
+	fmt.Println(err)
+
+	var se *client.StatusError
+	if errors.As(err, &se) {
+		fmt.Printf("status 0x%02x %v\n", byte(se.Status), se.Status)
+	}
+	// Output:
+	// true
+	// tau: DROP_SERIES: series_not_found: no series has that label
+	// status 0x07 series_not_found
+}
+
+// Values keep their exact bits; QueryBits and AppendBits work on them directly.
+func ExampleConn_QueryBits() {
+	ctx := context.Background()
+	conn, err := client.Dial(ctx, addr, auth.DevCertificate, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	l := protocol.LabelFromString("example.nan")
+	if err := conn.Create(ctx, l); err != nil {
+		log.Fatal(err)
+	}
+	nan := math.Float64frombits(0x7ff8_0000_dead_beef) // a NaN carrying a payload
+	if err := conn.Append(ctx, l, 1, nan); err != nil {
+		log.Fatal(err)
+	}
+	bits, found, err := conn.QueryBits(ctx, l, 1)
+	fmt.Printf("%#x %v %v\n", bits, found, err)
+	// Output:
+	// 0x7ff80000deadbeef true <nil>
+}
+
+// A Batch goes out in one write and keeps its order; each request has its own result.
+func ExampleConn_Do() {
+	ctx := context.Background()
+	conn, err := client.Dial(ctx, addr, auth.DevCertificate, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	l := protocol.LabelFromString("example.batch")
+	var b client.Batch
+	b.Create(l)
+	for ts := int64(1); ts <= 3; ts++ {
+		b.Append(l, ts, float64(ts)*1.5)
+	}
+	b.Append(l, 2, 0) // not after the last point
+	b.Query(l, 3)
+	if err := conn.Do(ctx, &b); err != nil {
+		log.Fatal(err) // the connection failed; statuses are in the results
+	}
+	for i, r := range b.Results() {
+		fmt.Println(i, r.Err, r.Found, r.Value())
+	}
+	// Output:
+	// 0 <nil> false 0
+	// 1 <nil> false 0
+	// 2 <nil> false 0
+	// 3 <nil> false 0
+	// 4 tau: APPEND: out_of_order: the timestamp is not after the series' last point false 0
+	// 5 <nil> true 4.5
+}
+
+func ExamplePool() {
+	ctx := context.Background()
+	pool := client.NewPool(addr, auth.DevCertificate, 4, nil)
+	defer pool.Close()
+
+	l := protocol.LabelFromString("example.pool")
+	err := pool.Create(ctx, l)
+	fmt.Println(err)
+	err = pool.Create(ctx, l)
+	fmt.Println(errors.Is(err, client.ErrSeriesAlreadyExists))
+	// Output:
+	// <nil>
+	// true
+}
+
+func ExampleParseLabel() {
+	l, err := client.ParseLabel("hex:" + "ff00000000000000000000000000000000000000000000000000000000000001")
+	fmt.Println(l[0], l[31], err)
+	_, err = client.ParseLabel("a-name-that-is-longer-than-32-bytes")
+	fmt.Println(err)
+	// Output:
+	// 255 1 <nil>
+	// label "a-name-that-is-longer-than-32-bytes" is 35 bytes; at most 32 fit (or use hex:<64 hex digits>)
+}
