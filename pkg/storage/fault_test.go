@@ -158,7 +158,7 @@ func TestBitFlips(t *testing.T) {
 				if !errors.As(err, &ce) {
 					t.Fatalf("recover: %v, want a CorruptionError", err)
 				}
-				rec := recordAt(int((tc.off - createSize) / appendFrameSize + 1))
+				rec := recordAt(int((tc.off-createSize)/appendFrameSize + 1))
 				if tc.off < createSize {
 					rec = 0
 				}
