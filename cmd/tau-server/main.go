@@ -36,6 +36,9 @@ func runMain(args []string) int {
 		return exitConfig
 	}
 	cfg, err := config.Load()
+	if err == nil {
+		_, err = cfg.LoadCertificate() // an unreadable certificate file is a config error too
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error())
 		return exitConfig
@@ -50,7 +53,7 @@ func runMain(args []string) int {
 }
 
 func serve(cfg config.Config, logger *zap.Logger) int {
-	logger.Info("starting tau-server", zap.Any("config", cfg.Redacted()), zap.Int("workers", cfg.PoolSize()))
+	logger.Info("starting tau-server", zap.Any("config", cfg.Effective()))
 	if cfg.UsesDevCertificate() {
 		logger.Warn("using the development certificate: set TAU_CERTIFICATE_FILE before exposing this server")
 	}

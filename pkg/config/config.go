@@ -192,13 +192,23 @@ func oneOf(s string, options ...string) bool {
 	return false
 }
 
-// Redacted is the config as logged at start: the certificate is replaced by where it came from.
-func (c Config) Redacted() Config {
+// Effective is the config as logged at start, keyed by variable name. The certificate is
+// replaced by where it came from.
+func (c Config) Effective() map[string]string {
+	cert := "development certificate"
 	switch {
 	case c.Certificate != "":
-		c.Certificate = "(set, hidden)"
-	case c.CertificateFile == "":
-		c.Certificate = "(development certificate)"
+		cert = "TAU_CERTIFICATE (hidden)"
+	case c.CertificateFile != "":
+		cert = "TAU_CERTIFICATE_FILE=" + c.CertificateFile
 	}
-	return c
+	return map[string]string{
+		"TAU_LISTEN_ADDRESS": c.ListenAddress, "TAU_HTTP_ADDRESS": c.HTTPAddress, "certificate": cert,
+		"TAU_MAX_CONNECTIONS": fmt.Sprint(c.MaxConnections), "TAU_CONNECTION_TIMEOUT": c.ConnectionTimeout.String(),
+		"TAU_MAX_PAYLOAD_BYTES": fmt.Sprint(c.MaxPayloadBytes), "TAU_CATALOG_CAPACITY": fmt.Sprint(c.CatalogCapacity),
+		"TAU_ACTOR_POOL_SIZE": fmt.Sprintf("%d (%d workers)", c.ActorPoolSize, c.PoolSize()),
+		"TAU_MAILBOX_CAPACITY": fmt.Sprint(c.MailboxCapacity), "TAU_DATA_DIR": c.DataDir,
+		"TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
+		"TAU_SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TAU_LOG_LEVEL": c.LogLevel, "TAU_LOG_FORMAT": c.LogFormat,
+	}
 }

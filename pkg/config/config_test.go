@@ -92,12 +92,14 @@ func TestCertificateFile(t *testing.T) {
 	if _, err := c.LoadCertificate(); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("missing file: %v", err)
 	}
-	if r := c.Redacted(); r.CertificateFile == "" {
-		t.Fatal("redaction dropped the file path")
+	if e := c.Effective(); !strings.Contains(e["certificate"], "missing") {
+		t.Fatalf("effective config lost the file path: %v", e)
 	}
 	c = Default()
 	c.Certificate = devHex
-	if strings.Contains(c.Redacted().Certificate, devHex) {
-		t.Fatal("redaction shows the certificate")
+	for k, v := range c.Effective() {
+		if strings.Contains(v, devHex) {
+			t.Fatalf("effective config shows the certificate in %s", k)
+		}
 	}
 }

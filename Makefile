@@ -1,0 +1,52 @@
+# Tau — developer entry points. `make help` lists them.
+# Tools are installed at pinned versions into ./.tools/bin by the targets that need them.
+
+GO        ?= go
+BIN       := bin
+TOOLS_BIN := $(CURDIR)/.tools/bin
+FUZZTIME  ?= 60s
+export PATH := $(TOOLS_BIN):$(PATH)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build tau-server and the tau CLI into ./bin
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+.PHONY: run
+run: ## Run the server on 127.0.0.1:7701 (HTTP 127.0.0.1:7702) with the dev certificate and ./data
+	TAU_LOG_FORMAT=$${TAU_LOG_FORMAT:-console} TAU_DATA_DIR=$${TAU_DATA_DIR:-data} $(GO) run ./cmd/tau-server
+
+.PHONY: test
+test: test-go test-deploy ## Run every test that needs no container engine or API server (what CI runs first)
+
+.PHONY: test-go
+test-go: ## Go unit, end-to-end, crash and fuzz-corpus tests, with the race detector
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: fuzz
+fuzz: ## Fuzz the frame decoder for FUZZTIME (default 60s)
+	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./pkg/protocol/
+
+.PHONY: lint
+lint: ## go vet and a gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: bench
+bench: ## Go benchmarks (ns/op, allocs/op) of every package
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: clean
+clean: ## Remove build output (not ./data)
+	rm -rf $(BIN)
+
+# Fragments for the image, Kubernetes and benchmark targets.
+-include hack/mk/*.mk
+
+# Until the deployment fragment defines it, test-deploy does nothing.
+.PHONY: test-deploy
