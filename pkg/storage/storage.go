@@ -4,6 +4,19 @@
 // The actors own the series data in memory (Gorilla-compressed, package chunkenc); storage owns
 // what is on disk. An actor logs a record and keeps the Ticket; the connection answers OK only
 // once the ticket resolves (PROTOCOL.md R11).
+//
+// Disk is the on-disk Store. Its data directory (TAU_DATA_DIR) holds:
+//
+//	wal/<16-digit segment>         log segments; each record framed as
+//	                               u32 length | u32 CRC32C | type, LSN, label[, ts, value bits]
+//	checkpoint/<16-digit segment>  every live series as of a cut; the log replays from that segment
+//	checkpoint/<…>.tmp             a checkpoint being written; removed at start
+//
+// Names are sequence numbers chosen by the store: no label ever becomes part of a path. One
+// committer goroutine writes the records of all concurrent appenders with one write() and one
+// fsync (group commit). Recovery loads the newest valid checkpoint, replays the segments from
+// its mark, cuts a torn tail off the last segment, and refuses corruption anywhere else. After a
+// write or fsync failure the log refuses all writes until restart (ErrLogFailed).
 package storage
 
 import (
