@@ -1,0 +1,121 @@
+package k8stest
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// TestHelmLint: `helm lint` passes, strict too, with the defaults and with every feature on.
+func TestHelmLint(t *testing.T) {
+	helm := tool(t, "HELM", "helm")
+	for _, args := range [][]string{
+		{"lint", chartDir},
+		{"lint", "--strict", chartDir},
+		{"lint", "--strict", chartDir, "--values", fullValues},
+		{"lint", "--strict", chartDir, "--set", "certificate.existingSecret=x"},
+	} {
+		out, stderr, err := runErr(helm, args...)
+		if err != nil {
+			t.Errorf("helm %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		}
+		if bytes.Contains(out, []byte("[WARNING]")) || bytes.Contains(out, []byte("[ERROR]")) {
+			t.Errorf("helm %s:\n%s", strings.Join(args, " "), out)
+		}
+	}
+}
+
+// TestValuesRejected: values.schema.json (additionalProperties false) and the chart's own
+// checks refuse settings the server or Kubernetes would trip over later.
+func TestValuesRejected(t *testing.T) {
+	helm := tool(t, "HELM", "helm")
+	for _, tc := range []struct {
+		name, set, want string
+	}{
+		{"unknown key", "nosuchKey=1", "additional properties"},
+		{"unknown nested key", "config.port=7701", "additional properties"},
+		{"two replicas", "replicaCount=2", "replicaCount"},
+		{"bad duration", "config.shutdownTimeout=20", "shutdownTimeout"},
+		{"bad fsync", "config.fsync=never", "fsync"},
+		{"bad log level", "config.logLevel=trace", "logLevel"},
+		{"short certificate", "certificate.value=abcd", "certificate"},
+		{"grace period not longer than shutdown", "config.shutdownTimeout=1m", "terminationGracePeriodSeconds"},
+		{"grace period equal to shutdown", "terminationGracePeriodSeconds=20", "terminationGracePeriodSeconds"},
+		{"both secret and value", "certificate.existingSecret=x,certificate.value=" + strings.Repeat("0", 64), "only one"},
+		{"both pdb bounds", "podDisruptionBudget.enabled=true,podDisruptionBudget.minAvailable=1", "only one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, err := runErr(helm, "template", "tau", chartDir, "--set", tc.set)
+			if err == nil {
+				t.Fatalf("--set %s rendered:\n%.400s", tc.set, out)
+			}
+			if !strings.Contains(string(stderr), tc.want) {
+				t.Errorf("--set %s: error does not mention %q:\n%s", tc.set, tc.want, stderr)
+			}
+		})
+	}
+}
+
+// TestGracePeriodParsesDurations: the chart's Go-duration arithmetic accepts what it must.
+func TestGracePeriodParsesDurations(t *testing.T) {
+	for _, set := range []string{
+		"config.shutdownTimeout=29s",
+		"config.shutdownTimeout=29500ms",
+		"config.shutdownTimeout=1m30s,terminationGracePeriodSeconds=91",
+	} {
+		decodeAll(t, helmTemplate(t, "tau", nil, set))
+	}
+}
+
+// TestConfigChecksum: a changed setting rolls the pods; a changed certificate does not
+// (the server reloads the file), and the generated certificate is random per install.
+func TestConfigChecksum(t *testing.T) {
+	render := func(sets ...string) (string, string) {
+		objs := decodeAll(t, helmTemplate(t, "tau", nil, sets...))
+		sts := one[*appsv1.StatefulSet](t, objs, nil)
+		s := one[*corev1.Secret](t, objs, nil)
+		return sts.Spec.Template.Annotations["checksum/config"], string(s.Data["certificate"])
+	}
+	base, cert1 := render()
+	_, cert2 := render()
+	if cert1 == cert2 {
+		t.Error("two installs generated the same certificate")
+	}
+	if sum, _ := render("config.logLevel=debug"); sum == base {
+		t.Error("checksum/config did not change with config.logLevel")
+	}
+	if sum, _ := render("certificate.value=" + strings.Repeat("cd", 32)); sum != base {
+		t.Error("checksum/config changed with the certificate: rotation would restart the pods")
+	}
+}
+
+// TestConfigVarsMatchContract: the list the tests use is CONFIG.md's table, when it is at hand
+// (../shared/CONFIG.md beside the repository, or $CONFIG_MD).
+func TestConfigVarsMatchContract(t *testing.T) {
+	path := os.Getenv("CONFIG_MD")
+	if path == "" {
+		path = filepath.Join(repoRoot, "..", "shared", "CONFIG.md")
+	}
+	md, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("no CONFIG.md at %s: checked against the explicit list only", path)
+	}
+	want := contractVars(md)
+	if len(want) == 0 {
+		t.Fatalf("%s: no TAU_* rows in its table", path)
+	}
+	have := configVars(t)
+	for _, v := range want {
+		if !have[v] {
+			t.Errorf("CONFIG.md has %s, the tests' list does not", v)
+		}
+	}
+	if len(have) != len(want) {
+		t.Errorf("the tests' list has %d variables, CONFIG.md %d: %v", len(have), len(want), want)
+	}
+}
