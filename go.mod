@@ -2,7 +2,10 @@ module github.com/taudb/tau
 
 go 1.26.8
 
-require github.com/kelseyhightower/envconfig v1.4.0
+require (
+	github.com/HdrHistogram/hdrhistogram-go v1.1.2
+	github.com/kelseyhightower/envconfig v1.4.0
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/taudb/tau/pkg/client"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// tauTarget measures a Tau server through pkg/client, one Batch of -P requests per exec.
+type tauTarget struct {
+	addr     string
+	cert     protocol.Certificate
+	timeout  time.Duration
+	pipeline int
+	series   int
+	labels   []protocol.Label
+}
+
+func (t *tauTarget) describe() string { return "tau " + t.addr }
+
+func (t *tauTarget) connect(n int) ([]benchConn, error) {
+	t.labels = make([]protocol.Label, t.series)
+	for i := range t.labels {
+		t.labels[i] = protocol.LabelFromString("series" + strconv.Itoa(i))
+	}
+	opts := &client.Options{MaxInFlight: max(256, t.pipeline)}
+	conns := make([]benchConn, 0, n)
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), t.timeout)
+		c, err := client.Dial(ctx, t.addr, t.cert, opts)
+		cancel()
+		if err != nil {
+			closeAll(conns)
+			return nil, err
+		}
+		conns = append(conns, &tauConn{c: c, labels: t.labels})
+	}
+	return conns, nil
+}
+
+// prepare creates the series; ones left by an earlier run are fine (their timestamps are
+// older than this run's, which start at the current time).
+func (t *tauTarget) prepare(first benchConn, _ int) error {
+	tc := first.(*tauConn)
+	for _, l := range t.labels {
+		tc.b.Create(l)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t.timeout)
+	defer cancel()
+	err := tc.c.Do(ctx, &tc.b)
+	if err != nil {
+		return err
+	}
+	for _, r := range tc.b.Results() {
+		if r.Err != nil && !errors.Is(r.Err, client.ErrSeriesAlreadyExists) {
+			return r.Err
+		}
+	}
+	tc.b.Reset()
+	return nil
+}
+
+type tauConn struct {
+	c      *client.Conn
+	b      client.Batch
+	labels []protocol.Label
+}
+
+func (t *tauConn) add(op benchOp, series int, ts int64, v float64) {
+	switch op {
+	case opAppend:
+		t.b.Append(t.labels[series], ts, v)
+	case opQuery:
+		t.b.Query(t.labels[series], ts)
+	default:
+		t.b.Ping()
+	}
+}
+
+func (t *tauConn) exec(ctx context.Context, errs map[string]int64) error {
+	defer t.b.Reset()
+	if err := t.c.Do(ctx, &t.b); err != nil {
+		return err
+	}
+	for _, r := range t.b.Results() {
+		if r.Err == nil {
+			continue
+		}
+		var se *client.StatusError
+		if !errors.As(r.Err, &se) {
+			return r.Err
+		}
+		errs[se.Status.String()]++
+	}
+	return nil
+}
+
+func (t *tauConn) Close() error { return t.c.Close() }
+
+// respTarget measures a redis-server with the nearest commands (see benchArgs).
+type respTarget struct {
+	addr    string
+	timeout time.Duration
+	series  int
+	keys    [][]byte
+}
+
+func (t *respTarget) describe() string { return "redis " + t.addr }
+
+func (t *respTarget) connect(n int) ([]benchConn, error) {
+	t.keys = make([][]byte, t.series)
+	for i := range t.keys {
+		t.keys[i] = []byte("series" + strconv.Itoa(i))
+	}
+	conns := make([]benchConn, 0, n)
+	for range n {
+		nc, err := net.DialTimeout("tcp", t.addr, t.timeout)
+		if err != nil {
+			closeAll(conns)
+			return nil, &client.ConnError{Addr: t.addr, Dial: true, Err: err}
+		}
+		conns = append(conns, &respConn{addr: t.addr, nc: nc, keys: t.keys,
+			br: bufio.NewReaderSize(nc, 32<<10), bw: bufio.NewWriterSize(nc, 32<<10)})
+	}
+	return conns, nil
+}
+
+// prepare checks that a RESP server is there: a PING must come back as a RESP reply.
+func (t *respTarget) prepare(first benchConn, _ int) error {
+	first.add(opPing, 0, 0, 0)
+	errs := map[string]int64{}
+	if err := first.exec(context.Background(), errs); err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("redis at %s refused PING: %v", t.addr, errs)
+	}
+	return nil
+}
+
+// respConn speaks just enough RESP2 for the benchmark, without allocating per request.
+type respConn struct {
+	addr    string
+	nc      net.Conn
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	keys    [][]byte
+	queued  int
+	scratch []byte
+}
+
+func (r *respConn) add(op benchOp, series int, ts int64, v float64) {
+	r.queued++
+	switch op {
+	case opAppend:
+		r.bw.WriteString("*4\r\n$4\r\nHSET\r\n")
+		r.bulk(r.keys[series])
+		r.bulk(strconv.AppendInt(r.scratch[:0], ts, 10))
+		r.bulk(strconv.AppendFloat(r.scratch[:0], v, 'g', -1, 64))
+	case opQuery:
+		r.bw.WriteString("*3\r\n$4\r\nHGET\r\n")
+		r.bulk(r.keys[series])
+		r.bulk(strconv.AppendInt(r.scratch[:0], ts, 10))
+	default:
+		r.bw.WriteString("*1\r\n$4\r\nPING\r\n")
+	}
+}
+
+// bulk writes a bulk string. b may alias r.scratch; it is copied into the buffer before
+// scratch is reused.
+func (r *respConn) bulk(b []byte) {
+	r.scratch = b[:0]
+	r.bw.WriteByte('$')
+	var n [20]byte
+	r.bw.Write(strconv.AppendInt(n[:0], int64(len(b)), 10))
+	r.bw.WriteString("\r\n")
+	r.bw.Write(b)
+	r.bw.WriteString("\r\n")
+}
+
+func (r *respConn) exec(_ context.Context, errs map[string]int64) error {
+	n := r.queued
+	r.queued = 0
+	if err := r.bw.Flush(); err != nil {
+		return &client.ConnError{Addr: r.addr, Err: err}
+	}
+	for range n {
+		if err := r.reply(errs); err != nil {
+			return &client.ConnError{Addr: r.addr, Err: err}
+		}
+	}
+	return nil
+}
+
+var errNotRESP = errors.New("the answer is not RESP (is this a redis-server?)")
+
+// reply reads one reply; an error reply is counted by its first word (ERR, WRONGTYPE, …).
+func (r *respConn) reply(errs map[string]int64) error {
+	line, err := r.br.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return errNotRESP
+	}
+	body := line[1 : len(line)-2]
+	switch line[0] {
+	case '+', ':':
+		return nil
+	case '-':
+		errs[firstWord(body)]++
+		return nil
+	case '$':
+		n, err := strconv.Atoi(string(body))
+		if err != nil {
+			return errNotRESP
+		}
+		if n >= 0 {
+			_, err = r.br.Discard(n + 2)
+		}
+		return err
+	case '*':
+		n, err := strconv.Atoi(string(body))
+		if err != nil {
+			return errNotRESP
+		}
+		for range n {
+			if err := r.reply(errs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return errNotRESP
+}
+
+func firstWord(b []byte) string {
+	for i, c := range b {
+		if c == ' ' {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+func (r *respConn) Close() error { return r.nc.Close() }

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/taudb/tau/pkg/client/clienttest"
+	"github.com/taudb/tau/pkg/protocol"
+	"github.com/taudb/tau/pkg/server/servertest"
+)
+
+// A short run against the real server: every request succeeds and the summary has throughput
+// and every percentile.
+func TestBenchSummary(t *testing.T) {
+	c := newCLI(t)
+	o := c.expect(exitOK, "", "", "bench", "-n", "2000", "-c", "4", "-P", "8", "--series", "16")
+	for _, test := range []string{"APPEND", "QUERY", "PING"} {
+		block := section(t, o.stdout, test)
+		for _, want := range []string{
+			"2000 requests in ", "4 connections, pipeline 8, 16 series, tau 127.0.0.1:",
+			"errors: none",
+		} {
+			if !strings.Contains(block, want) {
+				t.Errorf("%s summary lacks %q:\n%s", test, want, block)
+			}
+		}
+		if !regexp.MustCompile(`throughput: \d+\.\d requests per second`).MatchString(block) ||
+			!regexp.MustCompile(`p50 \d+\.\d{3}  p90 \d+\.\d{3}  p99 \d+\.\d{3}  p99\.9 \d+\.\d{3}  max \d+\.\d{3}`).MatchString(block) {
+			t.Errorf("%s summary lacks throughput or percentiles:\n%s", test, block)
+		}
+	}
+	if strings.Contains(o.stdout, "\r") {
+		t.Error("progress line written to a non-terminal")
+	}
+}
+
+// section is the summary block of one test.
+func section(t *testing.T, out, test string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, "====== "+test+" ======")
+	if !ok {
+		t.Fatalf("no %s section in:\n%s", test, out)
+	}
+	block, _, _ := strings.Cut(rest, "======")
+	return block
+}
+
+func TestBenchJSON(t *testing.T) {
+	c := newCLI(t)
+	o := c.expect(exitOK, "", "", "bench", "-n", "2000", "-c", "3", "-P", "2", "--series", "3", "--json")
+	var results []benchResult
+	if err := json.Unmarshal([]byte(o.stdout), &results); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, o.stdout)
+	}
+	if len(results) != 3 {
+		t.Fatalf("%d results, want 3", len(results))
+	}
+	for i, want := range []string{"append", "query", "ping"} {
+		r := results[i]
+		l := r.Latency
+		if r.Test != want || r.Requests != 2000 || r.Errors != 0 || r.RPS <= 0 ||
+			l.P50 > l.P90 || l.P90 > l.P99 || l.P99 > l.P999 || l.P999 > l.Max || l.Max <= 0 {
+			t.Errorf("result %d: %+v", i, r)
+		}
+	}
+}
+
+func TestBenchCSVAndDuration(t *testing.T) {
+	c := newCLI(t)
+	o := c.expect(exitOK, "", "", "bench", "-d", "100ms", "-c", "2", "-t", "ping,query", "--csv")
+	rows, err := csv.NewReader(strings.NewReader(o.stdout)).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("want a header and 2 rows, got %d (%v):\n%s", len(rows), err, o.stdout)
+	}
+	if strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
+		t.Errorf("header %v", rows[0])
+	}
+	for _, row := range rows[1:] {
+		if n, _ := strconv.Atoi(row[5]); n <= 0 || row[6] != "0" {
+			t.Errorf("row %v: want requests > 0 and no errors", row)
+		}
+	}
+}
+
+// Error answers are counted by status, shown in the summary, and make the exit code 1.
+func TestBenchCountsErrorAnswers(t *testing.T) {
+	var n int64
+	var mu sync.Mutex
+	addr := clienttest.Start(t, func(r clienttest.Request) *clienttest.Reply {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Op == protocol.OpPing {
+			if n++; n%10 == 0 {
+				return clienttest.Busy()
+			}
+		}
+		return nil
+	}).Addr
+	c := &cli{t: t}
+	o := c.expect(exitStatus, "errors: 100 (busy 100)", "", "--addr", addr, "bench", "-n", "1000", "-c", "2", "-t", "ping")
+	if !strings.Contains(o.stdout, "1000 requests in") {
+		t.Errorf("the failed requests are still requests:\n%s", o.stdout)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	c := &cli{t: t}
+	cases := map[string][]string{
+		"must be at least -c":     {"bench", "-c", "10", "--series", "5"},
+		"exclude each other":      {"bench", "--csv", "--json"},
+		`unknown test "frobnify"`: {"bench", "-t", "ping,frobnify"},
+		"must be at least 1":      {"bench", "-P", "0"},
+	}
+	for want, args := range cases {
+		c.expect(exitUsage, "", want, args...)
+	}
+	// Fewer series than connections is fine when nothing is appended.
+	s := servertest.Start(t)
+	c.expect(exitOK, "", "", "--addr", s.Addr(), "bench", "-c", "4", "--series", "1", "-t", "query,ping", "-n", "200")
+}
+
+func TestBenchConnectionRefused(t *testing.T) {
+	s := clienttest.Start(t, nil)
+	s.Close()
+	c := &cli{t: t}
+	c.expect(exitConn, "", "cannot connect", "--addr", s.Addr, "bench", "-n", "10")
+	c.expect(exitConn, "", "cannot connect", "--addr", s.Addr, "bench", "--resp", "-n", "10")
+}
+
+// The RESP mode sends HSET/HGET/PING with the same series and pipeline logic.
+func TestBenchRESP(t *testing.T) {
+	r := startFakeRedis(t)
+	c := &cli{t: t}
+	o := c.expect(exitOK, "", "", "bench", "--resp", "--addr", r.addr, "-n", "2000", "-c", "4", "-P", "16", "--series", "8", "--json")
+	var results []benchResult
+	if err := json.Unmarshal([]byte(o.stdout), &results); err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range results {
+		if res.Requests != 2000 || res.Errors != 0 || !strings.HasPrefix(res.Target, "redis ") {
+			t.Errorf("%+v", res)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.counts["HSET"] != 2000 || r.counts["HGET"] != 2000 || r.counts["PING"] != 2001 {
+		t.Errorf("commands seen: %v (want 2000 HSET, 2000 HGET, 2001 PING with the check)", r.counts)
+	}
+	if r.hits != 2000 {
+		t.Errorf("%d of 2000 HGETs found their field; queries should ask for appended points", r.hits)
+	}
+	if len(r.hashes) != 8 {
+		t.Errorf("%d hashes, want 8 (series0..series7)", len(r.hashes))
+	}
+}
+
+func TestBenchRESPCountsErrorReplies(t *testing.T) {
+	r := startFakeRedis(t)
+	r.failHGET = true
+	c := &cli{t: t}
+	c.expect(exitStatus, "errors: 300 (WRONGTYPE 300)", "", "bench", "--resp", "--addr", r.addr, "-n", "300", "-c", "2", "-t", "query")
+}
+
+// fakeRedis understands the three commands tau bench sends.
+type fakeRedis struct {
+	addr     string
+	failHGET bool
+
+	mu     sync.Mutex
+	counts map[string]int
+	hashes map[string]map[string]string
+	hits   int
+}
+
+func startFakeRedis(t *testing.T) *fakeRedis {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &fakeRedis{addr: ln.Addr().String(), counts: map[string]int{}, hashes: map[string]map[string]string{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); r.serve(nc) }()
+		}
+	}()
+	return r
+}
+
+func (r *fakeRedis) serve(nc net.Conn) {
+	defer nc.Close()
+	br, bw := bufio.NewReader(nc), bufio.NewWriter(nc)
+	for {
+		cmd, err := readCommand(br)
+		if err != nil {
+			return
+		}
+		bw.WriteString(r.do(cmd))
+		if br.Buffered() == 0 && bw.Flush() != nil {
+			return
+		}
+	}
+}
+
+func (r *fakeRedis) do(cmd []string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts[cmd[0]]++
+	switch {
+	case cmd[0] == "PING":
+		return "+PONG\r\n"
+	case cmd[0] == "HSET" && len(cmd) == 4:
+		if r.hashes[cmd[1]] == nil {
+			r.hashes[cmd[1]] = map[string]string{}
+		}
+		r.hashes[cmd[1]][cmd[2]] = cmd[3]
+		return ":1\r\n"
+	case cmd[0] == "HGET" && len(cmd) == 3 && r.failHGET:
+		return "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+	case cmd[0] == "HGET" && len(cmd) == 3:
+		v, ok := r.hashes[cmd[1]][cmd[2]]
+		if !ok {
+			return "$-1\r\n"
+		}
+		r.hits++
+		return "$" + strconv.Itoa(len(v)) + "\r\n" + v + "\r\n"
+	}
+	return "-ERR unknown command\r\n"
+}
+
+// readCommand reads one RESP array of bulk strings.
+func readCommand(br *bufio.Reader) ([]string, error) {
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+	cmd := make([]string, n)
+	for i := range cmd {
+		if _, err := br.ReadString('\n'); err != nil { // $len
+			return nil, err
+		}
+		s, err := br.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		cmd[i] = strings.TrimSuffix(s, "\r\n")
+	}
+	return cmd, nil
+}

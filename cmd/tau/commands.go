@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/taudb/tau/pkg/client"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// command carries what every subcommand needs.
+type command struct {
+	conn   *connFlags
+	env    env
+	stdout io.Writer
+	stderr io.Writer
+
+	name      string // the command, for messages
+	argsUsage string // its positional arguments, for -h and messages
+}
+
+func (c *command) dispatch(name string, args []string) error {
+	switch name {
+	case "ping":
+		return c.ping(args)
+	case "create":
+		return c.series(args, "create", (*client.Conn).Create)
+	case "drop":
+		return c.series(args, "drop", (*client.Conn).Drop)
+	case "append":
+		return c.append(args)
+	case "query":
+		return c.query(args)
+	case "bench":
+		return c.bench(args)
+	case "help":
+		return flag.ErrHelp
+	}
+	return usagef("unknown command %q", name)
+}
+
+// flags makes a command's flag set, with the connection flags on it too.
+func (c *command) flags(name, argsUsage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("tau "+name, flag.ContinueOnError)
+	// The flag package would print the whole usage on every mistake; parse prints it on -h only.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	c.conn.register(fs)
+	c.name, c.argsUsage = name, argsUsage
+	return fs
+}
+
+// printUsage is a command's -h.
+func (c *command) printUsage(fs *flag.FlagSet) {
+	fmt.Fprintf(c.stdout, "Usage: %s [flags] %s\n\nFlags:\n", fs.Name(), c.argsUsage)
+	fs.SetOutput(c.stdout)
+	fs.PrintDefaults()
+}
+
+// parse parses a command's flags and checks it got exactly n arguments.
+func (c *command) parse(fs *flag.FlagSet, args []string, n int) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			c.printUsage(fs)
+			return nil, errHelpShown
+		}
+		return nil, usagef("%s: %v", c.name, err)
+	}
+	switch {
+	case fs.NArg() != n && n == 0:
+		return nil, usagef("%s takes no arguments, got %q", c.name, fs.Args())
+	case fs.NArg() != n:
+		return nil, usagef("%s takes %d arguments (%s), got %d", c.name, n, c.argsUsage, fs.NArg())
+	}
+	return fs.Args(), nil
+}
+
+// errHelpShown ends a command whose -h printed its usage; it exits 0.
+var errHelpShown = errors.New("help shown")
+
+// dial connects with the resolved address and certificate; the returned context bounds the
+// whole command (--timeout).
+func (c *command) dial() (context.Context, *client.Conn, func(), error) {
+	cert, err := c.conn.certificate(c.env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.conn.timeout)
+	conn, err := client.Dial(ctx, c.conn.address(c.env), cert, &client.Options{MaxRetries: 3})
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, conn, func() { conn.Close(); cancel() }, nil
+}
+
+func (c *command) ping(args []string) error {
+	if _, err := c.parse(c.flags("ping", ""), args, 0); err != nil {
+		return err
+	}
+	ctx, conn, done, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := conn.Ping(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "PONG")
+	return nil
+}
+
+// series runs create or drop.
+func (c *command) series(args []string, name string, op func(*client.Conn, context.Context, protocol.Label) error) error {
+	pos, err := c.parse(c.flags(name, "LABEL"), args, 1)
+	if err != nil {
+		return err
+	}
+	l, err := parseLabel(pos[0])
+	if err != nil {
+		return err
+	}
+	ctx, conn, done, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := op(conn, ctx, l); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "OK")
+	return nil
+}
+
+func (c *command) append(args []string) error {
+	fs := c.flags("append", "LABEL TS VALUE")
+	bits := fs.Bool("bits", false, "VALUE is the float64's IEEE-754 bits in hex (e.g. 0x7ff8000000000001)")
+	pos, err := c.parse(fs, args, 3)
+	if err != nil {
+		return err
+	}
+	l, err := parseLabel(pos[0])
+	if err != nil {
+		return err
+	}
+	ts, err := parseTimestamp(pos[1], time.Now)
+	if err != nil {
+		return err
+	}
+	v, err := parseValue(pos[2], *bits)
+	if err != nil {
+		return err
+	}
+	ctx, conn, done, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := conn.AppendBits(ctx, l, ts, v); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "OK")
+	return nil
+}
+
+func (c *command) query(args []string) error {
+	fs := c.flags("query", "LABEL TS")
+	bits := fs.Bool("bits", false, "print the value's IEEE-754 bits in hex instead of the number")
+	pos, err := c.parse(fs, args, 2)
+	if err != nil {
+		return err
+	}
+	l, err := parseLabel(pos[0])
+	if err != nil {
+		return err
+	}
+	ts, err := parseTimestamp(pos[1], time.Now)
+	if err != nil {
+		return err
+	}
+	ctx, conn, done, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer done()
+	v, found, err := conn.QueryBits(ctx, l, ts)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		fmt.Fprintln(c.stdout, "(not found)")
+	case *bits:
+		fmt.Fprintf(c.stdout, "%#016x\n", v)
+	default:
+		fmt.Fprintln(c.stdout, strconv.FormatFloat(math.Float64frombits(v), 'g', -1, 64))
+	}
+	return nil
+}
+
+func parseLabel(s string) (protocol.Label, error) {
+	l, err := client.ParseLabel(s)
+	if err != nil {
+		return l, usagef("%v", err)
+	}
+	return l, nil
+}
+
+// parseTimestamp accepts nanoseconds since the epoch (any int64), "now", or RFC 3339.
+func parseTimestamp(s string, now func() time.Time) (int64, error) {
+	if s == "now" {
+		return now().UnixNano(), nil
+	}
+	if ts, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return ts, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UnixNano(), nil
+	}
+	return 0, usagef("timestamp %q: want nanoseconds since the epoch, now, or RFC 3339", s)
+}
+
+// parseValue reads a float64 as strconv does (NaN, Inf, -Inf, hex floats), or with bits its
+// IEEE-754 bits, returning the bits either way.
+func parseValue(s string, bits bool) (uint64, error) {
+	if bits {
+		b, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(s), "0x"), 16, 64)
+		if err != nil {
+			return 0, usagef("value %q: want 16 hex digits of IEEE-754 bits", s)
+		}
+		return b, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, usagef("value %q: want a number (NaN, Inf and -Inf are numbers too)", s)
+	}
+	return math.Float64bits(v), nil
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"time"
+
+	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+const defaultAddr = "127.0.0.1:7701"
+
+// connFlags are the connection flags. They are registered on the global flag set and on every
+// command's, bound to the same fields, so they may come before or after the command.
+type connFlags struct {
+	addr     string
+	cert     string
+	certFile string
+	timeout  time.Duration
+}
+
+func (c *connFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", c.addr, "server address host:port (env TAU_LISTEN_ADDRESS)")
+	fs.StringVar(&c.cert, "cert", c.cert, "certificate as 64 hex characters (env TAU_CERTIFICATE)")
+	fs.StringVar(&c.certFile, "cert-file", c.certFile, "file holding the certificate (env TAU_CERTIFICATE_FILE)")
+	if c.timeout == 0 {
+		c.timeout = 5 * time.Second
+	}
+	fs.DurationVar(&c.timeout, "timeout", c.timeout, "time allowed for the whole command")
+}
+
+// address is the flag, else the server's own variable, else the server's default.
+func (c *connFlags) address(getenv env) string {
+	if c.addr != "" {
+		return c.addr
+	}
+	if a := getenv("TAU_LISTEN_ADDRESS"); a != "" {
+		return a
+	}
+	return defaultAddr
+}
+
+// certificate resolves like the server does (CONFIG.md): a certificate or a file, never both,
+// else the development certificate. Flags win over the environment as a whole, so a --cert
+// given while TAU_CERTIFICATE_FILE is set is not a conflict. Errors never show the certificate.
+func (c *connFlags) certificate(getenv env) (protocol.Certificate, error) {
+	hexCert, file, hexName, fileName := c.cert, c.certFile, "--cert", "--cert-file"
+	if hexCert == "" && file == "" {
+		hexCert, file = getenv("TAU_CERTIFICATE"), getenv("TAU_CERTIFICATE_FILE")
+		hexName, fileName = "TAU_CERTIFICATE", "TAU_CERTIFICATE_FILE"
+	}
+	switch {
+	case hexCert != "" && file != "":
+		return protocol.Certificate{}, usagef("%s and %s are both set; give one", hexName, fileName)
+	case hexCert != "":
+		cert, err := auth.ParseHex(hexCert)
+		if err != nil {
+			return cert, usagef("%s: %v", hexName, err)
+		}
+		return cert, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return protocol.Certificate{}, usagef("%s: %v", fileName, err)
+		}
+		cert, err := auth.ParseCertificate(b)
+		if err != nil {
+			return cert, usagef("%s %s: %v", fileName, file, err)
+		}
+		return cert, nil
+	}
+	return auth.DevCertificate, nil
+}

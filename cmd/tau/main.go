@@ -1,0 +1,114 @@
+// Command tau is the command-line client for a Tau server, in the spirit of redis-cli, plus a
+// load generator in the spirit of redis-benchmark (tau bench).
+//
+// Exit codes: 0 success; 1 the server answered with an error status; 2 usage (bad flags,
+// arguments, certificate); 3 the connection failed (refused, lost, timed out).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/taudb/tau/pkg/client"
+)
+
+// Exit codes, documented in the package comment and in usage.
+const (
+	exitOK     = 0
+	exitStatus = 1
+	exitUsage  = 2
+	exitConn   = 3
+)
+
+const usage = `Usage: tau [connection flags] COMMAND [flags] [ARGS]
+
+Commands:
+  ping                      check the server answers (prints PONG)
+  create LABEL              create a series
+  drop LABEL                drop a series and all its points
+  append LABEL TS VALUE     add a point; TS is nanoseconds since the epoch, "now" or RFC 3339;
+                            VALUE is a float64 (NaN, Inf, -Inf accepted), or its bits with --bits
+  query LABEL TS            print the value at exactly TS, or (not found)
+  bench [flags]             load test (tau bench -h for its flags)
+  help                      this text
+
+LABEL is a name of at most 32 bytes (zero-padded), or hex:<64 hex digits> for raw bytes.
+
+Connection flags (before or after COMMAND):
+  --addr HOST:PORT     server address (env TAU_LISTEN_ADDRESS, default 127.0.0.1:7701)
+  --cert HEX           certificate, 64 hex characters (env TAU_CERTIFICATE)
+  --cert-file PATH     file holding the certificate (env TAU_CERTIFICATE_FILE)
+  --timeout DURATION   time allowed for the whole command (default 5s)
+  With no certificate given, the development certificate is used.
+
+Exit codes: 0 ok, 1 the server answered an error status, 2 usage, 3 connection failure.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// usageError is a mistake in the command line; it exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// env is os.Getenv, replaceable in tests.
+type env func(string) string
+
+// run is the whole program: it parses args, runs the command and returns the exit code.
+func run(args []string, getenv env, stdout, stderr io.Writer) int {
+	var cf connFlags
+	global := flag.NewFlagSet("tau", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	cf.register(global)
+	if err := global.Parse(args); err != nil {
+		if err != flag.ErrHelp {
+			err = usagef("%v", err)
+		}
+		return report(stdout, stderr, err)
+	}
+	if global.NArg() == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmd := &command{conn: &cf, env: getenv, stdout: stdout, stderr: stderr}
+	return report(stdout, stderr, cmd.dispatch(global.Arg(0), global.Args()[1:]))
+}
+
+// report prints err the way its kind asks for and picks the exit code.
+func report(stdout, stderr io.Writer, err error) int {
+	var ue *usageError
+	var se *client.StatusError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelpShown):
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "tau: %s\nRun 'tau help' for usage.\n", ue.msg)
+		return exitUsage
+	case errors.As(err, &se):
+		fmt.Fprintf(stderr, "ERR %s: %s\n", se.Status, client.Meaning(se.Status))
+		return exitStatus
+	case errors.Is(err, errBenchFailures):
+		return exitStatus // the summary already said which requests failed and why
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "tau: ") {
+		msg = "tau: " + msg
+	}
+	fmt.Fprintln(stderr, msg)
+	return exitConn
+}
