@@ -1,0 +1,9 @@
+# Benchmarks of the client and of Tau against redis-server; included by the main Makefile.
+
+.PHONY: bench-client bench-compare
+
+bench-client: ## Client encode/decode and round-trip benchmarks, with allocations
+	go test -run '^$$' -bench . -benchmem ./pkg/client/
+
+bench-compare: ## Tau vs redis-server on this machine with the same client (DURATION, CONNS, PIPELINES)
+	hack/bench.sh
