@@ -8,10 +8,16 @@ import (
 	"github.com/taudb/tau/pkg/storage"
 )
 
-// openStore opens the store in TAU_DATA_DIR.
+// openStore opens the on-disk store in TAU_DATA_DIR with the configured fsync policy.
 func openStore(cfg config.Config, log *zap.Logger, reg prometheus.Registerer) (storage.Store, error) {
-	_ = cfg
-	_ = log
-	_ = reg
-	return storage.NewMemory(), nil // replaced by the on-disk store when it lands
+	policy, err := storage.ParseFsyncPolicy(cfg.Fsync)
+	if err != nil {
+		return nil, err
+	}
+	return storage.OpenDisk(cfg.DataDir, storage.DiskOptions{
+		Fsync:      policy,
+		Interval:   cfg.FsyncInterval,
+		Logger:     log.Named("storage"),
+		Registerer: reg,
+	})
 }
