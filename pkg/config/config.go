@@ -206,7 +206,7 @@ func (c Config) Effective() map[string]string {
 		"TAU_LISTEN_ADDRESS": c.ListenAddress, "TAU_HTTP_ADDRESS": c.HTTPAddress, "certificate": cert,
 		"TAU_MAX_CONNECTIONS": fmt.Sprint(c.MaxConnections), "TAU_CONNECTION_TIMEOUT": c.ConnectionTimeout.String(),
 		"TAU_MAX_PAYLOAD_BYTES": fmt.Sprint(c.MaxPayloadBytes), "TAU_CATALOG_CAPACITY": fmt.Sprint(c.CatalogCapacity),
-		"TAU_ACTOR_POOL_SIZE": fmt.Sprintf("%d (%d workers)", c.ActorPoolSize, c.PoolSize()),
+		"TAU_ACTOR_POOL_SIZE":  fmt.Sprintf("%d (%d workers)", c.ActorPoolSize, c.PoolSize()),
 		"TAU_MAILBOX_CAPACITY": fmt.Sprint(c.MailboxCapacity), "TAU_DATA_DIR": c.DataDir,
 		"TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
 		"TAU_SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TAU_LOG_LEVEL": c.LogLevel, "TAU_LOG_FORMAT": c.LogFormat,

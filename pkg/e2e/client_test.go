@@ -141,7 +141,9 @@ func label(s string) protocol.Label { return protocol.LabelFromString(s) }
 
 func series(l protocol.Label) []byte { return l[:] }
 
-func appendP(l protocol.Label, ts int64, v float64) []byte { return protocol.EncodeAppend(nil, l, ts, v) }
+func appendP(l protocol.Label, ts int64, v float64) []byte {
+	return protocol.EncodeAppend(nil, l, ts, v)
+}
 
 func appendBits(l protocol.Label, ts int64, bits uint64) []byte {
 	return protocol.EncodeAppend(nil, l, ts, math.Float64frombits(bits))
