@@ -21,8 +21,15 @@ type batch struct {
 
 func (b *batch) empty() bool { return len(b.buf) == 0 && !b.sync && !b.cut }
 
+// maxRetainedBatch is the largest buffer a batch keeps between commits: steady traffic reuses
+// its buffer, while the memory of a rare burst goes back to the runtime.
+const maxRetainedBatch = 1 << 20
+
 func (b *batch) reset() {
 	b.buf, b.n, b.sync, b.cut = b.buf[:0], 0, false, false
+	if cap(b.buf) > maxRetainedBatch {
+		b.buf = nil
+	}
 }
 
 // run is the committer: the only goroutine that touches the open segment. Batches are written
