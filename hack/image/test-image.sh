@@ -215,7 +215,9 @@ mkdir -p "$MODPROXY"
 log "podman build -t $IMAGE (GO_IMAGE=$GO_IMAGE BASE_IMAGE=$BASE_IMAGE)"
 old_id=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 start=$SECONDS
-if ! podman build "${BUILD_FLAGS[@]}" -f Dockerfile \
+# --layers=false: no intermediate images left behind per source change (the Go build cache
+# mount still makes rebuilds incremental; modules come from the local file:// proxy).
+if ! podman build "${BUILD_FLAGS[@]}" --layers=false -f Dockerfile \
 	--build-arg GO_IMAGE="$GO_IMAGE" --build-arg BASE_IMAGE="$BASE_IMAGE" \
 	--build-arg GOPROXY=file:///goproxy --build-arg GOSUMDB=off \
 	--build-arg GOFLAGS="$(go env GOFLAGS)" \
