@@ -65,9 +65,6 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	}
 	var g run.Group
 	g.Add(run.SignalHandler(context.Background(), syscall.SIGINT, syscall.SIGTERM))
-	if cfg.CertificateFile != "" {
-		addCertificateWatcher(&g, cfg.CertificateFile, srv, logger, reg)
-	}
 	srv.AddTo(&g)
 	err = g.Run()
 	var sig run.SignalError

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/taudb/tau/pkg/auth"
 	"github.com/taudb/tau/pkg/catalog"
+	"github.com/taudb/tau/pkg/certwatch"
 	"github.com/taudb/tau/pkg/config"
 	"github.com/taudb/tau/pkg/storage"
 )
@@ -28,6 +30,8 @@ type Server struct {
 	catalog *catalog.Catalog
 	metrics *metrics
 	health  *health
+
+	certs *certwatch.Watcher // nil without TAU_CERTIFICATE_FILE
 
 	ln     net.Listener
 	httpLn net.Listener
@@ -77,6 +81,9 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 		Enqueued:       func(d int) { s.metrics.enqueueDepth.Observe(float64(d)) },
 	})
 	s.health = newHealth(s.catalog.Pool())
+	if cfg.CertificateFile != "" {
+		s.certs = certwatch.New(cfg.CertificateFile, s.keeper, log, reg, certwatch.DefaultPoll)
+	}
 	registerBuildInfo(reg)
 	registerScrapeMetrics(reg, s)
 	if err := s.listen(reg); err != nil {
@@ -119,6 +126,10 @@ func (s *Server) AddTo(g *run.Group) {
 	g.Add(func() error { return s.checkpointLoop(stopCheckpoints) }, func(error) { closeOnce(stopCheckpoints) })
 	g.Add(func() error { defer close(engineDone); return s.runEngine() }, func(error) { s.stopEngine(engineDone) })
 	g.Add(s.serveHTTP, func(error) { s.stopHTTP() })
+	if s.certs != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Add(func() error { return s.certs.Run(ctx) }, func(error) { cancel() })
+	}
 }
 
 // Run runs the server until ctx-like stop is closed or a component fails.
