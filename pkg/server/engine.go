@@ -7,9 +7,17 @@ import (
 	"go.uber.org/zap"
 )
 
-// checkpointEvery is how often the series are checkpointed so that the log, and with it the
-// restart time and disk use, stay bounded.
-const checkpointEvery = 2 * time.Minute
+// Checkpoint policy: the log, and with it restart time and disk use, stays bounded. A store
+// that reports its log size is checkpointed once the log passes checkpointLogBytes, and in any
+// case every checkpointEvery if anything was logged.
+const (
+	checkpointCheck    = 5 * time.Second
+	checkpointEvery    = 5 * time.Minute
+	checkpointLogBytes = 128 << 20
+)
+
+// logSizer is implemented by stores that know their log's size.
+type logSizer interface{ LogBytes() int64 }
 
 // runEngine recovers storage, restores the catalog, then runs the worker pool until stopped.
 func (s *Server) runEngine() error {
@@ -55,19 +63,32 @@ func (s *Server) checkpointLoop(stop <-chan struct{}) error {
 	case <-stop:
 		return nil
 	}
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(checkpointCheck)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-stop:
 			return nil
 		case <-t.C:
-			start := time.Now()
+			if !s.checkpointDue(last) {
+				continue
+			}
+			last = time.Now()
 			if err := s.catalog.Checkpoint(s.store); err != nil {
 				s.log.Warn("checkpoint failed", zap.Error(err))
 				continue
 			}
-			s.log.Debug("checkpoint written", zap.Int("series", s.catalog.Len()), zap.Duration("took", time.Since(start)))
+			s.log.Debug("checkpoint written", zap.Int("series", s.catalog.Len()), zap.Duration("took", time.Since(last)))
 		}
 	}
+}
+
+func (s *Server) checkpointDue(last time.Time) bool {
+	ls, ok := s.store.(logSizer)
+	if !ok {
+		return time.Since(last) >= checkpointEvery
+	}
+	size := ls.LogBytes()
+	return size >= checkpointLogBytes || (size > 0 && time.Since(last) >= checkpointEvery)
 }

@@ -269,3 +269,7 @@ func (d *Disk) Close() error {
 	}
 	return cerr
 }
+
+// LogBytes is the size of the live log segments: what a restart would replay. The server
+// checkpoints when it grows, so restart time and disk use stay bounded.
+func (d *Disk) LogBytes() int64 { return d.logSize.Load() }
