@@ -77,7 +77,7 @@ func (c *command) parse(fs *flag.FlagSet, args []string, n int) ([]string, error
 	case fs.NArg() != n && n == 0:
 		return nil, usagef("%s takes no arguments, got %q", c.name, fs.Args())
 	case fs.NArg() != n:
-		return nil, usagef("%s takes %d arguments (%s), got %d", c.name, n, c.argsUsage, fs.NArg())
+		return nil, usagef("%s wants %s, got %d arguments", c.name, c.argsUsage, fs.NArg())
 	}
 	return fs.Args(), nil
 }

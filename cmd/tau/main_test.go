@@ -86,7 +86,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, "Usage: tau"},
 		{[]string{"frob"}, `unknown command "frob"`},
-		{[]string{"create"}, "create takes 1 arguments (LABEL), got 0"},
+		{[]string{"create"}, "create wants LABEL, got 0 arguments"},
 		{[]string{"ping", "extra"}, "ping takes no arguments"},
 		{[]string{"create", long}, "33 bytes; at most 32 fit"},
 		{[]string{"create", "hex:12"}, "want hex: and 64 hex digits"},
