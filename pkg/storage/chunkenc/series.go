@@ -1,21 +1,18 @@
 // Package chunkenc stores a series' points compactly: chunks encoded the Gorilla way
 // (delta-of-delta timestamps, XOR of float bits), as Prometheus tsdb/chunkenc does.
 //
-// PLACEHOLDER API, to be replaced by the real implementation: a plain slice, so the rest of the
-// server builds and runs while the encoding is written.
+// A Series is a list of chunks of up to 120 points each (see chunk.go for the bit layout).
+// Each chunk keeps its time range in memory, so Lookup binary-searches the chunks and decodes
+// only one. Values are opaque uint64 bits: NaN payloads, -0 and infinities come back exactly.
 package chunkenc
-
-import (
-	"encoding/binary"
-	"errors"
-	"sort"
-)
 
 // Series is an append-only sequence of points with strictly increasing timestamps.
 // It is not safe for concurrent use: its actor is its only user.
 type Series struct {
-	ts   []int64
-	bits []uint64
+	chunks []chunk  // oldest first; the last is the head, the only one ever written
+	app    appender // encoder state of the head
+	sealed int      // encoded bytes in all chunks but the head, so Size is O(1)
+	n      int      // points in all chunks
 }
 
 // NewSeries returns an empty series.
@@ -23,53 +20,100 @@ func NewSeries() *Series { return &Series{} }
 
 // Append adds a point. The caller guarantees ts is greater than LastTimestamp when Len() > 0.
 func (s *Series) Append(ts int64, bits uint64) {
-	s.ts = append(s.ts, ts)
-	s.bits = append(s.bits, bits)
+	if len(s.chunks) == 0 || s.chunks[len(s.chunks)-1].full() {
+		s.cut()
+	}
+	s.app.append(&s.chunks[len(s.chunks)-1], ts, bits)
+	s.n++
+}
+
+// cut seals the head, if any, and starts a new one.
+func (s *Series) cut() {
+	capHint := 64
+	if k := len(s.chunks); k > 0 {
+		h := &s.chunks[k-1]
+		h.w.b = trim(h.w.b)
+		s.sealed += len(h.w.b)
+		// A series tends to compress alike from chunk to chunk: sizing the new head like the
+		// old one usually makes its buffer the chunk's only allocation.
+		capHint = len(h.w.b) + len(h.w.b)/8 + 8
+	}
+	s.chunks = append(s.chunks, chunk{w: bitWriter{b: make([]byte, 0, capHint)}})
+	s.app = newAppender()
+}
+
+// trim gives a sealed chunk's bytes back their spare capacity when it is worth a copy: sealed
+// chunks live as long as the series and never grow again.
+func trim(b []byte) []byte {
+	if cap(b)-len(b) <= len(b)/8+8 {
+		return b
+	}
+	return append(make([]byte, 0, len(b)), b...)
 }
 
 // Len is the number of points.
-func (s *Series) Len() int { return len(s.ts) }
+func (s *Series) Len() int { return s.n }
 
 // LastTimestamp is the newest point's timestamp; ok is false for an empty series.
 func (s *Series) LastTimestamp() (ts int64, ok bool) {
-	if len(s.ts) == 0 {
+	if len(s.chunks) == 0 {
 		return 0, false
 	}
-	return s.ts[len(s.ts)-1], true
+	return s.chunks[len(s.chunks)-1].maxT, true
 }
 
 // Lookup finds the value at exactly ts.
 func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
-	i := sort.Search(len(s.ts), func(i int) bool { return s.ts[i] >= ts })
-	if i < len(s.ts) && s.ts[i] == ts {
-		return s.bits[i], true
+	// Binary search for the first chunk ending at or after ts; only it can hold ts.
+	lo, hi := 0, len(s.chunks)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.chunks[m].maxT < ts {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == len(s.chunks) || s.chunks[lo].minT > ts {
+		return 0, false
+	}
+	it := s.chunks[lo].iter()
+	for it.next() {
+		if it.t >= ts {
+			return it.v, it.t == ts
+		}
 	}
 	return 0, false
 }
 
-// Size is the number of bytes the encoded points occupy.
-func (s *Series) Size() int { return 16 * len(s.ts) }
-
-// AppendBinary appends the series' serialised form (for checkpoints) to dst.
-func (s *Series) AppendBinary(dst []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s.ts)))
-	for i := range s.ts {
-		dst = binary.BigEndian.AppendUint64(dst, uint64(s.ts[i]))
-		dst = binary.BigEndian.AppendUint64(dst, s.bits[i])
+// Iterate calls fn for each point, oldest first, until fn returns false. fn must not modify s.
+func (s *Series) Iterate(fn func(ts int64, bits uint64) bool) {
+	for i := range s.chunks {
+		it := s.chunks[i].iter()
+		for it.next() {
+			if !fn(it.t, it.v) {
+				return
+			}
+		}
 	}
-	return dst
 }
 
-// DecodeSeries reads what AppendBinary wrote.
-func DecodeSeries(b []byte) (*Series, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || uint64(len(b)-k) != 16*n {
-		return nil, errors.New("chunkenc: malformed series")
+// Size is the number of bytes the encoded points occupy.
+func (s *Series) Size() int {
+	if len(s.chunks) == 0 {
+		return 0
 	}
-	b = b[k:]
-	s := &Series{}
-	for i := uint64(0); i < n; i++ {
-		s.Append(int64(binary.BigEndian.Uint64(b[16*i:])), binary.BigEndian.Uint64(b[16*i+8:]))
+	return s.sealed + len(s.chunks[len(s.chunks)-1].w.b)
+}
+
+// Clone returns an independent copy of s. Sealed chunks are immutable, so the copy shares
+// them and costs O(chunks) plus one head chunk, not O(points).
+func (s *Series) Clone() *Series {
+	c := *s
+	c.chunks = append(make([]chunk, 0, len(s.chunks)+1), s.chunks...)
+	if k := len(c.chunks); k > 0 {
+		h := &c.chunks[k-1]
+		h.w.b = append(make([]byte, 0, cap(h.w.b)), h.w.b...)
 	}
-	return s, nil
+	return &c
 }

@@ -1,0 +1,150 @@
+package chunkenc
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Serialised series, version 1:
+//
+//	byte     version (1)
+//	uvarint  number of chunks
+//	per chunk, oldest first:
+//	  uvarint  number of points (>= 1)
+//	  uvarint  length in bytes of the chunk's bit stream
+//	  bytes    the bit stream (chunk.go), its last byte zero-padded
+//
+// The chunks are stored as they are held in memory, so checkpointing is a copy, not a
+// re-encode. Time ranges are not stored: decoding walks every point anyway, to validate the
+// input and to rebuild the head's appender state.
+const formatV1 = 1
+
+// minEncodedChunk is the fewest bytes a chunk can take (two 1-byte uvarints, a 1-byte
+// timestamp and the 8-byte first value); it caps preallocation driven by untrusted counts.
+const minEncodedChunk = 11
+
+var errTrailing = errors.New("chunkenc: trailing bytes after series")
+
+// AppendBinary appends the series' serialised form (for checkpoints) to dst.
+func (s *Series) AppendBinary(dst []byte) []byte {
+	dst = slices.Grow(dst, s.Size()+1+binary.MaxVarintLen64*(1+2*len(s.chunks)))
+	dst = append(dst, formatV1)
+	dst = binary.AppendUvarint(dst, uint64(len(s.chunks)))
+	for i := range s.chunks {
+		c := &s.chunks[i]
+		dst = binary.AppendUvarint(dst, uint64(c.n))
+		dst = binary.AppendUvarint(dst, uint64(len(c.w.b)))
+		dst = append(dst, c.w.b...)
+	}
+	return dst
+}
+
+// DecodeSeries reads what AppendBinary wrote. It rejects malformed input, including trailing
+// bytes, with an error. The result owns its memory (b may be reused) and accepts Appends.
+func DecodeSeries(b []byte) (*Series, error) {
+	s, rest, err := ReadSeries(b)
+	if err == nil && len(rest) != 0 {
+		return nil, errTrailing
+	}
+	return s, err
+}
+
+// ReadSeries decodes one serialised series from the start of b and returns the bytes after
+// it, for callers that store several series back to back.
+func ReadSeries(b []byte) (s *Series, rest []byte, err error) {
+	if len(b) == 0 {
+		return nil, nil, errors.New("chunkenc: empty series encoding")
+	}
+	if b[0] != formatV1 {
+		return nil, nil, fmt.Errorf("chunkenc: unknown series format version %d", b[0])
+	}
+	nchunks, k := binary.Uvarint(b[1:])
+	if k <= 0 {
+		return nil, nil, errors.New("chunkenc: malformed chunk count")
+	}
+	b = b[1+k:]
+	s = &Series{chunks: make([]chunk, 0, min(nchunks, uint64(len(b)/minEncodedChunk)))}
+	for i := uint64(0); i < nchunks; i++ {
+		if b, err = s.readChunk(b); err != nil {
+			return nil, nil, fmt.Errorf("chunkenc: chunk %d: %w", i, err)
+		}
+	}
+	s.own()
+	return s, b, nil
+}
+
+// readChunk decodes the chunk at the start of b, appends it to s (still aliasing b) and
+// returns the rest of b.
+func (s *Series) readChunk(b []byte) ([]byte, error) {
+	n, k1 := binary.Uvarint(b)
+	if k1 <= 0 {
+		return nil, errMalformed
+	}
+	size, k2 := binary.Uvarint(b[k1:])
+	if k2 <= 0 || size > uint64(len(b)-k1-k2) {
+		return nil, errMalformed
+	}
+	b = b[k1+k2:]
+	c, app, err := decodeChunk(b[:size:size], n)
+	if err != nil {
+		return nil, err
+	}
+	if k := len(s.chunks); k > 0 && c.minT <= s.chunks[k-1].maxT {
+		return nil, errors.New("chunkenc: chunks overlap or are out of order")
+	}
+	if k := len(s.chunks); k > 0 {
+		s.sealed += len(s.chunks[k-1].w.b)
+	}
+	s.chunks = append(s.chunks, c)
+	s.app = app // only the last chunk's state survives: it is the head
+	s.n += c.n
+	return b[size:], nil
+}
+
+// decodeChunk decodes all n points of data, checking it holds exactly those points, and
+// returns the chunk with the appender state that continues it.
+func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
+	// Each point takes at least two bits, so a larger n cannot be honest (and could overflow int).
+	if n == 0 || n > 4*uint64(len(data)) {
+		return chunk{}, appender{}, errMalformed
+	}
+	it := newChunkIter(data, int(n))
+	c := chunk{n: int(n)}
+	for it.next() {
+		if it.i == 1 {
+			c.minT = it.t
+		}
+	}
+	if it.err != nil {
+		return chunk{}, appender{}, it.err
+	}
+	c.maxT = it.t
+	used := it.r.bitsRead(len(data))
+	free := uint8((8 - used%8) % 8)
+	// Exact length and zero padding: the head keeps writing into the last byte by OR.
+	if (used+7)/8 != len(data) || (free > 0 && data[len(data)-1]&(1<<free-1) != 0) {
+		return chunk{}, appender{}, errMalformed
+	}
+	c.w = bitWriter{b: data, free: free}
+	return c, appender{delta: it.delta, v: it.v, leading: it.leading, trailing: it.trailing}, nil
+}
+
+// own copies the decoded chunks out of the caller's buffer: sealed chunks into one shared
+// allocation, the head into its own with room to grow.
+func (s *Series) own() {
+	if len(s.chunks) == 0 {
+		return
+	}
+	buf := make([]byte, 0, s.sealed)
+	last := len(s.chunks) - 1
+	for i := range s.chunks[:last] {
+		c := &s.chunks[i]
+		start := len(buf)
+		buf = append(buf, c.w.b...)
+		c.w.b = buf[start:len(buf):len(buf)] // full slice: nothing may append into a neighbour
+	}
+	h := &s.chunks[last]
+	h.w.b = append(make([]byte, 0, len(h.w.b)+len(h.w.b)/8+8), h.w.b...)
+}
