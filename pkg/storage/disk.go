@@ -226,8 +226,10 @@ func (d *Disk) request(sync, cut bool) (Ticket, error) {
 	b := d.cur
 	if sync && !cut && d.opts.Fsync == FsyncAlways && len(b.buf) == 0 {
 		// Every batch is fsynced in this mode: the one in flight, if any, covers it all.
+		// Read seq under the lock: once unlocked, the committer may recycle b.
+		seq := b.seq - 1
 		d.mu.Unlock()
-		return Ticket{g: d.commits, seq: b.seq - 1}, nil
+		return Ticket{g: d.commits, seq: seq}, nil
 	}
 	b.sync = b.sync || sync
 	b.cut = b.cut || cut
