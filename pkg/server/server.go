@@ -39,6 +39,7 @@ type Server struct {
 
 	recovered chan struct{} // closed once storage is recovered and the catalog restored
 	draining  atomic.Bool   // set at the first instant of shutdown
+	logFailed atomic.Bool   // the log has refused a write: said once at error level
 	open      atomic.Int64  // connections open
 
 	stop     chan struct{} // closed when shutdown begins
@@ -77,7 +78,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 	s.catalog = catalog.New(s.store, catalog.Options{
 		Capacity: cfg.CatalogCapacity, Workers: cfg.PoolSize(), MailboxCapacity: cfg.MailboxCapacity,
 		MaxConnections: cfg.MaxConnections,
-		StorageFailed:  func(err error) { log.Error("storage refused a write", zap.Error(err)) },
+		StorageFailed:  s.storageRefused,
 		Enqueued:       func(d int) { s.metrics.enqueueDepth.Observe(float64(d)) },
 	})
 	s.health = newHealth(s.catalog.Pool())
@@ -146,4 +147,16 @@ func closeOnce(ch chan struct{}) {
 	default:
 		close(ch)
 	}
+}
+
+// storageRefused counts a mutation the log refused. The first refusal is logged as an error
+// (the log's own failure was logged by storage); the rest at debug, so a client retrying
+// against a failed disk cannot flood the log.
+func (s *Server) storageRefused(err error) {
+	s.metrics.storageErrors.Inc()
+	if s.logFailed.CompareAndSwap(false, true) {
+		s.log.Error("storage refuses writes until restart; reads are still served", zap.Error(err))
+		return
+	}
+	s.log.Debug("write refused by storage", zap.Error(err))
 }
