@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,4 +155,16 @@ func queryP(l protocol.Label, ts int64) []byte { return protocol.EncodeQuery(nil
 // start runs a server with an in-memory store unless the test needs the disk.
 func start(t testing.TB, opts ...func(*config.Config)) *servertest.Server {
 	return servertest.StartWith(t, servertest.MemoryStore(), opts...)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
