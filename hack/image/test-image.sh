@@ -285,6 +285,9 @@ podman run -d --name "$CONTAINER" "${RUN_FLAGS[@]}" \
 	--volume "$CERT:/etc/tau/certificate:ro" --env TAU_CERTIFICATE_FILE=/etc/tau/certificate \
 	--publish 127.0.0.1::7701 --publish 127.0.0.1::7702 \
 	"$IMAGE" >/dev/null || die "podman run"
+state() { podman inspect --format '{{.State.Status}} (exit status {{.State.ExitCode}})' "$CONTAINER"; }
+sleep 0.5
+[ "$(podman inspect --format '{{.State.Running}}' "$CONTAINER")" = true ] || die "tau-server stopped at start: $(state)"
 TAU_PORT=$(podman port "$CONTAINER" 7701/tcp | head -n1 | sed 's/.*://')
 HTTP_PORT=$(podman port "$CONTAINER" 7702/tcp | head -n1 | sed 's/.*://')
 [ -n "$TAU_PORT" ] && [ -n "$HTTP_PORT" ] || die "ports not published"
@@ -300,7 +303,7 @@ wait_ready() { # wait_ready SECONDS
 	return 1
 }
 start=$SECONDS
-wait_ready 60 || die "/readyz within 60s"
+wait_ready 60 || die "/readyz within 60s; container $(state)"
 pass "/readyz answers 200 after $((SECONDS - start))s"
 check "/healthz answers 200" curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz"
 check "server process runs as uid 65532" [ "$(podman top "$CONTAINER" huser | sed -n 2p | tr -d ' ')" = "$UID_NONROOT" ]
@@ -326,6 +329,14 @@ check "tau create (inside)" tau_in create cli.temp
 check "tau append (inside)" tau_in append cli.temp 1700000000000 21.25
 check "tau query (inside) finds the point" output_has 21.25 tau_in query cli.temp 1700000000000
 check "tau query (inside) reads what the host wrote" output_has 42.5 tau_in query host.cpu 1700000000000
+
+# Like the chart's `helm test` pod: a second container of the same image, entrypoint replaced
+# by the CLI, read-only, non-root, given the server's address and the certificate file.
+check "tau ping from a second container (--entrypoint /usr/local/bin/tau, like helm test)" \
+	output_has PONG podman run --rm "${RUN_FLAGS[@]}" --read-only --user "$UID_NONROOT:$UID_NONROOT" \
+	--network "container:$CONTAINER" --entrypoint /usr/local/bin/tau \
+	--volume "$CERT:/etc/tau/certificate:ro" --env TAU_CERTIFICATE_FILE=/etc/tau/certificate \
+	--env TAU_LISTEN_ADDRESS=127.0.0.1:7701 "$IMAGE" ping
 
 # This tree's CLI on the host, through the published port.
 if go build -o "$WORK/tau" ./cmd/tau; then
@@ -354,7 +365,7 @@ podman start "$CONTAINER" >/dev/null || die "podman start"
 HTTP_PORT=$(podman port "$CONTAINER" 7702/tcp | head -n1 | sed 's/.*://')
 TAU_PORT=$(podman port "$CONTAINER" 7701/tcp | head -n1 | sed 's/.*://')
 SMOKE=(python3 "$HERE/tau_smoke.py" "127.0.0.1:$TAU_PORT" "$CERT")
-wait_ready 60 || die "/readyz after restart"
+wait_ready 60 || die "/readyz after restart; container $(state)"
 check "after restart: host.cpu@1700000000000 is still 42.5" "${SMOKE[@]}" read host.cpu 1700000000000 42.5
 check "after restart: tau query (inside) finds cli.temp" output_has 21.25 tau_in query cli.temp 1700000000000
 podman stop -t 30 "$CONTAINER" >/dev/null || true
