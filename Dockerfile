@@ -2,8 +2,12 @@
 # non-root base.
 #
 #   docker build -t tau .
-#   docker run --rm -p 7701:7701 -p 7702:7702 \
+#   docker run --rm -p 127.0.0.1:7701:7701 -p 127.0.0.1:7702:7702 \
 #     -v "$PWD/certificate:/etc/tau/certificate:ro" -e TAU_CERTIFICATE_FILE=/etc/tau/certificate tau
+#
+# The certificate file (64 hex characters) must be readable by uid 65532, the image's user; a
+# bind to 0.0.0.0 needs a certificate: the server refuses its development one off loopback.
+# Data lives in the volume /var/lib/tau; the root filesystem can be read-only (--read-only).
 #
 # Both base images are build args so an air-gapped build can point them at a local mirror (or at
 # the stand-ins that hack/image/test-image.sh builds): --build-arg GO_IMAGE=... BASE_IMAGE=...

@@ -36,9 +36,9 @@ SUITE=bookworm
 RECIPE=r1
 UID_NONROOT=65532
 
-# podman here: runc (crun is not what Debian's podman defaults to everywhere) and explicit
-# ulimits (the defaults exceed what this sandbox lets a container set); builds whose RUN steps
-# need no namespaces of their own use chroot isolation.
+# podman here: the runc runtime and explicit ulimits (podman's default rlimits exceed what this
+# sandbox lets a container set: "error setting rlimit type 7"); builds use chroot isolation,
+# which RUN steps need here (and which needs no namespaces of its own).
 RUN_FLAGS=(--runtime runc --ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 BUILD_FLAGS=(--isolation chroot --pull=never)
 
