@@ -56,6 +56,10 @@ metadata:
     pod-security.kubernetes.io/audit: restricted
 `, ns)
 	}
+	// What the controller-manager would add: each namespace's "default" ServiceAccount.
+	defaultSA := func(ns string) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: %s\n", ns)
+	}
 	// The all-features values name a PriorityClass: give them one.
 	priorityClass := `apiVersion: scheduling.k8s.io/v1
 kind: PriorityClass
@@ -63,12 +67,22 @@ metadata:
   name: high-priority
 value: 1000000
 `
-	k.kubectlIn(t, restricted("tau-helm")+"---\n"+restricted("tau-kustomize")+"---\n"+priorityClass,
+	k.kubectlIn(t, strings.Join([]string{restricted("tau-helm"), restricted("tau-kustomize"), priorityClass,
+		defaultSA("tau-helm"), defaultSA("tau-kustomize")}, "---\n"),
 		"apply", "--server-side", "--validate=strict", "-f", "-")
 
 	t.Run("Helm", func(t *testing.T) {
 		const ns = "tau-helm"
-		k.helm(t, "install", "tau", chartDir, "--namespace", ns)
+		notes := k.helm(t, "install", "tau", chartDir, "--namespace", ns)
+		for _, want := range []string{
+			"kubectl port-forward --namespace tau-helm svc/tau 7701:7701 7702:7702",
+			"tau --addr 127.0.0.1:7701 --cert-file tau.cert ping",
+			"get secret --namespace tau-helm tau-certificate",
+		} {
+			if !strings.Contains(notes, want) {
+				t.Errorf("NOTES.txt lacks %q:\n%s", want, notes)
+			}
+		}
 		// Every optional feature but the ServiceMonitor, whose CRD this bare API server lacks
 		// (TestChartRenders decodes it strictly into the prometheus-operator type).
 		k.helm(t, "install", "full", chartDir, "--namespace", ns, "--values", fullValues,
