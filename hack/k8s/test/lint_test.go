@@ -119,3 +119,19 @@ func TestConfigVarsMatchContract(t *testing.T) {
 		t.Errorf("the tests' list has %d variables, CONFIG.md %d: %v", len(have), len(want), want)
 	}
 }
+
+func TestParseVarList(t *testing.T) {
+	got := parseVarList([]byte("# variables\nTAU_A\nTAU_B=1s\n- `TAU_C` text\n| `TAU_D` | x |\nNever TAU_PORT.\n"))
+	for _, v := range []string{"TAU_A", "TAU_B", "TAU_C", "TAU_D"} {
+		if !got[v] {
+			t.Errorf("%s not parsed", v)
+		}
+	}
+	if got["TAU_PORT"] || len(got) != 4 {
+		t.Errorf("parsed %v", got)
+	}
+	md := []byte("| variable | default |\n|---|---|\n| `TAU_A` | 1 |\n| `TAU_B` | 2 |\n\n- No `TAU_PORT`.\n")
+	if c := contractVars(md); len(c) != 2 || c[0] != "TAU_A" || c[1] != "TAU_B" {
+		t.Errorf("contractVars = %v", c)
+	}
+}

@@ -220,9 +220,7 @@ func configVars(t testing.TB) map[string]bool {
 	t.Helper()
 	vars := map[string]bool{}
 	if b, err := os.ReadFile(filepath.Join(repoRoot, "docs", "config-vars.txt")); err == nil {
-		for _, v := range tauVarRE.FindAllString(string(b), -1) {
-			vars[v] = true
-		}
+		vars = parseVarList(b)
 		if len(vars) == 0 {
 			t.Fatal("docs/config-vars.txt names no TAU_* variable")
 		}
@@ -234,7 +232,20 @@ func configVars(t testing.TB) map[string]bool {
 	return vars
 }
 
-var tauVarRE = regexp.MustCompile(`\bTAU_[A-Z0-9_]+\b`)
+// parseVarList reads docs/config-vars.txt: one variable a line, first on its line
+// ("TAU_X", "TAU_X=default", "- `TAU_X` text"); prose that merely mentions a name
+// (TAU_PORT, say) is not a variable.
+func parseVarList(b []byte) map[string]bool {
+	vars := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := tauVarRE.FindStringSubmatch(line); m != nil {
+			vars[m[1]] = true
+		}
+	}
+	return vars
+}
+
+var tauVarRE = regexp.MustCompile("^[\\s|*-]*`?(TAU_[A-Z0-9_]+)\\b")
 
 // knownConfigVars: the table of shared CONFIG.md ("the operator's contract").
 var knownConfigVars = []string{
