@@ -137,3 +137,8 @@ func (c *benchConn) readAnswer(op string) error {
 	return err
 }
 
+// BenchmarkConcurrentQuery is QUERY_POINT from 16 connections, 16 deep, on their own series.
+func BenchmarkConcurrentQuery(b *testing.B) {
+	srv := start(b)
+	benchPipelined(b, srv.Addr(), "query", 16, 16)
+}

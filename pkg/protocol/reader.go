@@ -59,6 +59,19 @@ func (r *Reader) Discard(h Header) error {
 	return err
 }
 
-// Buffered reports how many bytes are already read from the socket and not yet decoded: the
-// handler flushes answers only when no further request is already waiting.
+// Buffered reports how many bytes are already read from the socket and not yet decoded.
 func (r *Reader) Buffered() int { return r.r.Buffered() }
+
+// NextFrameBuffered reports whether the next frame can be decoded without reading the socket:
+// its header and whole payload are buffered, or its header alone already fails the checks.
+// The server holds back a pipelined batch's answers while this is true, so they go out in one
+// write.
+func (r *Reader) NextFrameBuffered() bool {
+	n := r.r.Buffered()
+	if n < HeaderSize {
+		return false
+	}
+	b, _ := r.r.Peek(HeaderSize)
+	h, err := DecodeHeader((*[HeaderSize]byte)(b))
+	return err != nil || h.Length > r.max || uint64(n) >= HeaderSize+uint64(h.Length)
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -32,6 +33,9 @@ type conn struct {
 	pending chan *actor.Reply // filled slots, in request order, for the writer
 	out     []byte
 	failed  bool // a write failed: keep draining, write nothing
+	// moreInput is set by the reader when another request is already buffered whole: the
+	// writer then holds its answers for the same write instead of flushing each.
+	moreInput atomic.Bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -116,6 +120,7 @@ func (c *conn) readRequest(r *actor.Reply) bool {
 		return c.incomplete(r, err)
 	}
 	closeAfter := c.dispatch(h.Opcode, p, r)
+	c.moreInput.Store(!closeAfter && c.r.NextFrameBuffered())
 	c.pending <- r
 	return !closeAfter
 }
@@ -237,7 +242,7 @@ func (c *conn) writeLoop() {
 		if closeAfter {
 			c.flush()
 			c.failed = true // answer nothing more; the reader has stopped
-		} else if len(c.pending) == 0 {
+		} else if len(c.pending) == 0 && !c.moreInput.Load() {
 			c.flush()
 		}
 	}
