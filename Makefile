@@ -48,5 +48,3 @@ clean: ## Remove build output (not ./data)
 # Fragments for the image, Kubernetes and benchmark targets.
 -include hack/mk/*.mk
 
-# Until the deployment fragment defines it, test-deploy does nothing.
-.PHONY: test-deploy
