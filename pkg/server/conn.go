@@ -73,7 +73,11 @@ func (c *conn) readLoop() {
 		r := <-c.free
 		// The idle clock runs from the last complete request (or the accept), and a frame
 		// trickled in too slowly counts as idle: one deadline for the whole next frame (R10).
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ConnectionTimeout))
+		// A frame already buffered whole needs no socket read, so the deadline is armed only
+		// when the reader is about to wait for the client: once per pipelined batch.
+		if !c.r.NextFrameBuffered() {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ConnectionTimeout))
+		}
 		// Checked after arming the deadline: Shutdown sets draining, then a deadline of now,
 		// so one of the two always stops this reader.
 		if c.srv.draining.Load() {

@@ -31,7 +31,7 @@ type metrics struct {
 	connsRejected *prometheus.CounterVec
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
-	enqueueDepth  prometheus.Histogram
+	enqueueDepth  *depthHistogram
 	busy          prometheus.Counter
 	storageErrors prometheus.Counter
 
@@ -56,14 +56,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{Name: "tau_request_duration_seconds",
 			Help:    "Time from reading a request to writing its answer (durability wait included), by opcode.",
 			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10)}, []string{"opcode"}),
-		enqueueDepth: f.NewHistogram(prometheus.HistogramOpts{Name: "tau_actor_mailbox_enqueue_depth_messages",
-			Help:    "Mailbox depth each request found when it was queued for its series.",
-			Buckets: prometheus.ExponentialBuckets(1, 4, 7)}),
+		enqueueDepth: newDepthHistogram(),
 		busy: f.NewCounter(prometheus.CounterOpts{Name: "tau_actor_busy_rejections_total",
 			Help: "Requests answered busy because their series' mailbox was full."}),
 		storageErrors: f.NewCounter(prometheus.CounterOpts{Name: "tau_storage_write_refusals_total",
 			Help: "Mutations answered internal_error because the log refused or failed the write."}),
 	}
+	reg.MustRegister(m.enqueueDepth)
 	for i := range m.observer {
 		op := opLabel(protocol.Opcode(i))
 		m.observer[i] = m.duration.WithLabelValues(op)

@@ -79,7 +79,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 		Capacity: cfg.CatalogCapacity, Workers: cfg.PoolSize(), MailboxCapacity: cfg.MailboxCapacity,
 		MaxConnections: cfg.MaxConnections,
 		StorageFailed:  s.storageRefused,
-		Enqueued:       func(d int) { s.metrics.enqueueDepth.Observe(float64(d)) },
+		Enqueued:       s.metrics.enqueueDepth.observe,
 	})
 	s.health = newHealth(s.catalog.Pool())
 	if cfg.CertificateFile != "" {
