@@ -187,7 +187,8 @@ func (m *durableModel) dropOne(call func([]byte, int) []answer, rng *rand.Rand) 
 	}
 }
 
-// verify checks the recovered server against everything acknowledged so far.
+// verify checks the recovered server against everything acknowledged so far, pipelining the
+// queries of each series.
 func (m *durableModel) verify(t *testing.T, addr string, round int) {
 	t.Helper()
 	c := connect(t, addr)
@@ -198,15 +199,23 @@ func (m *durableModel) verify(t *testing.T, addr string, round int) {
 			c.expect(c.call(protocol.OpQueryPoint, queryP(l, 0)), errAnswer(protocol.StatusSeriesNotFound))
 			continue
 		}
+		var frames []byte
+		var want []answer
 		for ts, bits := range s.points {
-			got := c.call(protocol.OpQueryPoint, queryP(l, ts))
-			want := answer{protocol.OpOK, protocol.AppendQueryAnswer(nil, true, bits)[protocol.HeaderSize:]}
-			if !bytes.Equal(got.payload, want.payload) || got.op != want.op {
-				t.Fatalf("round %d: series %q ts %d: got %v %x, want bits %#x", round, strings.TrimRight(string(l[:]), "\x00"), ts, got, got.payload, bits)
-			}
+			frames = protocol.AppendFrame(frames, protocol.OpQueryPoint, queryP(l, ts))
+			want = append(want, answer{protocol.OpOK, protocol.AppendQueryAnswer(nil, true, bits)[protocol.HeaderSize:]})
 		}
 		for _, ts := range s.refused {
-			c.expect(c.call(protocol.OpQueryPoint, queryP(l, ts)), notFoundAnswer)
+			frames = protocol.AppendFrame(frames, protocol.OpQueryPoint, queryP(l, ts))
+			want = append(want, notFoundAnswer)
+		}
+		go c.sendRaw(frames)
+		for i, w := range want {
+			got := c.read()
+			if got.op != w.op || !bytes.Equal(got.payload, w.payload) {
+				t.Fatalf("round %d: series %q query %d: got %v %x, want %x", round,
+					strings.TrimRight(string(l[:]), "\x00"), i, got, got.payload, w.payload)
+			}
 		}
 	}
 }
