@@ -159,6 +159,9 @@ func (r *bitReader) readVarint() (int64, bool) {
 	return x, ok
 }
 
+// bitLen is how many bits have been written.
+func (w *bitWriter) bitLen() int { return 8*len(w.b) - int(w.free) }
+
 // bitsRead is how many bits have been consumed from an input of total bytes.
 func (r *bitReader) bitsRead(total int) int {
 	return 8*(total-len(r.b)) - int(r.valid)

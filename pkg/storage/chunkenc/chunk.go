@@ -66,6 +66,35 @@ type chunk struct {
 	w          bitWriter
 	minT, maxT int64
 	n          int
+	mid        skipPoint // decoder state after point skipAt, once the chunk has it
+}
+
+// skipAt is the point whose decoder state each chunk keeps, so a lookup in the second half of
+// a chunk starts there: it halves the points decoded per QUERY_POINT for 32 bytes of memory
+// per chunk (about 0.27 bytes per point), and nothing on disk (rebuilt when decoded).
+const skipAt = maxChunkPoints / 2
+
+// skipPoint is a chunkIter's state right after decoding point skipAt.
+type skipPoint struct {
+	off               uint16 // bits of the chunk before point skipAt+1 (chunks stay under 8 KiB)
+	leading, trailing uint8
+	t                 int64
+	delta, v          uint64
+}
+
+// hasMid reports whether the chunk has its skip point (a chunk decoded from a checkpoint too
+// long for a 16-bit offset has none, and is decoded from its start).
+func (c *chunk) hasMid() bool { return c.mid.off != 0 }
+
+// iterFrom resumes decoding after the skip point.
+func (c *chunk) iterFrom() chunkIter {
+	m := &c.mid
+	it := chunkIter{r: newBitReader(c.w.b[m.off/8:]), n: c.n, i: skipAt + 1,
+		t: m.t, v: m.v, delta: m.delta, leading: m.leading, trailing: m.trailing}
+	if _, ok := it.r.readBits(uint(m.off % 8)); !ok {
+		it.err = errMalformed
+	}
+	return it
 }
 
 func (c *chunk) full() bool { return c.n >= maxChunkPoints || len(c.w.b) >= maxChunkBytes }
@@ -98,6 +127,10 @@ func (a *appender) append(c *chunk, t int64, v uint64) {
 	c.maxT = t
 	c.n++
 	a.v = v
+	if c.n == skipAt+1 {
+		c.mid = skipPoint{off: uint16(c.w.bitLen()), leading: a.leading, trailing: a.trailing,
+			t: t, delta: a.delta, v: v}
+	}
 }
 
 // writeTime encodes delta as a delta-of-delta against the previous delta.

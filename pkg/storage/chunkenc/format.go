@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -113,8 +114,15 @@ func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 	it := newChunkIter(data, int(n))
 	c := chunk{n: int(n)}
 	for it.next() {
-		if it.i == 1 {
+		switch it.i {
+		case 1:
 			c.minT = it.t
+		case skipAt + 1:
+			if it.r.bitsRead(len(data)) > math.MaxUint16 {
+				break
+			}
+			c.mid = skipPoint{off: uint16(it.r.bitsRead(len(data))), leading: it.leading,
+				trailing: it.trailing, t: it.t, delta: it.delta, v: it.v}
 		}
 	}
 	if it.err != nil {

@@ -77,7 +77,14 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 	if lo == len(s.chunks) || s.chunks[lo].minT > ts {
 		return 0, false
 	}
-	it := s.chunks[lo].iter()
+	c := &s.chunks[lo]
+	it := c.iter()
+	if c.hasMid() && ts >= c.mid.t {
+		if ts == c.mid.t {
+			return c.mid.v, true
+		}
+		it = c.iterFrom()
+	}
 	for it.next() {
 		if it.t >= ts {
 			return it.v, it.t == ts
