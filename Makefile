@@ -19,7 +19,8 @@ build: ## Build tau-server and the tau CLI into ./bin
 
 .PHONY: run
 run: ## Run the server on 127.0.0.1:7701 (HTTP 127.0.0.1:7702) with the dev certificate and ./data
-	TAU_LOG_FORMAT=$${TAU_LOG_FORMAT:-console} TAU_DATA_DIR=$${TAU_DATA_DIR:-data} $(GO) run ./cmd/tau-server
+	$(GO) build -o $(BIN)/tau-server ./cmd/tau-server
+	TAU_LOG_FORMAT=$${TAU_LOG_FORMAT:-console} TAU_DATA_DIR=$${TAU_DATA_DIR:-data} exec $(BIN)/tau-server
 
 .PHONY: test
 test: test-go test-deploy ## Run every test that needs no container engine or API server (what CI runs first)

@@ -17,7 +17,7 @@ func openStore(cfg config.Config, log *zap.Logger, reg prometheus.Registerer) (s
 	return storage.OpenDisk(cfg.DataDir, storage.DiskOptions{
 		Fsync:      policy,
 		Interval:   cfg.FsyncInterval,
-		Logger:     log.Named("storage"),
+		Logger:     log, // storage names its own logger
 		Registerer: reg,
 	})
 }
