@@ -171,3 +171,26 @@ func waitMetric(t *testing.T, url, line string) {
 	}
 	t.Fatalf("metric %q never appeared", line)
 }
+
+// TestLivenessFailsWhenWorkersStall stalls the only worker inside one series' storage call
+// while another series has mail waiting: /healthz turns 503 once no progress was made for the
+// stall limit, and 200 again when the worker moves.
+func TestLivenessFailsWhenWorkersStall(t *testing.T) {
+	hot, other := label("hot"), label("other")
+	g := &gateLog{stall: hot, entered: make(chan struct{}), gate: make(chan struct{})}
+	srv := servertest.StartWith(t, server.Options{Store: g, StallLimit: 200 * time.Millisecond},
+		func(c *config.Config) { c.ActorPoolSize = 1 })
+	base := "http://" + srv.HTTPAddr()
+	c := connect(t, srv.Addr())
+	c.expect(c.call(protocol.OpCreateSeries, series(hot)), okAnswer)
+	c.expect(c.call(protocol.OpCreateSeries, series(other)), okAnswer)
+	c.send(protocol.OpAppend, appendP(hot, 1, 1)) // the one worker stalls here
+	<-g.entered
+	c2 := connect(t, srv.Addr())
+	c2.send(protocol.OpQueryPoint, queryP(other, 1)) // waits for a worker
+	waitStatus(t, base+"/healthz", http.StatusServiceUnavailable)
+	close(g.gate)
+	c.expect(c.read(), okAnswer)
+	c2.expect(c2.read(), notFoundAnswer)
+	waitStatus(t, base+"/healthz", http.StatusOK)
+}

@@ -15,9 +15,9 @@ import (
 	"github.com/taudb/tau/pkg/actor"
 )
 
-// stallLimit is how long the worker pool may have work without finishing any before the
-// liveness probe fails.
-const stallLimit = 15 * time.Second
+// DefaultStallLimit is how long the worker pool may have work without finishing any before
+// the liveness probe fails.
+const DefaultStallLimit = 15 * time.Second
 
 func newHTTPServer(s *Server, reg *prometheus.Registry) *http.Server {
 	mux := http.NewServeMux()
@@ -66,15 +66,21 @@ func (s *Server) stopHTTP() {
 // health answers the probes: ready once storage is recovered and the listener accepts, until
 // shutdown begins; live while the worker pool makes progress on the work it has.
 type health struct {
-	pool  *actor.Pool
-	ready atomic.Bool
+	pool       *actor.Pool
+	stallLimit time.Duration
+	ready      atomic.Bool
 
 	mu           sync.Mutex
 	lastProgress uint64
 	lastChange   time.Time
 }
 
-func newHealth(p *actor.Pool) *health { return &health{pool: p, lastChange: time.Now()} }
+func newHealth(p *actor.Pool, stallLimit time.Duration) *health {
+	if stallLimit <= 0 {
+		stallLimit = DefaultStallLimit
+	}
+	return &health{pool: p, stallLimit: stallLimit, lastChange: time.Now()}
+}
 
 func (h *health) setReady(v bool) { h.ready.Store(v) }
 
@@ -87,5 +93,5 @@ func (h *health) live() bool {
 		h.lastProgress, h.lastChange = st.Progress, time.Now()
 		return true
 	}
-	return time.Since(h.lastChange) < stallLimit
+	return time.Since(h.lastChange) < h.stallLimit
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,8 @@ type Server struct {
 type Options struct {
 	// Store replaces the on-disk store in TAU_DATA_DIR.
 	Store storage.Store
+	// StallLimit replaces DefaultStallLimit for the liveness probe.
+	StallLimit time.Duration
 }
 
 // New builds the server and binds both listeners, so a busy port fails here, at start.
@@ -81,7 +84,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 		StorageFailed:  s.storageRefused,
 		Enqueued:       s.metrics.enqueueDepth.observe,
 	})
-	s.health = newHealth(s.catalog.Pool())
+	s.health = newHealth(s.catalog.Pool(), opts.StallLimit)
 	if cfg.CertificateFile != "" {
 		s.certs = certwatch.New(cfg.CertificateFile, s.keeper, log, reg, certwatch.DefaultPoll)
 	}
