@@ -81,6 +81,17 @@ func (c *rawConn) sendRaw(b []byte) {
 	}
 }
 
+// sendAsync writes b from another goroutine, so the test can read answers while the server's
+// window and TCP push back on a large pipelined batch. A failed write is reported with Errorf
+// (FailNow belongs to the test's own goroutine); the reads then fail too.
+func (c *rawConn) sendAsync(b []byte) {
+	go func() {
+		if _, err := c.nc.Write(b); err != nil {
+			c.t.Errorf("write: %v", err)
+		}
+	}()
+}
+
 func (c *rawConn) read() answer {
 	c.t.Helper()
 	a, err := c.tryRead()

@@ -28,7 +28,7 @@ func TestConcurrentSeries(t *testing.T) {
 			for i := 0; i < points; i++ {
 				b = protocol.AppendFrame(b, protocol.OpQueryPoint, queryP(l, int64(i)))
 			}
-			go c.sendRaw(b)
+			c.sendAsync(b)
 			c.expect(c.read(), okAnswer)
 			for i := 0; i < points; i++ {
 				c.expect(c.read(), okAnswer)

@@ -209,7 +209,7 @@ func (m *durableModel) verify(t *testing.T, addr string, round int) {
 			frames = protocol.AppendFrame(frames, protocol.OpQueryPoint, queryP(l, ts))
 			want = append(want, notFoundAnswer)
 		}
-		go c.sendRaw(frames)
+		c.sendAsync(frames)
 		for i, w := range want {
 			got := c.read()
 			if got.op != w.op || !bytes.Equal(got.payload, w.payload) {

@@ -64,7 +64,7 @@ func TestR1_PipelinedAnswersInOrder(t *testing.T) {
 		batch = protocol.AppendFrame(batch, protocol.OpQueryPoint, queryP(l, int64(i)))
 		batch = protocol.AppendFrame(batch, protocol.OpPing, nil)
 	}
-	go c.sendRaw(batch) // the server's window fills and TCP pushes back; read meanwhile
+	c.sendAsync(batch) // the server's window fills and TCP pushes back; read meanwhile
 	c.expect(c.read(), okAnswer)
 	for i := 0; i < n; i++ {
 		c.expect(c.read(), okAnswer)
@@ -85,7 +85,7 @@ func TestR1_OwnPipeliningNeverBusy(t *testing.T) {
 	for i := 0; i < n; i++ {
 		batch = protocol.AppendFrame(batch, protocol.OpAppend, appendP(l, int64(i), 1))
 	}
-	go c.sendRaw(batch)
+	c.sendAsync(batch)
 	for i := 0; i < n; i++ {
 		c.expect(c.read(), okAnswer)
 	}
