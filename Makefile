@@ -33,6 +33,10 @@ test-go: ## Go unit, end-to-end, crash and fuzz-corpus tests, with the race dete
 fuzz: ## Fuzz the frame decoder for FUZZTIME (default 60s)
 	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./pkg/protocol/
 
+.PHONY: fuzz-server
+fuzz-server: ## Fuzz a live server over TCP (FuzzConnection) for FUZZTIME
+	cd pkg/e2e && $(GO) test -run '^$$' -fuzz '^FuzzConnection$$' -fuzztime $(FUZZTIME) .
+
 .PHONY: lint
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...
