@@ -70,6 +70,7 @@ type durableModel struct {
 
 type seriesModel struct {
 	points  map[int64]uint64 // acknowledged
+	sent    map[int64]uint64 // sent, not yet answered
 	refused []int64          // answered ERR out_of_order
 	dropped bool             // drop acknowledged
 }
@@ -110,7 +111,7 @@ func (m *durableModel) write(addr, name string, round int, rng *rand.Rand, stop 
 		return
 	}
 	m.mu.Lock()
-	s := &seriesModel{points: map[int64]uint64{}}
+	s := &seriesModel{points: map[int64]uint64{}, sent: map[int64]uint64{}}
 	m.series[l] = s
 	m.mu.Unlock()
 	for ts := int64(100); ; {
@@ -146,12 +147,8 @@ func (m *durableModel) write(addr, name string, round int, rng *rand.Rand, stop 
 	}
 }
 
-// pendingBits remembers values by timestamp until answered; only OK'd ones enter points.
-var pendingBits sync.Map
-
-func (s *seriesModel) pending(ts int64, bits uint64) { pendingBits.Store(s.key(ts), bits) }
-
-func (s *seriesModel) key(ts int64) string { return fmt.Sprintf("%p/%d", s, ts) }
+// pending remembers a value until its answer; only OK'd ones enter points.
+func (s *seriesModel) pending(ts int64, bits uint64) { s.sent[ts] = bits }
 
 func (s *seriesModel) answered(ts int64, a answer) {
 	if ts < 0 {
@@ -161,9 +158,9 @@ func (s *seriesModel) answered(ts int64, a answer) {
 		return
 	}
 	if a.op == protocol.OpOK {
-		bits, _ := pendingBits.Load(s.key(ts))
-		s.points[ts] = bits.(uint64)
+		s.points[ts] = s.sent[ts]
 	}
+	delete(s.sent, ts)
 }
 
 func (m *durableModel) dropOne(call func([]byte, int) []answer, rng *rand.Rand) {
