@@ -19,19 +19,21 @@ func (s *Server) serveTAU() error {
 	}
 	s.health.setReady(true)
 	s.log.Info("accepting TAU connections", zap.String("address", s.Addr()))
+	var backoff time.Duration
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
-			if s.draining.Load() {
+			if s.draining.Load() || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
+			// Out of file descriptors or another passing failure: a flood of connections
+			// must slow accepting down, not stop the server (what net/http does too).
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", zap.Error(err), zap.Duration("in", backoff))
+			time.Sleep(backoff)
+			continue
 		}
+		backoff = 0
 		s.accept(nc)
 	}
 }
