@@ -10,12 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
 
+	"github.com/taudb/tau/pkg/auth"
 	"github.com/taudb/tau/pkg/config"
 	"github.com/taudb/tau/pkg/protocol"
 	"github.com/taudb/tau/pkg/server"
 	"github.com/taudb/tau/pkg/server/servertest"
+	"github.com/taudb/tau/pkg/storage"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -193,4 +197,45 @@ func TestLivenessFailsWhenWorkersStall(t *testing.T) {
 	c.expect(c.read(), okAnswer)
 	c2.expect(c2.read(), notFoundAnswer)
 	waitStatus(t, base+"/healthz", http.StatusOK)
+}
+
+// slowRecovery is a store whose recovery waits for a gate.
+type slowRecovery struct {
+	storage.Memory
+	gate chan struct{}
+}
+
+func (s *slowRecovery) Recover() ([]storage.SeriesState, error) {
+	<-s.gate
+	return s.Memory.Recover()
+}
+
+// TestReadyOnlyAfterRecovery: while storage recovers, /healthz is 200, /readyz 503 and the TAU
+// port takes no requests; once recovered, /readyz is 200 and clients are served.
+func TestReadyOnlyAfterRecovery(t *testing.T) {
+	st := &slowRecovery{gate: make(chan struct{})}
+	cfg := config.Default()
+	cfg.ListenAddress, cfg.HTTPAddress, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	srv, err := server.New(cfg, zap.NewNop(), prometheus.NewRegistry(), server.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- srv.Run(stop) }()
+	defer func() {
+		close(stop)
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	base := "http://" + srv.HTTPAddr()
+	waitStatus(t, base+"/healthz", http.StatusOK)
+	if code, _ := get(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz = %d during recovery", code)
+	}
+	c := dial(t, srv.Addr())
+	c.send(protocol.OpConnect, auth.DevCertificate[:]) // queued in the backlog, not answered yet
+	close(st.gate)
+	c.expect(c.read(), okAnswer)
+	waitStatus(t, base+"/readyz", http.StatusOK)
 }
