@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"math"
+	"time"
 	"testing"
 
 	"github.com/taudb/tau/pkg/auth"
@@ -288,4 +289,23 @@ func TestR9_CreateAndDrop(t *testing.T) {
 	c.expect(c.call(protocol.OpQueryPoint, queryP(a, 1)), notFoundAnswer)
 	c.expect(c.call(protocol.OpAppend, appendP(a, 1, 2)), okAnswer)
 	c.expect(c.call(protocol.OpQueryPoint, queryP(a, 1)), foundAnswer(2))
+}
+
+// TestR1_PipelinedErrorsAreFlushed pipelines valid requests with ones refused before any
+// operation (unknown opcode, wrong length) in a single write: every answer arrives, the last
+// ones too, without the client sending anything more.
+func TestR1_PipelinedErrorsAreFlushed(t *testing.T) {
+	srv := start(t)
+	c := connect(t, srv.Addr())
+	var b []byte
+	b = protocol.AppendFrame(b, protocol.OpPing, nil)
+	b = protocol.AppendFrame(b, 0x77, nil)
+	b = protocol.AppendFrame(b, protocol.OpPing, nil)
+	b = protocol.AppendFrame(b, protocol.OpAppend, []byte{1})
+	c.sendRaw(b)
+	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second)) // far below the idle timeout
+	c.expect(c.read(), pongAnswer)
+	c.expect(c.read(), errAnswer(protocol.StatusBadOpcode))
+	c.expect(c.read(), pongAnswer)
+	c.expect(c.read(), errAnswer(protocol.StatusInvalidPayload))
 }

@@ -124,9 +124,16 @@ func (c *conn) readRequest(r *actor.Reply) bool {
 		return c.incomplete(r, err)
 	}
 	closeAfter := c.dispatch(h.Opcode, p, r)
+	c.queue(r, closeAfter)
+	return !closeAfter
+}
+
+// queue hands r to the writer. Every answer goes through here, so moreInput always tells the
+// truth about the request after r: a stale "more is coming" would hold an answer back while
+// the reader waits for a client that waits for that answer.
+func (c *conn) queue(r *actor.Reply, closeAfter bool) {
 	c.moreInput.Store(!closeAfter && c.r.NextFrameBuffered())
 	c.pending <- r
-	return !closeAfter
 }
 
 // frameError answers bad magic, bad version and oversized payloads and ends the connection
@@ -163,7 +170,7 @@ func (c *conn) badInput(r *actor.Reply, s protocol.Status, reason string) {
 		c.srv.metrics.connsRejected.WithLabelValues(reason).Inc()
 	}
 	r.Fail(s)
-	c.pending <- r
+	c.queue(r, r.Close)
 }
 
 // refuseForShutdown answers a request already waiting in the buffer with busy, then closes.
