@@ -3,8 +3,8 @@ package e2e
 import (
 	"bytes"
 	"math"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/taudb/tau/pkg/auth"
 	"github.com/taudb/tau/pkg/config"
