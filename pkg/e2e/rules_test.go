@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"math"
+	"math/rand"
 	"testing"
 	"time"
 
@@ -308,4 +309,50 @@ func TestR1_PipelinedErrorsAreFlushed(t *testing.T) {
 	c.expect(c.read(), errAnswer(protocol.StatusBadOpcode))
 	c.expect(c.read(), pongAnswer)
 	c.expect(c.read(), errAnswer(protocol.StatusInvalidPayload))
+}
+
+// TestR1_RandomPipelinedMix sends random batches mixing valid requests with ones refused
+// before dispatch, each batch in one write, and checks every answer against a model, in order
+// and without the client sending anything more (so no answer may be held back).
+func TestR1_RandomPipelinedMix(t *testing.T) {
+	srv := start(t)
+	c := connect(t, srv.Addr())
+	l := label("mix")
+	c.expect(c.call(protocol.OpCreateSeries, series(l)), okAnswer)
+	rng := rand.New(rand.NewSource(1))
+	unknown := []protocol.Opcode{0x00, 0x05, 0x12, 0x21, 0x31, 0x40, 0x44, protocol.OpPong, protocol.OpOK, protocol.OpErr, 0xEE}
+	ts := int64(0)
+	for round := 0; round < 50; round++ {
+		var b []byte
+		var want []answer
+		for i := 0; i < 1+rng.Intn(60); i++ {
+			switch rng.Intn(5) {
+			case 0:
+				b = protocol.AppendFrame(b, protocol.OpPing, make([]byte, rng.Intn(8)))
+				want = append(want, pongAnswer)
+			case 1:
+				b = protocol.AppendFrame(b, unknown[rng.Intn(len(unknown))], make([]byte, rng.Intn(100)))
+				want = append(want, errAnswer(protocol.StatusBadOpcode))
+			case 2:
+				b = protocol.AppendFrame(b, protocol.OpAppend, make([]byte, rng.Intn(48)))
+				want = append(want, errAnswer(protocol.StatusInvalidPayload))
+			case 3:
+				ts++
+				b = protocol.AppendFrame(b, protocol.OpAppend, appendP(l, ts, float64(ts)))
+				want = append(want, okAnswer)
+			case 4:
+				b = protocol.AppendFrame(b, protocol.OpQueryPoint, queryP(l, ts))
+				if ts == 0 {
+					want = append(want, notFoundAnswer)
+				} else {
+					want = append(want, foundAnswer(float64(ts)))
+				}
+			}
+		}
+		c.sendRaw(b)
+		_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for _, w := range want {
+			c.expect(c.read(), w)
+		}
+	}
 }
