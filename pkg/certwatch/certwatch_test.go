@@ -65,10 +65,17 @@ func TestRotation(t *testing.T) {
 	done := make(chan struct{})
 	go func() { _ = w.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	time.Sleep(50 * time.Millisecond) // let the watch start
-
-	s.write(second[:]) // 32 raw bytes are valid too
-	waitFor(t, func() bool { return k.Check(second[:]) })
+	// The watch may not be set up yet when Run has just started: rotate again, as kubelet's
+	// next sync would, until the change is seen (events only: polling is an hour away).
+	for i := 0; !k.Check(second[:]); i++ {
+		if i == 500 {
+			t.Fatal("rotation never seen")
+		}
+		if i%20 == 0 {
+			s.write(second[:]) // 32 raw bytes are valid too
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if k.Check(first[:]) {
 		t.Fatal("old certificate still accepted")
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -144,13 +145,17 @@ func TestCertificateRotation(t *testing.T) {
 	held := dial(t, srv.Addr())
 	held.expect(held.call(protocol.OpConnect, oldCert), okAnswer)
 
-	mount("..v2", []byte(hex.EncodeToString(newCert)))
+	// The watcher starts beside the listener and may not watch yet: rotate again (as kubelet
+	// would on its next sync) until a new CONNECT is accepted.
 	for i := 0; ; i++ {
+		if i%20 == 0 {
+			mount(fmt.Sprintf("..v2-%d", i), []byte(hex.EncodeToString(newCert)))
+		}
 		c := dial(t, srv.Addr())
 		if got := c.call(protocol.OpConnect, newCert); got.op == protocol.OpOK {
 			break
 		}
-		if i > 500 {
+		if i > 1000 {
 			t.Fatal("new certificate never accepted")
 		}
 		time.Sleep(10 * time.Millisecond)
