@@ -65,8 +65,8 @@ func TestR10_IdleTimeout(t *testing.T) {
 	})
 	t.Run("busy connection stays open", func(t *testing.T) {
 		c := connect(t, srv.Addr())
-		for i := 0; i < 10; i++ {
-			time.Sleep(100 * time.Millisecond)
+		for i := 0; i < 20; i++ { // 1 s in all, over three timeouts, each gap well inside one
+			time.Sleep(50 * time.Millisecond)
 			c.expectOpen()
 		}
 	})
