@@ -33,3 +33,17 @@ curl -fsS "http://127.0.0.1:$http/metrics" >"$work/metrics.txt"
 families=$(grep -c '^# TYPE tau_' "$work/metrics.txt")
 "$promtool" check metrics <"$work/metrics.txt"
 echo "check-metrics: promtool check metrics passed on $families tau_ metric families"
+
+# The Grafana dashboard's queries must be valid PromQL: promtool parses them as recording rules
+# (Grafana's variables replaced by plain values first).
+python3 - "$root/deploy/grafana/tau-dashboard.json" >"$work/dashboard-rules.yml" <<'PY'
+import json, sys
+dash = json.load(open(sys.argv[1]))
+print("groups:\n- name: dashboard\n  rules:")
+for p in dash["panels"]:
+    for i, t in enumerate(p["targets"]):
+        expr = t["expr"].replace("$__rate_interval", "5m").replace("$job", ".*").replace("$instance", ".*")
+        print("  - record: dashboard:panel%d_%d" % (p["id"], i))
+        print("    expr: %s" % json.dumps(expr))
+PY
+"$promtool" check rules "$work/dashboard-rules.yml"

@@ -179,3 +179,8 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// startOnDisk runs a server with the real on-disk store in a temp dir.
+func startOnDisk(t testing.TB, opts ...func(*config.Config)) *servertest.Server {
+	return servertest.Start(t, opts...)
+}
