@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -262,17 +261,8 @@ func startBinary(t *testing.T, bin, dir, fsync string) *serverProcess {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
-	for i := 0; i < 600; i++ {
-		if resp, err := http.Get("http://" + httpAddr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("server not ready; log:\n%s", p.log.String())
-	return nil
+	waitReady(t, httpAddr, p.log)
+	return p
 }
 
 func (p *serverProcess) kill(t *testing.T) {
