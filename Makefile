@@ -35,7 +35,7 @@ fuzz: ## Fuzz the frame decoder for FUZZTIME (default 60s)
 
 .PHONY: fuzz-server
 fuzz-server: ## Fuzz a live server over TCP (FuzzConnection) for FUZZTIME
-	cd pkg/e2e && $(GO) test -run '^$$' -fuzz '^FuzzConnection$$' -fuzztime $(FUZZTIME) .
+	cd internal/e2e && $(GO) test -run '^$$' -fuzz '^FuzzConnection$$' -fuzztime $(FUZZTIME) .
 
 .PHONY: lint
 lint: ## go vet and a gofmt check

@@ -4,7 +4,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/taudb/tau/pkg/config"
+	"github.com/taudb/tau/internal/config"
 )
 
 // newLogger builds the JSON logger (or the console one for humans) at TAU_LOG_LEVEL.

@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/taudb/tau/pkg/config"
-	"github.com/taudb/tau/pkg/server"
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/server"
 )
 
 // Exit codes: 2 for a configuration error (CONFIG.md), 1 for a failure while running.

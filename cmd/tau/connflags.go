@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/pkg/protocol"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/taudb/tau/pkg/client/clienttest"
-	"github.com/taudb/tau/pkg/server/servertest"
+	"github.com/taudb/tau/internal/server/servertest"
 )
 
 // cli runs the program in-process with only the given environment.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/pkg/client"
 	"github.com/taudb/tau/pkg/client/clienttest"
 	"github.com/taudb/tau/pkg/protocol"

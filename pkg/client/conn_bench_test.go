@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/pkg/client"
 	"github.com/taudb/tau/pkg/client/clienttest"
 	"github.com/taudb/tau/pkg/protocol"

@@ -12,12 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/server"
 	"github.com/taudb/tau/pkg/client"
-	"github.com/taudb/tau/pkg/config"
 	"github.com/taudb/tau/pkg/protocol"
-	"github.com/taudb/tau/pkg/server"
-	"github.com/taudb/tau/pkg/storage"
 )
 
 // addr is the in-process server the examples talk to; in real code it is the server's
@@ -29,7 +29,7 @@ var addr string
 func TestMain(m *testing.M) {
 	cfg := config.Default()
 	cfg.ListenAddress, cfg.HTTPAddress = "127.0.0.1:0", "127.0.0.1:0"
-	srv, err := server.New(cfg, zap.NewNop(), prometheus.NewRegistry(), server.Options{Store: storage.NewMemory()})
+	srv, err := server.New(cfg, zap.NewNop(), prometheus.NewRegistry(), server.Options{Store: engine.MemoryStore()})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package client_test
 import (
 	"testing"
 
-	"github.com/taudb/tau/pkg/server/servertest"
+	"github.com/taudb/tau/internal/server/servertest"
 )
 
 // serverAddr starts a real in-process server (on disk, in a temp dir) for the tests that need

@@ -1,7 +1,7 @@
 // Package clienttest has a small in-memory TAU server for testing clients: it keeps the
 // protocol's answers and order (PROTOCOL.md R1, R4–R9) and lets a test step in before any
 // request is answered, to make it busy, slow, or misbehave. It stores nothing durably and has
-// none of the real server's limits; test against pkg/server/servertest for those.
+// none of the real server's limits; test against internal/server/servertest for those.
 package clienttest
 
 import (
@@ -11,7 +11,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/taudb/tau/pkg/auth"
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/server/status"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -195,35 +197,48 @@ func (s *Server) answer(dst []byte, req Request, authed *bool) ([]byte, bool) {
 	return s.operate(dst, op, p), false
 }
 
-// operate carries out the series operations.
+// operate carries out the series operations. Failures are the engine's errors, turned into
+// status codes by the real server's table, so the fake and the server cannot disagree.
 func (s *Server) operate(dst []byte, op protocol.Opcode, p []byte) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	found, bits, err := s.apply(op, p)
+	switch {
+	case err != nil:
+		return protocol.AppendErr(dst, status.Of(err))
+	case op == protocol.OpQueryPoint:
+		return protocol.AppendQueryAnswer(dst, found, bits)
+	}
+	return protocol.AppendFrame(dst, protocol.OpOK, nil)
+}
+
+// apply runs one series operation on the in-memory model.
+func (s *Server) apply(op protocol.Opcode, p []byte) (found bool, bits uint64, err error) {
 	l := protocol.SeriesRequest(p)
 	sr := s.series[l]
 	switch {
 	case op == protocol.OpCreateSeries && sr != nil:
-		return protocol.AppendErr(dst, protocol.StatusSeriesAlreadyExists)
+		return false, 0, engine.ErrSeriesExists
 	case op == protocol.OpCreateSeries:
 		s.series[l] = &series{points: map[int64]uint64{}}
-		return protocol.AppendFrame(dst, protocol.OpOK, nil)
+		return false, 0, nil
 	case sr == nil:
-		return protocol.AppendErr(dst, protocol.StatusSeriesNotFound)
+		return false, 0, engine.ErrSeriesNotFound
 	case op == protocol.OpDropSeries:
 		delete(s.series, l)
-		return protocol.AppendFrame(dst, protocol.OpOK, nil)
+		return false, 0, nil
 	case op == protocol.OpAppend:
-		_, ts, bits := protocol.AppendRequest(p)
+		_, ts, v := protocol.AppendRequest(p)
 		if sr.any && ts <= sr.last {
-			return protocol.AppendErr(dst, protocol.StatusOutOfOrder)
+			return false, 0, engine.ErrOutOfOrder
 		}
-		sr.any, sr.last, sr.points[ts] = true, ts, bits
-		return protocol.AppendFrame(dst, protocol.OpOK, nil)
+		sr.any, sr.last, sr.points[ts] = true, ts, v
+		return false, 0, nil
 	}
 	_, ts := protocol.QueryRequest(p)
-	bits, found := sr.points[ts]
-	return protocol.AppendQueryAnswer(dst, found, bits)
+	bits, found = sr.points[ts]
+	return found, bits, nil
 }
 
 // Busy is a Reply answering ERR busy.
-func Busy() *Reply { return &Reply{Frame: protocol.AppendErr(nil, protocol.StatusBusy)} }
+func Busy() *Reply { return &Reply{Frame: protocol.AppendErr(nil, status.Of(engine.ErrBusy))} }

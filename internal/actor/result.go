@@ -1,0 +1,65 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/taudb/tau/internal/storage"
+)
+
+// Errors an actor answers with. The engine re-exports them; front ends map them to their own
+// codes (the TAU server in one table).
+var (
+	// ErrSeriesNotFound: the series was dropped before the request reached it.
+	ErrSeriesNotFound = errors.New("series not found")
+	// ErrOutOfOrder: the timestamp is not after the series' last point.
+	ErrOutOfOrder = errors.New("timestamp not after the series' last point")
+	// ErrStorageFailed: the log refused the write or could not make it durable; it wraps the
+	// storage error.
+	ErrStorageFailed = errors.New("storage failed")
+)
+
+// storageFailed wraps a storage error so that errors.Is finds both ErrStorageFailed and the
+// cause. It allocates, but only on a path where the disk has already failed.
+func storageFailed(err error) error { return fmt.Errorf("%w: %w", ErrStorageFailed, err) }
+
+// StorageFailed is storageFailed for the other engine packages.
+func StorageFailed(err error) error { return storageFailed(err) }
+
+// Result is where an operation's outcome lands: whoever carries the operation out fills it and
+// signals it once; the caller waits for it, then for its durability. Results are reused, so
+// they allocate nothing in steady state.
+type Result struct {
+	Err    error          // nil, or one of the errors above (or the caller's own)
+	Found  bool           // point query: a point exists at the timestamp
+	Value  uint64         // point query: the value's IEEE-754 bits
+	Ticket storage.Ticket // resolves once the effect is durable
+	done   chan struct{}
+}
+
+// NewResult makes a reusable result.
+func NewResult() *Result { return &Result{done: make(chan struct{}, 1)} }
+
+// Reset prepares the result for a new operation.
+func (r *Result) Reset() { r.Err, r.Found, r.Value, r.Ticket = nil, false, 0, storage.Ticket{} }
+
+// Complete publishes the outcome to the waiting caller.
+func (r *Result) Complete() { r.done <- struct{}{} }
+
+// Fail completes the result with err.
+func (r *Result) Fail(err error) {
+	r.Err = err
+	r.Complete()
+}
+
+// Wait blocks until the result is completed.
+func (r *Result) Wait() { <-r.done }
+
+// Durable waits for the effect to reach the log's durability and returns the outcome: Err, or
+// ErrStorageFailed when the write it waited for failed.
+func (r *Result) Durable() error {
+	if err := r.Ticket.Wait(); err != nil && r.Err == nil {
+		r.Err = storageFailed(err)
+	}
+	return r.Err
+}

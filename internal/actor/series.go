@@ -1,0 +1,124 @@
+// Package actor runs series: each series is an actor with a bounded mailbox, and a fixed pool
+// of workers runs the actors that have mail. A series' data is touched only by its actor, so
+// operations on different series never wait on each other.
+package actor
+
+import (
+	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/internal/storage/chunkenc"
+)
+
+// Series is the actor of one series. Everything below the mailbox is touched only by the worker
+// running the actor, one at a time.
+type Series struct {
+	label series.Label
+	box   mailbox
+	pool  *Pool
+
+	data    *chunkenc.Series
+	lastLSN uint64
+	dropped bool
+	rec     storage.Record // reused for every log append: no allocation per request
+}
+
+// Send queues m; false means the mailbox is full and nothing was done (the caller answers busy).
+func (s *Series) Send(m Message) bool {
+	ok, schedule, depth := s.box.push(m, false)
+	s.pool.enqueued(depth)
+	if schedule {
+		s.pool.schedule(s)
+	}
+	return ok
+}
+
+// Snapshot copies the series into dst for a checkpoint, after everything queued before it. It
+// returns false if the series was dropped. It skips the mailbox bound: a checkpoint must not
+// fail because a series is busy. The pool must be running until it returns.
+func (s *Series) Snapshot(dst *storage.SeriesSnapshot) bool {
+	r := NewResult()
+	if _, schedule, _ := s.box.push(Message{Kind: KindSnapshot, Result: r, Snap: dst}, true); schedule {
+		s.pool.schedule(s)
+	}
+	r.Wait()
+	return r.Err == nil
+}
+
+// Label is the series' label.
+func (s *Series) Label() series.Label { return s.label }
+
+// Depth is the mailbox backlog.
+func (s *Series) Depth() int { return s.box.depth() }
+
+// run processes one batch; it reports whether the actor has more mail.
+func (s *Series) run() bool {
+	batch := s.box.take()
+	for i := range batch {
+		s.handle(&batch[i])
+	}
+	return s.box.finish(batch)
+}
+
+func (s *Series) handle(m *Message) {
+	r := m.Result
+	if s.dropped {
+		r.Fail(ErrSeriesNotFound)
+		return
+	}
+	switch m.Kind {
+	case KindAppend:
+		s.append(m.TS, m.Value, r)
+	case KindQuery:
+		r.Value, r.Found = s.data.Lookup(m.TS)
+		r.Complete()
+	case KindDrop:
+		s.drop(r)
+	case KindSnapshot:
+		s.snapshot(m.Snap, r)
+	}
+}
+
+// append checks order, logs the point, then applies it. The caller's answer waits for the
+// log's ticket; later requests may already see the point, as they follow it in the series' order.
+func (s *Series) append(ts int64, bits uint64, r *Result) {
+	if last, ok := s.data.LastTimestamp(); ok && ts <= last {
+		r.Fail(ErrOutOfOrder)
+		return
+	}
+	s.rec = storage.Record{Type: storage.RecordAppend, Label: s.label, TS: ts, Value: bits}
+	t, err := s.pool.log.Append(&s.rec)
+	if err != nil {
+		s.pool.storageFailed(err)
+		r.Fail(storageFailed(err))
+		return
+	}
+	s.data.Append(ts, bits)
+	s.lastLSN = s.rec.LSN
+	r.Ticket = t
+	r.Complete()
+}
+
+// drop logs the drop after every request queued before it, so the log never holds a point of
+// this series after its drop record.
+func (s *Series) drop(r *Result) {
+	s.rec = storage.Record{Type: storage.RecordDrop, Label: s.label}
+	t, err := s.pool.log.Append(&s.rec)
+	if err != nil {
+		s.pool.storageFailed(err)
+		r.Fail(storageFailed(err))
+		return
+	}
+	s.dropped = true
+	s.data = nil
+	s.pool.dropped(s)
+	r.Ticket = t
+	r.Complete()
+}
+
+// snapshot copies the series for a checkpoint.
+func (s *Series) snapshot(snap *storage.SeriesSnapshot, r *Result) {
+	snap.Label = s.label
+	snap.LastLSN = s.lastLSN
+	snap.Data = s.data.AppendBinary(snap.Data[:0])
+	r.Complete()
+}

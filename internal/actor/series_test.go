@@ -1,0 +1,99 @@
+package actor
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage"
+)
+
+func startPool(t *testing.T, workers int, hooks Hooks) *Pool {
+	p := NewPool(workers, 16, 64, storage.NewMemory(), hooks)
+	done := make(chan struct{})
+	go func() { _ = p.Run(); close(done) }()
+	t.Cleanup(func() { p.Stop(); <-done })
+	return p
+}
+
+func call(s *Series, m Message) *Result {
+	m.Result = NewResult()
+	if !s.Send(m) {
+		m.Result.Err = errBusy
+		return m.Result
+	}
+	m.Result.Wait()
+	return m.Result
+}
+
+var errBusy = errors.New("busy")
+
+func TestSeriesOperations(t *testing.T) {
+	var droppedLabel series.Label
+	p := startPool(t, 2, Hooks{Dropped: func(s *Series) { droppedLabel = s.Label() }})
+	s := p.NewSeries(series.LabelFromString("x"), nil, 0)
+	steps := []struct {
+		m     Message
+		err   error
+		found bool
+		value uint64
+	}{
+		{Message{Kind: KindAppend, TS: 5, Value: 7}, nil, false, 0},
+		{Message{Kind: KindAppend, TS: 5, Value: 8}, ErrOutOfOrder, false, 0},
+		{Message{Kind: KindAppend, TS: math.MinInt64, Value: 8}, ErrOutOfOrder, false, 0},
+		{Message{Kind: KindQuery, TS: 5}, nil, true, 7},
+		{Message{Kind: KindQuery, TS: 6}, nil, false, 0},
+		{Message{Kind: KindDrop}, nil, false, 0},
+		{Message{Kind: KindQuery, TS: 5}, ErrSeriesNotFound, false, 0},
+		{Message{Kind: KindAppend, TS: 9}, ErrSeriesNotFound, false, 0},
+	}
+	for i, st := range steps {
+		r := call(s, st.m)
+		if !errors.Is(r.Err, st.err) || r.Found != st.found || r.Value != st.value {
+			t.Fatalf("step %d: got error %v found %v value %d", i, r.Err, r.Found, r.Value)
+		}
+	}
+	if droppedLabel != s.Label() {
+		t.Fatal("drop hook not called")
+	}
+}
+
+func TestSnapshotSeesEarlierMail(t *testing.T) {
+	p := startPool(t, 1, Hooks{})
+	s := p.NewSeries(series.LabelFromString("snap"), nil, 0)
+	for i := 0; i < 10; i++ {
+		call(s, Message{Kind: KindAppend, TS: int64(i), Value: uint64(i)})
+	}
+	var snap storage.SeriesSnapshot
+	if !s.Snapshot(&snap) || snap.LastLSN == 0 || len(snap.Data) == 0 || snap.Label != s.Label() {
+		t.Fatalf("snapshot %+v", snap)
+	}
+}
+
+// TestManySeriesConcurrently checks with -race that actors on a small pool never share data.
+func TestManySeriesConcurrently(t *testing.T) {
+	p := startPool(t, 2, Hooks{})
+	var wg sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			s := p.NewSeries(series.LabelFromString(string(rune('a'+w))), nil, 0)
+			for i := 0; i < 200; i++ {
+				if r := call(s, Message{Kind: KindAppend, TS: int64(i), Value: uint64(w)}); r.Err != nil {
+					t.Errorf("append: %v", r.Err)
+					return
+				}
+			}
+			if r := call(s, Message{Kind: KindQuery, TS: 199}); !r.Found || r.Value != uint64(w) {
+				t.Errorf("series %d lost its data", w)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if p.Stats().Progress == 0 {
+		t.Fatal("no progress counted")
+	}
+}

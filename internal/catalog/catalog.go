@@ -1,0 +1,124 @@
+// Package catalog routes labels to series actors. Lookups are lock-free; only creating and
+// dropping a series take the catalog's lock (the original's "small RwLock on the routing table").
+package catalog
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/taudb/tau/internal/actor"
+	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage"
+)
+
+// Errors of creating a series.
+var (
+	// ErrSeriesExists: the label already names a live series (whether or not the catalog is full).
+	ErrSeriesExists = errors.New("series already exists")
+	// ErrCatalogFull: the catalog holds its capacity of series.
+	ErrCatalogFull = errors.New("catalog full")
+)
+
+// Options size the catalog and its actor pool.
+type Options struct {
+	Capacity        int // most series (R10)
+	Workers         int
+	MailboxCapacity int
+	MaxConnections  int // bounds how many dropped actors may still be scheduled
+	// StorageFailed is told when the log refuses a write (for logs and metrics).
+	StorageFailed func(error)
+	// Enqueued observes the mailbox depth each request found.
+	Enqueued func(depth int)
+}
+
+// Catalog owns the routing table and the actor pool.
+type Catalog struct {
+	routes        sync.Map // series.Label → *actor.Series
+	mu            sync.Mutex
+	count         atomic.Int64
+	capacity      int
+	log           storage.Log
+	pool          *actor.Pool
+	storageFailed func(error)
+}
+
+// New makes an empty catalog whose actors log to log.
+func New(log storage.Log, o Options) *Catalog {
+	c := &Catalog{capacity: o.Capacity, log: log, storageFailed: o.StorageFailed}
+	c.pool = actor.NewPool(o.Workers, o.MailboxCapacity, o.Capacity+o.MaxConnections+o.Workers, log, actor.Hooks{
+		Dropped:       c.dropped,
+		StorageFailed: o.StorageFailed,
+		Enqueued:      o.Enqueued,
+	})
+	return c
+}
+
+// Pool is the worker pool, for the server's run.Group and metrics.
+func (c *Catalog) Pool() *actor.Pool { return c.pool }
+
+// Restore installs recovered series. It runs before any connection is served. More series
+// than the capacity may come back (the capacity was lowered); they are kept, and creates are
+// refused until drops bring the count under it.
+func (c *Catalog) Restore(states []storage.SeriesState) {
+	for _, st := range states {
+		c.routes.Store(st.Label, c.pool.NewSeries(st.Label, st.Series, st.LastLSN))
+	}
+	c.count.Store(int64(len(states)))
+}
+
+// Lookup finds a series' actor.
+func (c *Catalog) Lookup(l series.Label) (*actor.Series, bool) {
+	s, ok := c.routes.Load(l)
+	if !ok {
+		return nil, false
+	}
+	return s.(*actor.Series), true
+}
+
+// Create makes an empty series: ErrSeriesExists for a live label whether or not the catalog is
+// full, checked first; ErrCatalogFull beyond capacity; actor.ErrStorageFailed when the log
+// refuses the record. The ticket resolves once the creation is durable.
+func (c *Catalog) Create(l series.Label) (storage.Ticket, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.routes.Load(l); ok {
+		return storage.Ticket{}, ErrSeriesExists
+	}
+	if c.count.Load() >= int64(c.capacity) {
+		return storage.Ticket{}, ErrCatalogFull
+	}
+	rec := storage.Record{Type: storage.RecordCreate, Label: l}
+	t, err := c.log.Append(&rec)
+	if err != nil {
+		if c.storageFailed != nil {
+			c.storageFailed(err)
+		}
+		return storage.Ticket{}, actor.StorageFailed(err)
+	}
+	c.routes.Store(l, c.pool.NewSeries(l, nil, rec.LSN))
+	c.count.Add(1)
+	return t, nil
+}
+
+// dropped removes a series once its actor has logged the drop. Requests that found the actor
+// before this are answered series_not_found by the actor itself.
+func (c *Catalog) dropped(s *actor.Series) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.routes.Load(s.Label()); ok && cur == s {
+		c.routes.Delete(s.Label())
+		c.count.Add(-1)
+	}
+}
+
+// Len is the number of live series.
+func (c *Catalog) Len() int { return int(c.count.Load()) }
+
+// Each calls fn for every live series; fn must not create or drop.
+func (c *Catalog) Each(fn func(*actor.Series)) {
+	c.routes.Range(func(_, v any) bool {
+		fn(v.(*actor.Series))
+		return true
+	})
+}

@@ -1,0 +1,214 @@
+// Package config is the operator's contract (CONFIG.md): every TAU_* environment variable, its
+// default, its validation, and the certificate it resolves to.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// Prefix of every variable. Field names are split into words (ListenAddress →
+// TAU_LISTEN_ADDRESS); no field has an explicit envconfig name, because envconfig falls back to
+// the unprefixed name for those, and Kubernetes injects look-alikes (TAU_PORT, TAU_SERVICE_*).
+const Prefix = "TAU"
+
+// Fsync policies.
+const (
+	FsyncAlways   = "always"
+	FsyncInterval = "interval"
+)
+
+// Config is every setting of the server.
+type Config struct {
+	ListenAddress     string        `split_words:"true" default:"127.0.0.1:7701" desc:"TAU protocol listener, host:port"`
+	HTTPAddress       string        `split_words:"true" default:"127.0.0.1:7702" desc:"HTTP listener for /metrics, /healthz, /readyz"`
+	Certificate       string        `split_words:"true" desc:"the 32-byte certificate as 64 hex characters"`
+	CertificateFile   string        `split_words:"true" desc:"file holding the certificate (64 hex characters or 32 raw bytes); reloaded when it changes"`
+	MaxConnections    int           `split_words:"true" default:"1024" desc:"concurrent connections"`
+	ConnectionTimeout time.Duration `split_words:"true" default:"30s" desc:"idle timeout"`
+	MaxPayloadBytes   int           `split_words:"true" default:"1048576" desc:"largest request payload"`
+	CatalogCapacity   int           `split_words:"true" default:"10000" desc:"most series"`
+	ActorPoolSize     int           `split_words:"true" default:"0" desc:"worker goroutines; 0 = number of CPUs"`
+	MailboxCapacity   int           `split_words:"true" default:"1024" desc:"per-series mailbox"`
+	DataDir           string        `split_words:"true" default:"data" desc:"where storage lives (created if missing)"`
+	Fsync             string        `split_words:"true" default:"always" desc:"always: OK after fsync (group commit); interval: OK after write, fsync every TAU_FSYNC_INTERVAL"`
+	FsyncInterval     time.Duration `split_words:"true" default:"1s" desc:"fsync period for TAU_FSYNC=interval"`
+	ShutdownTimeout   time.Duration `split_words:"true" default:"20s" desc:"how long SIGTERM waits for in-flight requests"`
+	LogLevel          string        `split_words:"true" default:"info" desc:"debug, info, warn or error"`
+	LogFormat         string        `split_words:"true" default:"json" desc:"json or console"`
+}
+
+// Load reads the environment and validates it. Errors are one line naming the variable, the
+// value (never the certificate's) and what is expected.
+func Load() (Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return c, explain(err)
+	}
+	return c, c.Validate()
+}
+
+// Default is the configuration with every default and no environment.
+func Default() Config {
+	return Config{
+		ListenAddress: "127.0.0.1:7701", HTTPAddress: "127.0.0.1:7702",
+		MaxConnections: 1024, ConnectionTimeout: 30 * time.Second, MaxPayloadBytes: 1 << 20,
+		CatalogCapacity: 10000, MailboxCapacity: 1024, DataDir: "data",
+		Fsync: FsyncAlways, FsyncInterval: time.Second, ShutdownTimeout: 20 * time.Second,
+		LogLevel: "info", LogFormat: "json",
+	}
+}
+
+// Usage prints every variable with its default and meaning.
+func Usage() error {
+	var c Config
+	return envconfig.Usage(Prefix, &c)
+}
+
+// explain turns envconfig's parse error into the one-line message CONFIG.md asks for.
+func explain(err error) error {
+	var pe *envconfig.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	want := map[string]string{"int": "an integer", "Duration": "a Go duration such as 30s or 500ms"}[pe.TypeName]
+	if want == "" {
+		want = "a value of type " + pe.TypeName
+	}
+	return fmt.Errorf("%s=%q is invalid: want %s", pe.KeyName, pe.Value, want)
+}
+
+// Validate checks ranges and combinations.
+func (c Config) Validate() error {
+	checks := []struct {
+		ok        bool
+		name, val string
+		want      string
+	}{
+		{validAddress(c.ListenAddress), "LISTEN_ADDRESS", c.ListenAddress, "host:port"},
+		{validAddress(c.HTTPAddress), "HTTP_ADDRESS", c.HTTPAddress, "host:port"},
+		{c.MaxConnections >= 1, "MAX_CONNECTIONS", fmt.Sprint(c.MaxConnections), "at least 1"},
+		{c.ConnectionTimeout > 0, "CONNECTION_TIMEOUT", c.ConnectionTimeout.String(), "a positive duration"},
+		{c.MaxPayloadBytes >= protocol.MaxRequestPayload && c.MaxPayloadBytes <= 1<<31-1, "MAX_PAYLOAD_BYTES",
+			fmt.Sprint(c.MaxPayloadBytes), fmt.Sprintf("between %d (an APPEND) and 2147483647", protocol.MaxRequestPayload)},
+		{c.CatalogCapacity >= 1, "CATALOG_CAPACITY", fmt.Sprint(c.CatalogCapacity), "at least 1"},
+		{c.ActorPoolSize >= 0, "ACTOR_POOL_SIZE", fmt.Sprint(c.ActorPoolSize), "0 (one per CPU) or more"},
+		{c.MailboxCapacity >= 1, "MAILBOX_CAPACITY", fmt.Sprint(c.MailboxCapacity), "at least 1"},
+		{c.DataDir != "", "DATA_DIR", c.DataDir, "a directory path"},
+		{c.Fsync == FsyncAlways || c.Fsync == FsyncInterval, "FSYNC", c.Fsync, "always or interval"},
+		{c.FsyncInterval > 0, "FSYNC_INTERVAL", c.FsyncInterval.String(), "a positive duration"},
+		{c.ShutdownTimeout >= 0, "SHUTDOWN_TIMEOUT", c.ShutdownTimeout.String(), "a duration of 0 or more"},
+		{oneOf(c.LogLevel, "debug", "info", "warn", "error"), "LOG_LEVEL", c.LogLevel, "debug, info, warn or error"},
+		{oneOf(c.LogFormat, "json", "console"), "LOG_FORMAT", c.LogFormat, "json or console"},
+	}
+	for _, ch := range checks {
+		if !ch.ok {
+			return fmt.Errorf("%s_%s=%q is invalid: want %s", Prefix, ch.name, ch.val, ch.want)
+		}
+	}
+	if c.Certificate != "" && c.CertificateFile != "" {
+		return errors.New("TAU_CERTIFICATE and TAU_CERTIFICATE_FILE are both set: set only one")
+	}
+	if c.Certificate != "" {
+		if _, err := auth.ParseHex(c.Certificate); err != nil {
+			return fmt.Errorf("TAU_CERTIFICATE is invalid: %v", err)
+		}
+	}
+	if c.Certificate == "" && c.CertificateFile == "" && !IsLoopback(c.ListenAddress) {
+		return fmt.Errorf("TAU_LISTEN_ADDRESS=%q is not a loopback address, so the development certificate is refused: set TAU_CERTIFICATE_FILE or TAU_CERTIFICATE", c.ListenAddress)
+	}
+	return nil
+}
+
+// PoolSize resolves TAU_ACTOR_POOL_SIZE=0 to the CPU count.
+func (c Config) PoolSize() int {
+	if c.ActorPoolSize == 0 {
+		return runtime.NumCPU()
+	}
+	return c.ActorPoolSize
+}
+
+// UsesDevCertificate reports whether no certificate is configured.
+func (c Config) UsesDevCertificate() bool { return c.Certificate == "" && c.CertificateFile == "" }
+
+// LoadCertificate resolves the certificate: TAU_CERTIFICATE, the file, or the dev certificate.
+func (c Config) LoadCertificate() (protocol.Certificate, error) {
+	switch {
+	case c.Certificate != "":
+		return auth.ParseHex(c.Certificate)
+	case c.CertificateFile != "":
+		return ReadCertificateFile(c.CertificateFile)
+	}
+	return auth.DevCertificate, nil
+}
+
+// ReadCertificateFile reads and parses a certificate file; errors name the file, never the
+// content.
+func ReadCertificateFile(path string) (protocol.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return protocol.Certificate{}, fmt.Errorf("TAU_CERTIFICATE_FILE=%q cannot be read: %v", path, errors.Unwrap(err))
+	}
+	cert, err := auth.ParseCertificate(b)
+	if err != nil {
+		return cert, fmt.Errorf("TAU_CERTIFICATE_FILE=%q is invalid: %v", path, err)
+	}
+	return cert, nil
+}
+
+// IsLoopback reports whether a host:port names a loopback host.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validAddress(a string) bool {
+	_, port, err := net.SplitHostPort(a)
+	return err == nil && port != ""
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Effective is the config as logged at start, keyed by variable name. The certificate is
+// replaced by where it came from.
+func (c Config) Effective() map[string]string {
+	cert := "development certificate"
+	switch {
+	case c.Certificate != "":
+		cert = "TAU_CERTIFICATE (hidden)"
+	case c.CertificateFile != "":
+		cert = "TAU_CERTIFICATE_FILE=" + c.CertificateFile
+	}
+	return map[string]string{
+		"TAU_LISTEN_ADDRESS": c.ListenAddress, "TAU_HTTP_ADDRESS": c.HTTPAddress, "certificate": cert,
+		"TAU_MAX_CONNECTIONS": fmt.Sprint(c.MaxConnections), "TAU_CONNECTION_TIMEOUT": c.ConnectionTimeout.String(),
+		"TAU_MAX_PAYLOAD_BYTES": fmt.Sprint(c.MaxPayloadBytes), "TAU_CATALOG_CAPACITY": fmt.Sprint(c.CatalogCapacity),
+		"TAU_ACTOR_POOL_SIZE":  fmt.Sprintf("%d (%d workers)", c.ActorPoolSize, c.PoolSize()),
+		"TAU_MAILBOX_CAPACITY": fmt.Sprint(c.MailboxCapacity), "TAU_DATA_DIR": c.DataDir,
+		"TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
+		"TAU_SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TAU_LOG_LEVEL": c.LogLevel, "TAU_LOG_FORMAT": c.LogFormat,
+	}
+}

@@ -1,0 +1,284 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// TestR11_SIGKILLLosesNothingAcknowledged runs the real binary, appends from many pipelined
+// connections, SIGKILLs it at a random moment, restarts it on the same directory and checks
+// that every acknowledged point is there with its exact bits, that every acknowledged drop
+// holds, and that appends refused with ERR are absent. Ten rounds, each with its own seed,
+// alternating the fsync policies (both promise survival of a process crash).
+func TestR11_SIGKILLLosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	model := newDurableModel()
+	const rounds = 10
+	for round := 0; round < rounds; round++ {
+		fsync := []string{"always", "interval"}[round%2]
+		p := startBinary(t, bin, dir, fsync)
+		model.verify(t, p.addr, round)
+		rng := rand.New(rand.NewSource(int64(round) + 1))
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			wrng := rand.New(rand.NewSource(rng.Int63()))
+			go func(w int) {
+				defer wg.Done()
+				model.write(p.addr, fmt.Sprintf("r%02d-w%d", round, w), round, wrng, stop)
+			}(w)
+		}
+		time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
+		p.kill(t)
+		close(stop)
+		wg.Wait()
+	}
+	p := startBinary(t, bin, dir, "always")
+	model.verify(t, p.addr, rounds)
+	p.kill(t)
+	if model.acked() == 0 {
+		t.Fatal("no append was acknowledged")
+	}
+	t.Logf("%d acknowledged points and %d drops survived %d SIGKILLs", model.acked(), model.drops(), rounds)
+}
+
+// durableModel is what the server acknowledged, per series.
+type durableModel struct {
+	mu     sync.Mutex
+	series map[protocol.Label]*seriesModel
+}
+
+type seriesModel struct {
+	points  map[int64]uint64 // acknowledged
+	sent    map[int64]uint64 // sent, not yet answered
+	refused []int64          // answered ERR out_of_order
+	dropped bool             // drop acknowledged
+}
+
+func newDurableModel() *durableModel { return &durableModel{series: map[protocol.Label]*seriesModel{}} }
+
+// write creates a series, appends to it in pipelined batches until the connection dies or stop,
+// slipping in out-of-order appends, and drops one of the series of an earlier round.
+func (m *durableModel) write(addr, name string, round int, rng *rand.Rand, stop <-chan struct{}) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	br := bufio.NewReader(nc)
+	call := func(frames []byte, n int) []answer {
+		if _, err := nc.Write(frames); err != nil {
+			return nil
+		}
+		var out []answer
+		for i := 0; i < n; i++ {
+			a, err := (&rawConn{nc: nc, br: br}).tryRead()
+			if err != nil {
+				return out
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	if a := call(protocol.AppendFrame(nil, protocol.OpConnect, auth.DevCertificate[:]), 1); len(a) != 1 || a[0].op != protocol.OpOK {
+		return
+	}
+	if round > 0 && rng.Intn(2) == 0 {
+		m.dropOne(call, rng)
+	}
+	l := label(name)
+	if a := call(protocol.AppendFrame(nil, protocol.OpCreateSeries, series(l)), 1); len(a) != 1 || a[0].op != protocol.OpOK {
+		return
+	}
+	m.mu.Lock()
+	s := &seriesModel{points: map[int64]uint64{}, sent: map[int64]uint64{}}
+	m.series[l] = s
+	m.mu.Unlock()
+	for ts := int64(100); ; {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		var frames []byte
+		var sent []int64
+		for i := 0; i < 32; i++ {
+			ts += 10
+			if i == 16 {
+				frames = protocol.AppendFrame(frames, protocol.OpAppend, appendP(l, ts-25, 0))
+				sent = append(sent, -(ts - 25)) // negative marks the one expected to be refused
+			}
+			bits := rng.Uint64() // any bits, NaN payloads included
+			frames = protocol.AppendFrame(frames, protocol.OpAppend, appendBits(l, ts, bits))
+			sent = append(sent, ts)
+			m.mu.Lock()
+			s.pending(ts, bits)
+			m.mu.Unlock()
+		}
+		answers := call(frames, len(sent))
+		m.mu.Lock()
+		for i, a := range answers {
+			s.answered(sent[i], a)
+		}
+		m.mu.Unlock()
+		if len(answers) < len(sent) {
+			return
+		}
+	}
+}
+
+// pending remembers a value until its answer; only OK'd ones enter points.
+func (s *seriesModel) pending(ts int64, bits uint64) { s.sent[ts] = bits }
+
+func (s *seriesModel) answered(ts int64, a answer) {
+	if ts < 0 {
+		if a.op == protocol.OpErr && len(a.payload) == 1 && a.payload[0] == byte(protocol.StatusOutOfOrder) {
+			s.refused = append(s.refused, -ts)
+		}
+		return
+	}
+	if a.op == protocol.OpOK {
+		s.points[ts] = s.sent[ts]
+	}
+	delete(s.sent, ts)
+}
+
+func (m *durableModel) dropOne(call func([]byte, int) []answer, rng *rand.Rand) {
+	m.mu.Lock()
+	var victim protocol.Label
+	var vs *seriesModel
+	for l, s := range m.series {
+		if !s.dropped && rng.Intn(3) == 0 {
+			victim, vs = l, s
+			break
+		}
+	}
+	m.mu.Unlock()
+	if vs == nil {
+		return
+	}
+	if a := call(protocol.AppendFrame(nil, protocol.OpDropSeries, series(victim)), 1); len(a) == 1 && a[0].op == protocol.OpOK {
+		m.mu.Lock()
+		vs.dropped = true
+		m.mu.Unlock()
+	}
+}
+
+// verify checks the recovered server against everything acknowledged so far, pipelining the
+// queries of each series.
+func (m *durableModel) verify(t *testing.T, addr string, round int) {
+	t.Helper()
+	c := connect(t, addr)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for l, s := range m.series {
+		if s.dropped {
+			c.expect(c.call(protocol.OpQueryPoint, queryP(l, 0)), errAnswer(protocol.StatusSeriesNotFound))
+			continue
+		}
+		var frames []byte
+		var want []answer
+		for ts, bits := range s.points {
+			frames = protocol.AppendFrame(frames, protocol.OpQueryPoint, queryP(l, ts))
+			want = append(want, answer{protocol.OpOK, protocol.AppendQueryAnswer(nil, true, bits)[protocol.HeaderSize:]})
+		}
+		for _, ts := range s.refused {
+			frames = protocol.AppendFrame(frames, protocol.OpQueryPoint, queryP(l, ts))
+			want = append(want, notFoundAnswer)
+		}
+		c.sendAsync(frames)
+		for i, w := range want {
+			got := c.read()
+			if got.op != w.op || !bytes.Equal(got.payload, w.payload) {
+				t.Fatalf("round %d: series %q query %d: got %v %x, want %x", round,
+					strings.TrimRight(string(l[:]), "\x00"), i, got, got.payload, w.payload)
+			}
+		}
+	}
+}
+
+func (m *durableModel) acked() (n int) {
+	for _, s := range m.series {
+		if !s.dropped {
+			n += len(s.points)
+		}
+	}
+	return n
+}
+
+func (m *durableModel) drops() (n int) {
+	for _, s := range m.series {
+		if s.dropped {
+			n++
+		}
+	}
+	return n
+}
+
+type serverProcess struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *bytes.Buffer
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tau-server")
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tau-server").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func startBinary(t *testing.T, bin, dir, fsync string) *serverProcess {
+	t.Helper()
+	addr, httpAddr := freeAddr(t), freeAddr(t)
+	p := &serverProcess{cmd: exec.Command(bin), addr: addr, log: &bytes.Buffer{}}
+	p.cmd.Env = append(os.Environ(), "TAU_LISTEN_ADDRESS="+addr, "TAU_HTTP_ADDRESS="+httpAddr,
+		"TAU_DATA_DIR="+dir, "TAU_FSYNC="+fsync, "TAU_FSYNC_INTERVAL=50ms", "TAU_LOG_LEVEL=warn")
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	waitReady(t, httpAddr, p.log)
+	return p
+}
+
+func (p *serverProcess) kill(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	_ = p.cmd.Wait()
+	if strings.Contains(p.log.String(), "panic") {
+		t.Fatalf("server panicked:\n%s", p.log.String())
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

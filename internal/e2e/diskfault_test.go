@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"syscall"
+	"testing"
+
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/server"
+	"github.com/taudb/tau/internal/server/servertest"
+	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/internal/storage/vfs"
+	"github.com/taudb/tau/internal/storage/vfs/errorfs"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// TestR11_DiskFailure fills the disk (ENOSPC) and fails an fsync (EIO) under a running server:
+// the failing write is answered internal_error, later writes too, reads go on, and after a
+// restart every acknowledged point is there and the refused ones are not.
+func TestR11_DiskFailure(t *testing.T) {
+	faults := map[string]func(*errorfs.FS){
+		"ENOSPC on write": func(fs *errorfs.FS) { fs.FailWriteAfter(0, syscall.ENOSPC) },
+		"EIO on fsync":    func(fs *errorfs.FS) { fs.FailSync(syscall.EIO) },
+	}
+	for name, inject := range faults {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			fs := errorfs.Wrap(vfs.OS)
+			st, err := storage.OpenDisk(dir, storage.DiskOptions{FS: fs, Fsync: storage.FsyncAlways})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := servertest.StartWith(t, server.Options{Store: st}, func(c *config.Config) { c.DataDir = dir })
+			c := connect(t, srv.Addr())
+			l := label("disk")
+			c.expect(c.call(protocol.OpCreateSeries, series(l)), okAnswer)
+			for i := int64(1); i <= 100; i++ {
+				c.expect(c.call(protocol.OpAppend, appendP(l, i, float64(i))), okAnswer)
+			}
+			inject(fs)
+			c.expect(c.call(protocol.OpAppend, appendP(l, 101, 1)), errAnswer(protocol.StatusInternalError))
+			c.expect(c.call(protocol.OpAppend, appendP(l, 102, 1)), errAnswer(protocol.StatusInternalError))
+			c.expect(c.call(protocol.OpCreateSeries, series(label("new"))), errAnswer(protocol.StatusInternalError))
+			c.expect(c.call(protocol.OpDropSeries, series(l)), errAnswer(protocol.StatusInternalError))
+			for i := int64(1); i <= 100; i++ { // reads keep being served
+				c.expect(c.call(protocol.OpQueryPoint, queryP(l, i)), foundAnswer(float64(i)))
+			}
+			_, body := get(t, "http://"+srv.HTTPAddr()+"/metrics")
+			if !contains(body, "tau_storage_write_refusals_total 4") {
+				t.Errorf("refusals not counted:\n%s", grepLines(body, "refusals"))
+			}
+			_ = srv.Stop() // the failed log reports its failure on close; the data is what matters
+			fs.Reset()
+
+			srv = servertest.Start(t, func(c *config.Config) { c.DataDir = dir })
+			c = connect(t, srv.Addr())
+			for i := int64(1); i <= 100; i++ {
+				c.expect(c.call(protocol.OpQueryPoint, queryP(l, i)), foundAnswer(float64(i)))
+			}
+			c.expect(c.call(protocol.OpQueryPoint, queryP(l, 101)), notFoundAnswer)
+			c.expect(c.call(protocol.OpQueryPoint, queryP(l, 102)), notFoundAnswer)
+			c.expect(c.call(protocol.OpAppend, appendP(l, 101, 5)), okAnswer) // writable again
+		})
+	}
+}

@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/server/servertest"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// FuzzConnection sends arbitrary bytes, after an optional CONNECT, on a connection to one
+// long-lived server (R12): every input is answered or closed, and afterwards a fresh
+// connection still works and a series written before the fuzzing still reads back exactly.
+// The seed corpus runs in `make test`; `go test -fuzz FuzzConnection ./internal/e2e` explores.
+func FuzzConnection(f *testing.F) {
+	frame := protocol.AppendFrame
+	l := label("fuzz")
+	f.Add(true, frame(nil, protocol.OpPing, nil))
+	f.Add(false, frame(nil, protocol.OpPing, nil))
+	f.Add(true, frame(frame(nil, protocol.OpCreateSeries, series(l)), protocol.OpAppend, appendP(l, 1, 1)))
+	f.Add(true, frame(nil, protocol.OpDropSeries, series(label("other"))))
+	f.Add(true, frame(nil, 0x40, []byte("lens")))
+	f.Add(true, protocol.AppendHeader(nil, protocol.OpAppend, 0xFFFFFFFF))
+	f.Add(false, []byte("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))
+	f.Add(true, []byte{'T', 'A', 'U', 1, 0x20, 0, 0, 0, 0, 48, 1, 2, 3})
+	fuzzServer := startFuzzServer(f) // one per process: fuzz workers each start their own
+	f.Fuzz(func(t *testing.T, authenticate bool, input []byte) {
+		nc, err := net.Dial("tcp", fuzzServer.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+		if authenticate {
+			input = append(protocol.AppendFrame(nil, protocol.OpConnect, auth.DevCertificate[:]), input...)
+		}
+		if _, err := nc.Write(input); err != nil {
+			return // the server may close first (e.g. bad magic): that is an answer too
+		}
+		_ = nc.(*net.TCPConn).CloseWrite()
+		if _, err := io.Copy(io.Discard, nc); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("server neither answered nor closed within 10 s")
+			}
+		}
+		c := connect(t, fuzzServer.Addr())
+		c.expectOpen()
+		c.expect(c.call(protocol.OpQueryPoint, queryP(fuzzKept, 7)), foundAnswer(0.5))
+	})
+}
+
+// fuzzKept is a series written before the fuzzing; its label is random bytes an input will not
+// guess, so it must read back unchanged whatever the inputs do.
+var fuzzKept = protocol.Label{0x9c, 0x11, 0xe7, 0x42, 0x05, 0xd8, 0x7a, 0x33, 0xf1, 0x6e, 0x28, 0xb4,
+	0x0f, 0xc9, 0x57, 0x81, 0x3d, 0xaa, 0x64, 0x1b, 0xe2, 0x90, 0x4f, 0x76, 0x08, 0xcd, 0x35, 0xbe,
+	0x59, 0x13, 0xf6, 0x2a}
+
+// startFuzzServer runs the shared server (stopped when the fuzz target ends) with the series
+// the inputs must not disturb.
+func startFuzzServer(f *testing.F) *servertest.Server {
+	srv := start(f, func(c *config.Config) { c.MaxPayloadBytes = 4096 })
+	c := connect(f, srv.Addr())
+	c.expect(c.call(protocol.OpCreateSeries, series(fuzzKept)), okAnswer)
+	c.expect(c.call(protocol.OpAppend, appendP(fuzzKept, 7, 0.5)), okAnswer)
+	return srv
+}

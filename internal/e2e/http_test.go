@@ -1,0 +1,246 @@
+package e2e
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/server"
+	"github.com/taudb/tau/internal/server/servertest"
+	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestMetricsExposition(t *testing.T) {
+	srv := start(t)
+	c := connect(t, srv.Addr())
+	l := label("m")
+	c.expect(c.call(protocol.OpCreateSeries, series(l)), okAnswer)
+	c.expect(c.call(protocol.OpAppend, appendP(l, 1, 1)), okAnswer)
+	c.expect(c.call(protocol.OpAppend, appendP(l, 1, 1)), errAnswer(protocol.StatusOutOfOrder))
+	c.expect(c.call(0x77, nil), errAnswer(protocol.StatusBadOpcode))
+	code, body := get(t, "http://"+srv.HTTPAddr()+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`tau_requests_total{opcode="APPEND",status="ok"} 1`,
+		`tau_requests_total{opcode="APPEND",status="out_of_order"} 1`,
+		`tau_requests_total{opcode="unknown",status="bad_opcode"} 1`,
+		`tau_catalog_series 1`,
+		`tau_connections_open 1`,
+		`tau_request_duration_seconds_bucket{opcode="APPEND"`,
+		`tau_actor_mailbox_queued_messages 0`,
+		`tau_actor_mailbox_max_depth_messages 0`,
+		`tau_actor_mailbox_enqueue_depth_messages_bucket`,
+		`tau_actor_pool_workers`,
+		`tau_actor_busy_rejections_total 0`,
+		`tau_build_info{`,
+		`go_goroutines`,
+		`process_open_fds`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	problems, err := testutil.GatherAndLint(srv.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("metric lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestProbesFollowShutdown(t *testing.T) {
+	hot := label("hot")
+	g := &gateLog{stall: hot, entered: make(chan struct{}), gate: make(chan struct{})}
+	srv := servertest.StartWith(t, server.Options{Store: g})
+	base := "http://" + srv.HTTPAddr()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, _ := get(t, base+path); code != http.StatusOK {
+			t.Fatalf("%s = %d on a running server", path, code)
+		}
+	}
+	c := connect(t, srv.Addr())
+	c.expect(c.call(protocol.OpCreateSeries, series(hot)), okAnswer)
+	c.send(protocol.OpAppend, appendP(hot, 1, 1)) // stalls in storage: shutdown must wait for it
+	<-g.entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Stop() }()
+	waitStatus(t, base+"/readyz", http.StatusServiceUnavailable)
+	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz = %d while draining", code)
+	}
+	close(g.gate)
+	c.expect(c.read(), okAnswer) // the request read before shutdown got its answer
+	c.expectClosed()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitStatus(t *testing.T, url string, want int) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if code, _ := get(t, url); code == want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered %d", url, want)
+}
+
+// TestCertificateRotation swaps a kubelet-style Secret mount: new CONNECTs use the new
+// certificate without a restart, an invalid rotation keeps the old one.
+func TestCertificateRotation(t *testing.T) {
+	dir := t.TempDir()
+	oldCert, newCert := make([]byte, 32), make([]byte, 32)
+	for i := range oldCert {
+		oldCert[i], newCert[i] = 0xA0, byte(i*7)
+	}
+	mount := func(name string, content []byte) {
+		ts := filepath.Join(dir, name)
+		if err := os.Mkdir(ts, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ts, "certificate"), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(name, filepath.Join(dir, "..tmp")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(dir, "..tmp"), filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mount("..v1", []byte(hex.EncodeToString(oldCert)+"\n"))
+	if err := os.Symlink("..data/certificate", filepath.Join(dir, "certificate")); err != nil {
+		t.Fatal(err)
+	}
+	srv := start(t, func(c *config.Config) { c.CertificateFile = filepath.Join(dir, "certificate") })
+	held := dial(t, srv.Addr())
+	held.expect(held.call(protocol.OpConnect, oldCert), okAnswer)
+
+	// The watcher starts beside the listener and may not watch yet: rotate again (as kubelet
+	// would on its next sync) until a new CONNECT is accepted.
+	for i := 0; ; i++ {
+		if i%20 == 0 {
+			mount(fmt.Sprintf("..v2-%d", i), []byte(hex.EncodeToString(newCert)))
+		}
+		c := dial(t, srv.Addr())
+		if got := c.call(protocol.OpConnect, newCert); got.op == protocol.OpOK {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("new certificate never accepted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	old := dial(t, srv.Addr())
+	old.expect(old.call(protocol.OpConnect, oldCert), errAnswer(protocol.StatusAuthFailed))
+	held.expectOpen() // sessions authenticated before the rotation stay
+
+	mount("..v3", []byte("garbage"))
+	waitMetric(t, "http://"+srv.HTTPAddr()+"/metrics", `tau_auth_certificate_reloads_total{result="rejected"} 1`)
+	c := dial(t, srv.Addr())
+	c.expect(c.call(protocol.OpConnect, newCert), okAnswer)
+}
+
+func waitMetric(t *testing.T, url, line string) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if _, body := get(t, url); strings.Contains(body, line) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("metric %q never appeared", line)
+}
+
+// TestLivenessFailsWhenWorkersStall stalls the only worker inside one series' storage call
+// while another series has mail waiting: /healthz turns 503 once no progress was made for the
+// stall limit, and 200 again when the worker moves.
+func TestLivenessFailsWhenWorkersStall(t *testing.T) {
+	hot, other := label("hot"), label("other")
+	g := &gateLog{stall: hot, entered: make(chan struct{}), gate: make(chan struct{})}
+	srv := servertest.StartWith(t, server.Options{Store: g, StallLimit: 200 * time.Millisecond},
+		func(c *config.Config) { c.ActorPoolSize = 1 })
+	base := "http://" + srv.HTTPAddr()
+	c := connect(t, srv.Addr())
+	c.expect(c.call(protocol.OpCreateSeries, series(hot)), okAnswer)
+	c.expect(c.call(protocol.OpCreateSeries, series(other)), okAnswer)
+	c.send(protocol.OpAppend, appendP(hot, 1, 1)) // the one worker stalls here
+	<-g.entered
+	c2 := connect(t, srv.Addr())
+	c2.send(protocol.OpQueryPoint, queryP(other, 1)) // waits for a worker
+	waitStatus(t, base+"/healthz", http.StatusServiceUnavailable)
+	close(g.gate)
+	c.expect(c.read(), okAnswer)
+	c2.expect(c2.read(), notFoundAnswer)
+	waitStatus(t, base+"/healthz", http.StatusOK)
+}
+
+// slowRecovery is a store whose recovery waits for a gate.
+type slowRecovery struct {
+	storage.Memory
+	gate chan struct{}
+}
+
+func (s *slowRecovery) Recover() ([]storage.SeriesState, error) {
+	<-s.gate
+	return s.Memory.Recover()
+}
+
+// TestReadyOnlyAfterRecovery: while storage recovers, /healthz is 200, /readyz 503 and the TAU
+// port takes no requests; once recovered, /readyz is 200 and clients are served.
+func TestReadyOnlyAfterRecovery(t *testing.T) {
+	st := &slowRecovery{gate: make(chan struct{})}
+	cfg := config.Default()
+	cfg.ListenAddress, cfg.HTTPAddress, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	srv, err := server.New(cfg, zap.NewNop(), prometheus.NewRegistry(), server.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- srv.Run(stop) }()
+	defer func() {
+		close(stop)
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	base := "http://" + srv.HTTPAddr()
+	waitStatus(t, base+"/healthz", http.StatusOK)
+	if code, _ := get(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz = %d during recovery", code)
+	}
+	c := dial(t, srv.Addr())
+	c.send(protocol.OpConnect, auth.DevCertificate[:]) // queued in the backlog, not answered yet
+	close(st.gate)
+	c.expect(c.read(), okAnswer)
+	waitStatus(t, base+"/readyz", http.StatusOK)
+}

@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/server"
+	"github.com/taudb/tau/internal/server/servertest"
+	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+func TestR10_ConnectionLimit(t *testing.T) {
+	srv := start(t, func(c *config.Config) { c.MaxConnections = 2 })
+	a, b := connect(t, srv.Addr()), connect(t, srv.Addr())
+	over := dial(t, srv.Addr())
+	over.expect(over.read(), errAnswer(protocol.StatusBusy))
+	over.expectClosed()
+	a.expectOpen()
+	// A closed connection frees its place.
+	b.expect(b.call(protocol.OpDisconnect, nil), okAnswer)
+	b.expectClosed()
+	var c *rawConn
+	for i := 0; ; i++ { // the server notices the close asynchronously
+		c = dial(t, srv.Addr())
+		c.send(protocol.OpConnect, auth.DevCertificate[:])
+		if got := c.read(); got.op == protocol.OpOK {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the freed place never came back")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.expectOpen()
+}
+
+func TestR10_IdleTimeout(t *testing.T) {
+	srv := start(t, func(c *config.Config) { c.ConnectionTimeout = 300 * time.Millisecond })
+	t.Run("silent after accept", func(t *testing.T) {
+		c := dial(t, srv.Addr())
+		c.expectClosed()
+	})
+	t.Run("silent after a request", func(t *testing.T) {
+		c := connect(t, srv.Addr())
+		c.expectClosed()
+	})
+	t.Run("slowloris: a frame trickled in", func(t *testing.T) {
+		c := connect(t, srv.Addr())
+		frame := protocol.AppendFrame(nil, protocol.OpPing, make([]byte, 40))
+		closed := false
+		for i := range frame { // one byte every 100 ms: each byte is "activity", no frame completes
+			if _, err := c.nc.Write(frame[i : i+1]); err != nil {
+				closed = true
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !closed {
+			c.expectClosed()
+		}
+	})
+	t.Run("busy connection stays open", func(t *testing.T) {
+		c := connect(t, srv.Addr())
+		for i := 0; i < 20; i++ { // 1 s in all, over three timeouts, each gap well inside one
+			time.Sleep(50 * time.Millisecond)
+			c.expectOpen()
+		}
+	})
+	t.Run("client that stops reading", func(t *testing.T) {
+		c := connect(t, srv.Addr())
+		// Fill the server's send buffer and ours: the server's write blocks, then it gives up.
+		ping := protocol.AppendFrame(nil, protocol.OpPing, nil)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i < 1_000_000; i++ {
+				_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.nc.Write(ping); err != nil {
+					return
+				}
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatal("server kept a non-reading client open")
+		}
+	})
+}
+
+func TestR10_MaxPayloadConfigurable(t *testing.T) {
+	srv := start(t, func(c *config.Config) { c.MaxPayloadBytes = 48 })
+	c := connect(t, srv.Addr())
+	c.expect(c.call(protocol.OpPing, make([]byte, 48)), pongAnswer)
+	c.expect(c.call(protocol.OpPing, make([]byte, 49)), errAnswer(protocol.StatusPayloadTooLarge))
+	c.expectClosed()
+}
+
+// gateLog is a store whose appends for one label wait for a gate: it stalls one series' actor
+// so its mailbox fills deterministically.
+type gateLog struct {
+	storage.Memory
+	stall   protocol.Label
+	entered chan struct{}
+	gate    chan struct{}
+	once    sync.Once
+}
+
+func (g *gateLog) Append(r *storage.Record) (storage.Ticket, error) {
+	if r.Type == storage.RecordAppend && r.Label == storageLabel(g.stall) {
+		g.once.Do(func() {
+			close(g.entered)
+			<-g.gate
+		})
+	}
+	return g.Memory.Append(r)
+}
+
+func TestR10_FullMailboxIsBusy(t *testing.T) {
+	hot, cold := label("hot"), label("cold")
+	g := &gateLog{stall: hot, entered: make(chan struct{}), gate: make(chan struct{})}
+	srv := servertest.StartWith(t, server.Options{Store: g}, func(c *config.Config) {
+		c.MailboxCapacity = 2
+		c.ActorPoolSize = 2
+	})
+	admin := connect(t, srv.Addr())
+	admin.expect(admin.call(protocol.OpCreateSeries, series(hot)), okAnswer)
+	admin.expect(admin.call(protocol.OpCreateSeries, series(cold)), okAnswer)
+
+	stuck := connect(t, srv.Addr())
+	stuck.send(protocol.OpAppend, appendP(hot, 1, 1)) // the actor stalls on this one
+	<-g.entered
+	queued := []*rawConn{connect(t, srv.Addr()), connect(t, srv.Addr())}
+	for _, c := range queued { // queries: their order in the mailbox does not matter
+		c.send(protocol.OpQueryPoint, queryP(hot, 1))
+	}
+	// The mailbox may take a moment to hold both: retry until the third is refused.
+	late := connect(t, srv.Addr())
+	for i := 0; ; i++ {
+		got := late.call(protocol.OpQueryPoint, queryP(hot, 1))
+		if got.op == protocol.OpErr {
+			late.expect(got, errAnswer(protocol.StatusBusy))
+			break
+		}
+		if i > 1000 {
+			t.Fatal("mailbox never filled")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	late.expectOpen()
+	// Other series are not blocked by the stalled one (R10, R12).
+	admin.expect(admin.call(protocol.OpAppend, appendP(cold, 1, 5)), okAnswer)
+	admin.expect(admin.call(protocol.OpQueryPoint, queryP(cold, 1)), foundAnswer(5))
+	close(g.gate)
+	stuck.expect(stuck.read(), okAnswer)
+	for _, c := range queued {
+		c.expect(c.read(), foundAnswer(1))
+	}
+}
+
+// storageLabel is the engine's form of a wire label: the same 32 bytes.
+func storageLabel(l protocol.Label) [32]byte { return l }

@@ -1,0 +1,12 @@
+// Package engine is the core every front end calls: it creates, drops, appends to and queries
+// series, and owns their durability. It knows nothing of any wire format. A front end hands it
+// series labels (package series) and a reusable Result, and maps the typed errors below to its
+// own codes; the TAU server does so in one table (internal/server/status).
+//
+// Inside, a catalog routes labels to series actors (package catalog), a pool of workers runs
+// the actors (package actor), and the storage package makes every effect durable: a request's
+// Result completes once its actor has run it, and Result.Durable waits for the log.
+//
+// Room to grow: each new read or write (ranges, batches, listings, lenses) is one more method
+// here and one more message kind for the actors, answering in the same Result.
+package engine

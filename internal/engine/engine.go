@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/internal/catalog"
+	"github.com/taudb/tau/internal/storage"
+)
+
+// Store is where the engine keeps its effects: the on-disk store, or another for tests.
+type Store = storage.Store
+
+// Options configure an engine. Zero values take the defaults of CONFIG.md where one exists.
+type Options struct {
+	Dir             string        // data directory of the on-disk store
+	Fsync           string        // "always" or "interval"
+	FsyncInterval   time.Duration // for "interval"
+	Capacity        int           // most series
+	Workers         int           // actor pool size
+	MailboxCapacity int           // per-series mailbox
+	// MaxCallers bounds how many callers may race with a drop (the server's connection limit);
+	// it sizes the run queue so that no caller ever blocks on it.
+	MaxCallers int
+	// Store replaces the on-disk store in Dir (tests).
+	Store Store
+	// Enqueued observes the mailbox depth each request found (a front end's histogram).
+	Enqueued func(depth int)
+	// StorageFailed is told when the log refuses a write (a front end's logs and metrics).
+	StorageFailed func(error)
+}
+
+// Engine is the core of one server. Its lifecycle: Open, Recover, Run (until Stop), then
+// Close; checkpoints run beside it with RunCheckpoints.
+type Engine struct {
+	log     *zap.Logger
+	store   Store
+	catalog *catalog.Catalog
+
+	recovered chan struct{} // closed once Recover has succeeded
+
+	checkpointMu sync.Mutex // one checkpoint at a time: the periodic one and the final one
+	stopped      bool       // under checkpointMu: the pool is stopped, no more checkpoints
+}
+
+// Open opens the store (unless Options.Store is given) and builds an empty engine. Nothing is
+// read from disk until Recover.
+func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error) {
+	store := o.Store
+	if store == nil {
+		policy, err := storage.ParseFsyncPolicy(o.Fsync)
+		if err != nil {
+			return nil, err
+		}
+		store, err = storage.OpenDisk(o.Dir, storage.DiskOptions{
+			Fsync: policy, Interval: o.FsyncInterval, Logger: log, Registerer: reg,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	e := &Engine{log: log, store: store, recovered: make(chan struct{})}
+	e.catalog = catalog.New(store, catalog.Options{
+		Capacity: o.Capacity, Workers: o.Workers, MailboxCapacity: o.MailboxCapacity,
+		MaxConnections: o.MaxCallers, StorageFailed: o.StorageFailed, Enqueued: o.Enqueued,
+	})
+	registerMetrics(reg, e, o.Capacity)
+	return e, nil
+}
+
+// MemoryStore is a store that keeps nothing, for tests that need no durability.
+func MemoryStore() Store { return storage.NewMemory() }
+
+// Recover loads what the store holds. It runs once, before Run serves requests; it returns the
+// number of series recovered.
+func (e *Engine) Recover() (int, error) {
+	states, err := e.store.Recover()
+	if err != nil {
+		return 0, err
+	}
+	e.catalog.Restore(states)
+	close(e.recovered)
+	return len(states), nil
+}
+
+// Recovered is closed once Recover has succeeded.
+func (e *Engine) Recovered() <-chan struct{} { return e.recovered }
+
+func (e *Engine) isRecovered() bool {
+	select {
+	case <-e.recovered:
+		return true
+	default:
+		return false
+	}
+}
+
+// Run runs the actor pool until Stop; it is the engine's run.Group actor.
+func (e *Engine) Run() error { return e.catalog.Pool().Run() }
+
+// Stop writes a final checkpoint (when recovered, so the next start replays little) and stops
+// the actor pool. Call it only once no caller sends requests any more. It waits for a running
+// checkpoint to finish first (a snapshot needs the pool), and later checkpoints do nothing.
+func (e *Engine) Stop() {
+	e.checkpointMu.Lock()
+	defer e.checkpointMu.Unlock()
+	if e.isRecovered() && !e.stopped {
+		if err := e.checkpointLocked(); err != nil {
+			e.log.Warn("final checkpoint failed; the log will be replayed at next start", zap.Error(err))
+		}
+	}
+	e.stopped = true
+	e.catalog.Pool().Stop()
+}
+
+// Close syncs and closes the store, after Run has returned.
+func (e *Engine) Close() error { return e.store.Close() }
+
+// ErrStopped is returned by Checkpoint once the engine is stopping.
+var ErrStopped = errors.New("engine stopped")
+
+// Checkpoint writes every series to the store so the log before it can go.
+func (e *Engine) Checkpoint() error {
+	e.checkpointMu.Lock()
+	defer e.checkpointMu.Unlock()
+	if e.stopped {
+		return ErrStopped
+	}
+	return e.checkpointLocked()
+}
+
+func (e *Engine) checkpointLocked() error { return e.catalog.Checkpoint(e.store) }
+
+// Len is the number of live series.
+func (e *Engine) Len() int { return e.catalog.Len() }

@@ -1,0 +1,341 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/server/status"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// maxWindow bounds one connection's requests in flight (R1). The window is also kept no larger
+// than a mailbox, so a connection's own pipelining never fills its series' mailbox.
+const maxWindow = 256
+
+// slot is one request in flight: what the front end knows of it, and the engine's result.
+// Slots circulate between the reader and the writer, so they allocate nothing in steady state.
+type slot struct {
+	res    *engine.Result
+	op     protocol.Opcode
+	status protocol.Status // the answer when the front end answers itself (local)
+	local  bool            // answered by the front end: the engine never saw it
+	close  bool            // close the connection after this answer
+	start  time.Time       // when the request was read, for the latency histogram
+}
+
+func (r *slot) reset(op protocol.Opcode, start time.Time) {
+	r.op, r.status, r.local, r.close, r.start = op, 0, false, false, start
+}
+
+// answer completes the slot in the front end itself with st (0 for OK).
+func (r *slot) answer(st protocol.Status) { r.status, r.local = st, true }
+
+// conn is one client connection: a reader goroutine decodes requests and hands them to the
+// engine, a writer goroutine answers them in arrival order.
+type conn struct {
+	srv     *Server
+	nc      net.Conn
+	r       *protocol.Reader
+	bw      *bufio.Writer
+	session auth.Session
+	log     *zap.Logger
+	free    chan *slot // slots the reader may fill: the window
+	pending chan *slot // filled slots, in request order, for the writer
+	out     []byte
+	failed  bool // a write failed: keep draining, write nothing
+	// moreInput is set by the reader when another request is already buffered whole: the
+	// writer then holds its answers for the same write instead of flushing each.
+	moreInput atomic.Bool
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	window := min(maxWindow, s.cfg.MailboxCapacity)
+	c := &conn{
+		srv: s, nc: nc,
+		r:       protocol.NewReader(bufio.NewReaderSize(nc, 32<<10), uint32(s.cfg.MaxPayloadBytes)),
+		bw:      bufio.NewWriterSize(nc, 32<<10),
+		session: auth.NewSession(s.keeper),
+		log:     s.log.With(zap.Stringer("remote", nc.RemoteAddr())),
+		free:    make(chan *slot, window),
+		pending: make(chan *slot, window),
+		out:     make([]byte, 0, protocol.HeaderSize+9),
+	}
+	for i := 0; i < window; i++ {
+		c.free <- &slot{res: engine.NewResult()}
+	}
+	return c
+}
+
+// serve runs the connection until it closes; the writer owns closing the socket.
+func (c *conn) serve() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.writeLoop()
+	}()
+	c.readLoop()
+	<-done
+}
+
+func (c *conn) readLoop() {
+	defer close(c.pending)
+	for {
+		r := <-c.free
+		// The idle clock runs from the last complete request (or the accept), and a frame
+		// trickled in too slowly counts as idle: one deadline for the whole next frame (R10).
+		// A frame already buffered whole needs no socket read, so the deadline is armed only
+		// when the reader is about to wait for the client: once per pipelined batch.
+		if !c.r.NextFrameBuffered() {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ConnectionTimeout))
+		}
+		// Checked after arming the deadline: Shutdown sets draining, then a deadline of now,
+		// so one of the two always stops this reader.
+		if c.srv.draining.Load() {
+			c.refuseForShutdown(r)
+			return
+		}
+		if !c.readRequest(r) {
+			return
+		}
+	}
+}
+
+// readRequest reads one request into r and queues r for the writer; false ends the reader.
+func (c *conn) readRequest(r *slot) bool {
+	h, err := c.r.ReadHeader()
+	if err != nil {
+		return c.frameError(r, h, err)
+	}
+	r.reset(h.Opcode, time.Now())
+	switch {
+	case !c.session.Allowed(h.Opcode): // R0, R5: before the opcode and length checks
+		c.badInput(r, protocol.StatusNotAuthenticated, reasonAuth)
+		return false
+	case !h.Opcode.IsRequest(): // R3
+		if err := c.r.Discard(h); err != nil {
+			return c.incomplete(r, err)
+		}
+		c.badInput(r, protocol.StatusBadOpcode, "")
+		return true
+	case h.Opcode.PayloadSize() >= 0 && int(h.Length) != h.Opcode.PayloadSize(): // R4
+		if err := c.r.Discard(h); err != nil {
+			return c.incomplete(r, err)
+		}
+		c.badInput(r, protocol.StatusInvalidPayload, "")
+		return true
+	}
+	var p []byte
+	if h.Opcode.PayloadSize() >= 0 {
+		p, err = c.r.ReadPayload(h)
+	} else {
+		err = c.r.Discard(h) // PING and DISCONNECT ignore their payload
+	}
+	if err != nil {
+		return c.incomplete(r, err)
+	}
+	closeAfter := c.dispatch(h.Opcode, p, r)
+	c.queue(r, closeAfter)
+	return !closeAfter
+}
+
+// queue hands r to the writer. Every answer goes through here, so moreInput always tells the
+// truth about the request after r: a stale "more is coming" would hold an answer back while
+// the reader waits for a client that waits for that answer.
+func (c *conn) queue(r *slot, closeAfter bool) {
+	c.moreInput.Store(!closeAfter && c.r.NextFrameBuffered())
+	c.pending <- r
+}
+
+// frameError answers bad magic, bad version and oversized payloads and ends the connection
+// without reading the payload (R2); read errors just end it.
+func (c *conn) frameError(r *slot, h protocol.Header, err error) bool {
+	r.reset(h.Opcode, time.Now())
+	switch {
+	case errors.Is(err, protocol.ErrBadMagic):
+		c.badInput(r, protocol.StatusBadMagic, reasonProtocol)
+	case errors.Is(err, protocol.ErrBadVersion):
+		c.badInput(r, protocol.StatusBadVersion, reasonProtocol)
+	case errors.Is(err, protocol.ErrPayloadTooLarge):
+		c.badInput(r, protocol.StatusPayloadTooLarge, reasonProtocol)
+	default:
+		return c.incomplete(r, err)
+	}
+	return false
+}
+
+// incomplete handles a read that ended mid-frame or between frames: the client went away, idled
+// out, or the server is draining.
+func (c *conn) incomplete(r *slot, err error) bool {
+	c.readEnded(err)
+	c.free <- r
+	return false
+}
+
+// badInput answers a request the server refuses before any operation; a non-empty reason means
+// the status closes the connection and names why in the metrics.
+func (c *conn) badInput(r *slot, s protocol.Status, reason string) {
+	c.log.Debug("bad input", zap.Stringer("status", s), zap.Uint8("opcode", uint8(r.op)))
+	if reason != "" {
+		r.close = true
+		c.srv.metrics.connsRejected.WithLabelValues(reason).Inc()
+	}
+	r.answer(s)
+	c.queue(r, r.close)
+}
+
+// refuseForShutdown answers a request already waiting in the buffer with busy, then closes.
+func (c *conn) refuseForShutdown(r *slot) {
+	if c.r.Buffered() < protocol.HeaderSize {
+		c.free <- r
+		return
+	}
+	r.reset(0, time.Now())
+	c.badInput(r, protocol.StatusBusy, reasonShutdown)
+}
+
+// dispatch starts the operation; the answer completes r now or later (from the engine). It
+// reports whether the connection closes after this answer.
+func (c *conn) dispatch(op protocol.Opcode, p []byte, r *slot) bool {
+	eng := c.srv.engine
+	switch op {
+	case protocol.OpConnect:
+		if !c.session.Connect(p) {
+			c.log.Debug("bad input", zap.Stringer("status", protocol.StatusAuthFailed))
+			c.srv.metrics.connsRejected.WithLabelValues(reasonAuth).Inc()
+			r.close = true
+			r.answer(protocol.StatusAuthFailed)
+			return true
+		}
+		r.answer(0)
+	case protocol.OpDisconnect:
+		r.close = true
+		r.answer(0)
+		return true
+	case protocol.OpPing:
+		r.answer(0)
+	case protocol.OpCreateSeries:
+		eng.Create(series.Label(protocol.SeriesRequest(p)), r.res)
+	case protocol.OpDropSeries:
+		eng.Drop(series.Label(protocol.SeriesRequest(p)), r.res)
+	case protocol.OpAppend:
+		l, ts, bits := protocol.AppendRequest(p)
+		eng.Append(series.Label(l), ts, bits, r.res)
+	case protocol.OpQueryPoint:
+		l, ts := protocol.QueryRequest(p)
+		eng.QueryPoint(series.Label(l), ts, r.res)
+	}
+	return false
+}
+
+// writeLoop answers in request order (R1). It flushes when no further answer is queued, so a
+// pipelined batch goes out in one write, and before waiting on the disk, so earlier answers do
+// not wait for a later fsync.
+func (c *conn) writeLoop() {
+	defer c.nc.Close()
+	for r := range c.pending {
+		c.settle(r)
+		c.write(r)
+		c.srv.metrics.answered(r.op, r.status, r.start)
+		closeAfter := r.close
+		c.free <- r
+		if closeAfter {
+			c.flush()
+			c.failed = true // answer nothing more; the reader has stopped
+		} else if len(c.pending) == 0 && !c.moreInput.Load() {
+			c.flush()
+		}
+	}
+	c.flush()
+}
+
+// settle waits for the engine's answer to r and then for its durability (R11), flushing the
+// answers before it first so they do not wait for a later fsync, and sets r's status.
+func (c *conn) settle(r *slot) {
+	if r.local {
+		return
+	}
+	r.res.Wait()
+	if r.res.Pending() {
+		c.flush()
+	}
+	err := r.res.Durable()
+	switch {
+	case errors.Is(err, engine.ErrBusy):
+		c.srv.metrics.busy.Inc()
+	case errors.Is(err, engine.ErrStorageFailed):
+		c.srv.metrics.storageErrors.Inc()
+	}
+	r.status = status.Of(err)
+}
+
+func (c *conn) write(r *slot) {
+	if c.failed {
+		return
+	}
+	c.out = c.out[:0]
+	switch {
+	case r.status != 0:
+		c.out = protocol.AppendErr(c.out, r.status)
+	case r.op == protocol.OpPing:
+		c.out = protocol.AppendHeader(c.out, protocol.OpPong, 0)
+	case r.op == protocol.OpQueryPoint:
+		c.out = protocol.AppendQueryAnswer(c.out, r.res.Found(), r.res.Value())
+	default:
+		c.out = protocol.AppendHeader(c.out, protocol.OpOK, 0)
+	}
+	if c.bw.Available() < len(c.out) {
+		c.armWriteDeadline()
+	}
+	if _, err := c.bw.Write(c.out); err != nil {
+		c.writeFailed(err)
+	}
+}
+
+func (c *conn) flush() {
+	if c.failed || c.bw.Buffered() == 0 {
+		return
+	}
+	c.armWriteDeadline()
+	if err := c.bw.Flush(); err != nil {
+		c.writeFailed(err)
+	}
+}
+
+// armWriteDeadline closes a client that stops reading once a write has been blocked for the
+// idle timeout (R10).
+func (c *conn) armWriteDeadline() {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.ConnectionTimeout))
+}
+
+// writeFailed stops writing and closes the socket so the reader stops too; the loop keeps
+// draining slots so the reader never blocks on a full window.
+func (c *conn) writeFailed(err error) {
+	c.failed = true
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.srv.metrics.connsRejected.WithLabelValues(reasonWriteTimeout).Inc()
+	}
+	c.log.Debug("connection write failed", zap.Error(err))
+	_ = c.nc.Close()
+}
+
+// readEnded logs why a connection's reader stopped.
+func (c *conn) readEnded(err error) {
+	switch {
+	case errors.Is(err, io.EOF):
+	case errors.Is(err, os.ErrDeadlineExceeded) && !c.srv.draining.Load():
+		c.srv.metrics.connsRejected.WithLabelValues(reasonIdleTimeout).Inc()
+		c.log.Debug("connection idle timeout")
+	default:
+		c.log.Debug("connection read ended", zap.Error(err))
+	}
+}

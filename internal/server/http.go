@@ -1,0 +1,100 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/taudb/tau/internal/engine"
+)
+
+// DefaultStallLimit is how long the worker pool may have work without finishing any before
+// the liveness probe fails.
+const DefaultStallLimit = 15 * time.Second
+
+func newHTTPServer(s *Server, reg *prometheus.Registry) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", probe(s.health.live))
+	mux.HandleFunc("/readyz", probe(s.health.ready.Load))
+	// Profiles, as Prometheus and Thanos serve them: how "where does the time go" is answered
+	// on a live server (go tool pprof http://HOST:7702/debug/pprof/profile).
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      60 * time.Second, // a CPU profile takes 30 s by default
+		IdleTimeout:       60 * time.Second,
+	}
+}
+
+func probe(ok func() bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if ok() {
+			_, _ = w.Write([]byte("ok\n"))
+			return
+		}
+		http.Error(w, "not ok", http.StatusServiceUnavailable)
+	}
+}
+
+func (s *Server) serveHTTP() error {
+	if err := s.http.Serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) stopHTTP() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.http.Shutdown(ctx)
+}
+
+// health answers the probes: ready once storage is recovered and the listener accepts, until
+// shutdown begins; live while the worker pool makes progress on the work it has.
+type health struct {
+	pool       poolStats
+	stallLimit time.Duration
+	ready      atomic.Bool
+
+	mu           sync.Mutex
+	lastProgress uint64
+	lastChange   time.Time
+}
+
+// poolStats is what liveness reads of the engine.
+type poolStats interface{ Stats() engine.Stats }
+
+func newHealth(p poolStats, stallLimit time.Duration) *health {
+	if stallLimit <= 0 {
+		stallLimit = DefaultStallLimit
+	}
+	return &health{pool: p, stallLimit: stallLimit, lastChange: time.Now()}
+}
+
+func (h *health) setReady(v bool) { h.ready.Store(v) }
+
+func (h *health) live() bool {
+	st := h.pool.Stats()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	idle := st.Queued == 0 && st.Running == 0
+	if st.Progress != h.lastProgress || idle {
+		h.lastProgress, h.lastChange = st.Progress, time.Now()
+		return true
+	}
+	return time.Since(h.lastChange) < h.stallLimit
+}

@@ -1,0 +1,21 @@
+package server
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// registerScrapeMetrics adds the server's values read at scrape time; the engine registers its
+// own (catalog, actors, storage). None has a per-series label.
+func registerScrapeMetrics(reg *prometheus.Registry, s *Server) {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := promauto.With(reg)
+	gauge := func(name, help string, fn func() float64) {
+		f.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn)
+	}
+	gauge("tau_auth_certificate_age_seconds", "Seconds since the current certificate was loaded (never the certificate itself).",
+		func() float64 { return time.Since(s.keeper.LoadedAt()).Seconds() })
+}

@@ -1,0 +1,170 @@
+// Package server is the TAU listener and its per-connection handler, plus the HTTP endpoints
+// for metrics and probes. It is the TAU front end of the engine (internal/engine):
+// it turns frames into engine requests and engine errors into status codes (internal/server/status),
+// and wires config, auth and the engine into one lifecycle.
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/certwatch"
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/engine"
+)
+
+// Server is one Tau server: build it with New, add it to a run.Group with AddTo (or call Run).
+type Server struct {
+	cfg     config.Config
+	log     *zap.Logger
+	keeper  *auth.Keeper
+	engine  *engine.Engine
+	metrics *metrics
+	health  *health
+
+	certs *certwatch.Watcher // nil without TAU_CERTIFICATE_FILE
+
+	ln     net.Listener
+	httpLn net.Listener
+	http   *http.Server
+
+	draining  atomic.Bool  // set at the first instant of shutdown
+	logFailed atomic.Bool  // the log has refused a write: said once at error level
+	open      atomic.Int64 // connections open
+
+	stop     chan struct{} // closed when shutdown begins
+	stopOnce sync.Once
+
+	checkpoints engine.CheckpointOptions
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// Options are what tests may replace.
+type Options struct {
+	// Store replaces the on-disk store in TAU_DATA_DIR.
+	Store engine.Store
+	// StallLimit replaces DefaultStallLimit for the liveness probe.
+	StallLimit time.Duration
+	// Checkpoints replace the checkpoint policy.
+	Checkpoints engine.CheckpointOptions
+}
+
+// New builds the server and binds both listeners, so a busy port fails here, at start.
+func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Options) (*Server, error) {
+	cert, err := cfg.LoadCertificate()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: log, keeper: auth.NewKeeper(cert),
+		metrics:     newMetrics(reg),
+		stop:        make(chan struct{}),
+		conns:       make(map[*conn]struct{}),
+		checkpoints: opts.Checkpoints,
+	}
+	if s.engine, err = s.openEngine(opts.Store, reg); err != nil {
+		return nil, err
+	}
+	s.health = newHealth(s.engine, opts.StallLimit)
+	if cfg.CertificateFile != "" {
+		s.certs = certwatch.New(cfg.CertificateFile, s.keeper, log, reg, certwatch.DefaultPoll)
+	}
+	registerBuildInfo(reg)
+	registerScrapeMetrics(reg, s)
+	if err := s.listen(reg); err != nil {
+		_ = s.engine.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) listen(reg *prometheus.Registry) error {
+	var err error
+	if s.ln, err = net.Listen("tcp", s.cfg.ListenAddress); err != nil {
+		return fmt.Errorf("TAU_LISTEN_ADDRESS=%q: %w", s.cfg.ListenAddress, err)
+	}
+	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTPAddress); err != nil {
+		_ = s.ln.Close()
+		return fmt.Errorf("TAU_HTTP_ADDRESS=%q: %w", s.cfg.HTTPAddress, err)
+	}
+	s.http = newHTTPServer(s, reg)
+	return nil
+}
+
+// Addr is the TAU listener's address (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// HTTPAddr is the HTTP listener's address.
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// Keeper holds the certificate, for the file watcher.
+func (s *Server) Keeper() *auth.Keeper { return s.keeper }
+
+// AddTo adds the server's components to g. oklog/run calls the interrupts one after the other,
+// in the order the actors were added, while the actors exit concurrently; so each interrupt
+// returns only once its component has stopped, and the order here is the shutdown order:
+//
+//  1. stop taking connections and answer what was read (readiness already 503); returns once
+//     every connection is closed, so no request reaches the engine after it;
+//  2. stop the checkpoint loop; returns once a checkpoint it was writing has finished, since a
+//     checkpoint needs the worker pool that step 3 stops;
+//  3. write the final checkpoint, stop the workers and close storage; returns once closed;
+//  4. stop the HTTP server (probes and metrics answer until the end).
+func (s *Server) AddTo(g *run.Group) {
+	g.Add(s.serveTAU, func(error) { s.shutdownTAU() })
+	stopCheckpoints, checkpointsDone := make(chan struct{}), make(chan struct{})
+	g.Add(func() error {
+		defer close(checkpointsDone)
+		return s.engine.RunCheckpoints(stopCheckpoints, s.checkpoints)
+	}, func(error) {
+		closeOnce(stopCheckpoints)
+		<-checkpointsDone
+	})
+	engineDone := make(chan struct{})
+	g.Add(func() error { defer close(engineDone); return s.runEngine() }, func(error) { s.stopEngine(engineDone) })
+	g.Add(s.serveHTTP, func(error) { s.stopHTTP() })
+	if s.certs != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Add(func() error { return s.certs.Run(ctx) }, func(error) { cancel() })
+	}
+}
+
+// Run runs the server until ctx-like stop is closed or a component fails.
+func (s *Server) Run(stop <-chan struct{}) error {
+	var g run.Group
+	g.Add(func() error { <-stop; return nil }, func(error) {})
+	s.AddTo(&g)
+	return g.Run()
+}
+
+func closeOnce(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
+// storageRefused logs a mutation the log refused (the writer counts its answer). The first
+// refusal is logged as an error (the log's own failure was logged by storage); the rest at
+// debug, so a client retrying against a failed disk cannot flood the log.
+func (s *Server) storageRefused(err error) {
+	if s.logFailed.CompareAndSwap(false, true) {
+		s.log.Error("storage refuses writes until restart; reads are still served", zap.Error(err))
+		return
+	}
+	s.log.Debug("write refused by storage", zap.Error(err))
+}

@@ -1,0 +1,304 @@
+package storage
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage/chunkenc"
+)
+
+// Checkpoint file format (checkpoint/<segment>, integers little-endian):
+//
+//	header  "TAUCKPT1" | u64 segment | u64 LSN | u64 series count
+//	series  u32 data length | 32-byte label | u64 LastLSN | data (chunkenc.Series.AppendBinary)
+//	trailer "TAUCEND1" | u32 CRC32C of every byte before the trailer's CRC
+//
+// segment is the Mark: the log is replayed from that segment on. LSN is the last LSN assigned
+// when the checkpoint was committed, so LSNs stay increasing even when every record it covers
+// was a drop. The file is streamed in both directions, never held whole in memory.
+var (
+	checkpointMagic   = [8]byte{'T', 'A', 'U', 'C', 'K', 'P', 'T', '1'}
+	checkpointTrailer = [8]byte{'T', 'A', 'U', 'C', 'E', 'N', 'D', '1'}
+)
+
+const checkpointBufSize = 1 << 20
+
+// BeginCheckpoint cuts the log: every record appended before the call lies in a segment
+// before the returned mark.
+func (d *Disk) BeginCheckpoint() (Mark, error) {
+	d.ckptMu.Lock()
+	defer d.ckptMu.Unlock()
+	t, err := d.request(false, true)
+	if err != nil {
+		return Mark{}, err
+	}
+	if err := t.Wait(); err != nil {
+		return Mark{}, err
+	}
+	// The committer set these before resolving the ticket.
+	if d.cutErr != nil {
+		return Mark{}, d.cutErr
+	}
+	return Mark{Segment: d.cutSeg}, nil
+}
+
+// CommitCheckpoint writes snaps as the checkpoint at m and then deletes what it supersedes.
+// Each step leaves a recoverable directory: until the rename, recovery uses the old checkpoint
+// and the old segments; after it, the new checkpoint and the segments from m on.
+func (d *Disk) CommitCheckpoint(m Mark, snaps []SeriesSnapshot) error {
+	d.ckptMu.Lock()
+	defer d.ckptMu.Unlock()
+	start := time.Now()
+	if m.Segment == 0 || m.Segment > d.curSeg.Load() {
+		return fmt.Errorf("storage: checkpoint mark %d is not a segment this log cut", m.Segment)
+	}
+	d.mu.Lock()
+	lsn := d.lsn
+	d.mu.Unlock()
+	// A snapshot may hold records whose batch is not yet fsynced (FsyncInterval, or a batch
+	// still in flight): once the segments before m are gone, the checkpoint is their only copy.
+	if err := d.Sync(); err != nil {
+		return err
+	}
+	path := filepath.Join(d.ckptDir, seqName(m.Segment))
+	if err := d.writeCheckpoint(path, m.Segment, lsn, snaps); err != nil {
+		return fmt.Errorf("storage: write checkpoint %s: %w", path, err)
+	}
+	d.removeBefore(m.Segment)
+	d.metrics.checkpointDuration.Observe(time.Since(start).Seconds())
+	d.metrics.lastCheckpoint.SetToCurrentTime()
+	d.log.Info("checkpoint committed", zap.String("path", path), zap.Int("series", len(snaps)),
+		zap.Duration("duration", time.Since(start)))
+	return nil
+}
+
+// writeCheckpoint writes to a temporary name, fsyncs, renames into place and fsyncs the
+// directory: the checkpoint appears whole or not at all.
+func (d *Disk) writeCheckpoint(path string, seg, lsn uint64, snaps []SeriesSnapshot) error {
+	tmp := path + tmpSuffix
+	f, err := d.fs.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = encodeCheckpoint(f, seg, lsn, snaps)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = d.fs.Rename(tmp, path)
+	}
+	if err == nil {
+		err = d.fs.SyncDir(d.ckptDir)
+	}
+	if err != nil {
+		d.fs.Remove(tmp) // best effort; recovery ignores and removes *.tmp anyway
+	}
+	return err
+}
+
+// crcWriter feeds everything written through it to a CRC.
+type crcWriter struct {
+	w   io.Writer
+	crc hash.Hash32
+}
+
+func (c crcWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.crc.Write(p[:n])
+	return n, err
+}
+
+func encodeCheckpoint(w io.Writer, seg, lsn uint64, snaps []SeriesSnapshot) error {
+	crc := crc32.New(castagnoli)
+	bw := bufio.NewWriterSize(crcWriter{w: w, crc: crc}, checkpointBufSize)
+	var hdr [8 + 8 + 8 + 8]byte
+	copy(hdr[:], checkpointMagic[:])
+	binary.LittleEndian.PutUint64(hdr[8:], seg)
+	binary.LittleEndian.PutUint64(hdr[16:], lsn)
+	binary.LittleEndian.PutUint64(hdr[24:], uint64(len(snaps)))
+	bw.Write(hdr[:])
+	var ent [4 + series.LabelSize + 8]byte
+	for i := range snaps {
+		s := &snaps[i]
+		if len(s.Data) > math.MaxUint32 {
+			return fmt.Errorf("series snapshot of %d bytes is too large", len(s.Data))
+		}
+		binary.LittleEndian.PutUint32(ent[:], uint32(len(s.Data)))
+		copy(ent[4:], s.Label[:])
+		binary.LittleEndian.PutUint64(ent[4+series.LabelSize:], s.LastLSN)
+		bw.Write(ent[:])
+		bw.Write(s.Data)
+	}
+	bw.Write(checkpointTrailer[:])
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	var sum [4]byte
+	binary.LittleEndian.PutUint32(sum[:], crc.Sum32())
+	_, err := w.Write(sum[:])
+	return err
+}
+
+// checkpoint is a decoded checkpoint file.
+type checkpoint struct {
+	segment uint64
+	lsn     uint64
+	series  map[series.Label]*SeriesState
+}
+
+// errBadCheckpoint marks a checkpoint file that does not decode.
+var errBadCheckpoint = errors.New("storage: bad checkpoint")
+
+// readCheckpoint decodes and verifies the checkpoint at path. Series are decoded as they
+// stream by; the CRC at the end decides whether any of it is trusted.
+func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
+	crc := crc32.New(castagnoli)
+	br := bufio.NewReaderSize(r, checkpointBufSize)
+	in := io.TeeReader(br, crc)
+	var hdr [32]byte
+	if _, err := io.ReadFull(in, hdr[:]); err != nil {
+		return nil, fmt.Errorf("%w: header: %w", errBadCheckpoint, err)
+	}
+	if [8]byte(hdr[:8]) != checkpointMagic {
+		return nil, fmt.Errorf("%w: bad magic", errBadCheckpoint)
+	}
+	ck := &checkpoint{
+		segment: binary.LittleEndian.Uint64(hdr[8:]),
+		lsn:     binary.LittleEndian.Uint64(hdr[16:]),
+	}
+	count := binary.LittleEndian.Uint64(hdr[24:])
+	if count > uint64(size)/(4+series.LabelSize+8) {
+		return nil, fmt.Errorf("%w: %d series cannot fit in %d bytes", errBadCheckpoint, count, size)
+	}
+	ck.series = make(map[series.Label]*SeriesState, count)
+	for i := uint64(0); i < count; i++ {
+		if err := readCheckpointSeries(in, size, ck.series); err != nil {
+			return nil, fmt.Errorf("%w: series %d: %w", errBadCheckpoint, i, err)
+		}
+	}
+	var tr [8]byte
+	if _, err := io.ReadFull(in, tr[:]); err != nil || tr != checkpointTrailer {
+		return nil, fmt.Errorf("%w: missing trailer", errBadCheckpoint)
+	}
+	want := crc.Sum32()
+	var sum [4]byte
+	if _, err := io.ReadFull(br, sum[:]); err != nil || binary.LittleEndian.Uint32(sum[:]) != want {
+		return nil, fmt.Errorf("%w: checksum mismatch", errBadCheckpoint)
+	}
+	return ck, nil
+}
+
+func readCheckpointSeries(in io.Reader, size int64, into map[series.Label]*SeriesState) error {
+	var ent [4 + series.LabelSize + 8]byte
+	if _, err := io.ReadFull(in, ent[:]); err != nil {
+		return err
+	}
+	n := binary.LittleEndian.Uint32(ent[:])
+	if int64(n) > size {
+		return fmt.Errorf("data length %d beyond the file", n)
+	}
+	st := &SeriesState{LastLSN: binary.LittleEndian.Uint64(ent[4+series.LabelSize:])}
+	copy(st.Label[:], ent[4:])
+	if into[st.Label] != nil {
+		return errors.New("duplicate label")
+	}
+	// A fresh buffer per series: the decoded series may keep it.
+	data := make([]byte, n)
+	if _, err := io.ReadFull(in, data); err != nil {
+		return err
+	}
+	s, err := chunkenc.DecodeSeries(data)
+	if err != nil {
+		return err
+	}
+	st.Series = s
+	into[st.Label] = st
+	return nil
+}
+
+// loadCheckpoint returns the newest checkpoint that verifies, or an empty one when there is
+// none. A damaged newer checkpoint is skipped with a warning; if the segments an older one
+// needs are gone, replay notices the gap and fails.
+func (d *Disk) loadCheckpoint() (*checkpoint, error) {
+	seqs, err := listSeqs(d.fs, d.ckptDir)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(seqs) - 1; i >= 0; i-- {
+		path := filepath.Join(d.ckptDir, seqName(seqs[i]))
+		ck, err := d.readCheckpointFile(path)
+		if err == nil && ck.segment != seqs[i] {
+			err = fmt.Errorf("%w: names segment %d", errBadCheckpoint, ck.segment)
+		}
+		if err == nil {
+			return ck, nil
+		}
+		if !errors.Is(err, errBadCheckpoint) {
+			return nil, fmt.Errorf("storage: read checkpoint %s: %w", path, err)
+		}
+		d.log.Warn("skipping damaged checkpoint", zap.String("path", path), zap.Error(err))
+	}
+	return &checkpoint{series: map[series.Label]*SeriesState{}}, nil
+}
+
+func (d *Disk) readCheckpointFile(path string) (*checkpoint, error) {
+	f, err := d.fs.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return readCheckpoint(f, fi.Size())
+}
+
+// removeBefore deletes the checkpoints and segments that the checkpoint at seg supersedes,
+// and any temporary checkpoint left by a crash. Failures only leave garbage: they are logged.
+func (d *Disk) removeBefore(seg uint64) {
+	names, err := d.fs.ReadDir(d.ckptDir)
+	if err != nil {
+		d.log.Warn("cannot list checkpoints", zap.Error(err))
+	}
+	for _, name := range names {
+		if n, ok := parseSeq(name); (ok && n < seg) || strings.HasSuffix(name, tmpSuffix) {
+			d.remove(filepath.Join(d.ckptDir, name))
+		}
+	}
+	segs, err := listSeqs(d.fs, d.walDir)
+	if err != nil {
+		d.log.Warn("cannot list log segments", zap.Error(err))
+	}
+	for _, n := range segs {
+		if n >= seg {
+			break
+		}
+		path := filepath.Join(d.walDir, seqName(n))
+		if fi, err := d.fs.Stat(path); err == nil {
+			d.logSize.Add(-fi.Size())
+		}
+		d.remove(path)
+	}
+}
+
+func (d *Disk) remove(path string) {
+	if err := d.fs.Remove(path); err != nil {
+		d.log.Warn("cannot remove superseded file", zap.String("path", path), zap.Error(err))
+	}
+}

@@ -1,0 +1,320 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/taudb/tau/internal/storage/vfs"
+	"github.com/taudb/tau/internal/storage/vfs/errorfs"
+)
+
+const appendFrameSize = frameHeaderSize + appendPayloadSize
+
+// seed logs a create and n appends to a, acknowledged, into m.
+func seed(t *testing.T, d Store, m model, n int) {
+	t.Helper()
+	a := lbl("a")
+	mustAppend(t, d, m, create(a))
+	for ts := 1; ts <= n; ts++ {
+		mustAppend(t, d, m, app(a, int64(ts), uint64(ts)))
+	}
+}
+
+// tornTailWarnings returns the logged torn-tail cuts.
+func tornTailWarnings(logs *observer.ObservedLogs) []observer.LoggedEntry {
+	return logs.FilterMessage("cutting torn tail off the log").All()
+}
+
+func segmentPath(dir string, n uint64) string { return filepath.Join(dir, walDirName, seqName(n)) }
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// TestR11_TornWriteEveryOffset: a write of the last record torn at every byte offset (and not
+// repaired, as after a crash) recovers every record before it, warns with the bytes cut, keeps
+// nothing of the torn record, and leaves a log that takes writes again.
+func TestR11_TornWriteEveryOffset(t *testing.T) {
+	for k := 0; k < appendFrameSize; k++ {
+		t.Run(fmt.Sprint(k), func(t *testing.T) {
+			dir := t.TempDir()
+			efs := errorfs.Wrap(vfs.OS)
+			d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
+			m := model{}
+			seed(t, d, m, 5)
+			good := fileSize(t, segmentPath(dir, 1))
+			efs.FailTruncate(syscall.EIO) // the crash came before any repair
+			efs.FailWriteAfter(int64(k), syscall.EIO)
+			if _, err := appendWait(d, app(lbl("a"), 100, 100)); !errors.Is(err, syscall.EIO) || !errors.Is(err, ErrLogFailed) {
+				t.Fatalf("torn append: %v", err)
+			}
+			d.Close()
+			if got := fileSize(t, segmentPath(dir, 1)); got != good+int64(k) {
+				t.Fatalf("segment is %d bytes, want %d good + %d torn", got, good, k)
+			}
+			log, logs := observed()
+			d, states := openRecovered(t, dir, DiskOptions{Logger: log})
+			checkStates(t, states, m)
+			warns := tornTailWarnings(logs)
+			switch {
+			case k == 0 && len(warns) != 0:
+				t.Fatalf("warned about a tail that is not there: %v", warns)
+			case k > 0 && (len(warns) != 1 || warns[0].ContextMap()["bytes"] != int64(k)):
+				t.Fatalf("want one warning cutting %d bytes, got %v", k, warns)
+			}
+			if got := fileSize(t, segmentPath(dir, 1)); got != good {
+				t.Fatalf("repaired segment is %d bytes, want %d", got, good)
+			}
+			mustAppend(t, d, m, app(lbl("a"), 100, 100))
+			d.Close()
+			d, states = openRecovered(t, dir, DiskOptions{})
+			defer d.Close()
+			checkStates(t, states, m)
+		})
+	}
+}
+
+// flipBit flips one bit of the file at off.
+func flipBit(t *testing.T, path string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := []byte{0}
+	f.ReadAt(b, off)
+	b[0] ^= 0x04
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBitFlips: damage in the final record of the last segment is a torn tail and is cut;
+// damage anywhere else stops recovery with an error naming the file and the offset.
+func TestBitFlips(t *testing.T) {
+	const n = 6 // appends after the create: records 0 (create) … 6
+	createSize := int64(frameHeaderSize + seriesPayloadSize)
+	recordAt := func(i int) int64 { // offset of record i in the segment
+		if i == 0 {
+			return 0
+		}
+		return createSize + int64(i-1)*appendFrameSize
+	}
+	tests := []struct {
+		name    string
+		segment uint64 // 1: the records' segment; it is the last unless reopened is set
+		reopen  bool   // reopen once first, so segment 1 is no longer the last
+		off     int64
+		cutOK   bool
+	}{
+		{"tail record length", 1, false, recordAt(n), true},
+		{"tail record checksum", 1, false, recordAt(n) + 5, true},
+		{"tail record type", 1, false, recordAt(n) + 8, true},
+		{"tail record LSN", 1, false, recordAt(n) + 10, true},
+		{"tail record label", 1, false, recordAt(n) + 30, true},
+		{"tail record value", 1, false, recordAt(n) + appendFrameSize - 1, true},
+		{"middle record length", 1, false, recordAt(3), false},
+		{"middle record payload", 1, false, recordAt(3) + 40, false},
+		{"first record", 1, false, 2, false},
+		{"second-to-last record", 1, false, recordAt(n-1) + 20, false},
+		{"tail of a non-last segment", 1, true, recordAt(n) + 20, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, _ := openRecovered(t, dir, DiskOptions{})
+			m := model{}
+			seed(t, d, m, n)
+			d.Close()
+			if tc.reopen {
+				d, _ = openRecovered(t, dir, DiskOptions{})
+				d.Close()
+			}
+			path := segmentPath(dir, tc.segment)
+			flipBit(t, path, tc.off)
+			log, logs := observed()
+			d, err := OpenDisk(dir, DiskOptions{Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			states, err := d.Recover()
+			if !tc.cutOK {
+				var ce *CorruptionError
+				if !errors.As(err, &ce) {
+					t.Fatalf("recover: %v, want a CorruptionError", err)
+				}
+				rec := recordAt(int((tc.off-createSize)/appendFrameSize + 1))
+				if tc.off < createSize {
+					rec = 0
+				}
+				if ce.Path != path || ce.Offset != rec {
+					t.Fatalf("error names %s at %d, want %s at %d", ce.Path, ce.Offset, path, rec)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			delete(m, lbl("a"))
+			m.apply(Record{Type: RecordCreate, Label: lbl("a")})
+			for ts := 1; ts < n; ts++ {
+				m.apply(app(lbl("a"), int64(ts), uint64(ts)))
+			}
+			checkStates(t, states, m)
+			if w := tornTailWarnings(logs); len(w) != 1 || w[0].ContextMap()["bytes"] != int64(appendFrameSize) {
+				t.Fatalf("want one warning cutting %d bytes, got %v", appendFrameSize, w)
+			}
+		})
+	}
+}
+
+// TestZeroFilledTailIsCut: a tail of zeros (a file extended before its data reached the disk)
+// is a torn write, however long.
+func TestZeroFilledTailIsCut(t *testing.T) {
+	dir := t.TempDir()
+	d, _ := openRecovered(t, dir, DiskOptions{})
+	m := model{}
+	seed(t, d, m, 3)
+	d.Close()
+	path := segmentPath(dir, 1)
+	size := fileSize(t, path)
+	os.Truncate(path, size+8192)
+	d, states := openRecovered(t, dir, DiskOptions{})
+	defer d.Close()
+	checkStates(t, states, m)
+	if got := fileSize(t, path); got != size {
+		t.Fatalf("segment %d bytes after repair, want %d", got, size)
+	}
+}
+
+// TestR11_WriteFailures: a failed write or fsync fails its ticket and every later write, and
+// after a restart every acknowledged record is back and the failed one is not.
+func TestR11_WriteFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		policy  FsyncPolicy
+		arm     func(efs *errorfs.FS)
+		want    error
+		viaSync bool // the failure surfaces through Sync, not the append's ticket
+		fsync   bool // counted as an fsync failure
+	}{
+		{"ENOSPC before any byte", FsyncAlways, func(e *errorfs.FS) { e.FailWriteAfter(0, syscall.ENOSPC) }, syscall.ENOSPC, false, false},
+		{"ENOSPC mid record", FsyncAlways, func(e *errorfs.FS) { e.FailWriteAfter(30, syscall.ENOSPC) }, syscall.ENOSPC, false, false},
+		{"EIO on write, interval", FsyncInterval, func(e *errorfs.FS) { e.FailWriteAfter(12, syscall.EIO) }, syscall.EIO, false, false},
+		{"fsync fails", FsyncAlways, func(e *errorfs.FS) { e.FailSync(syscall.EIO) }, syscall.EIO, false, true},
+		{"fsync fails in Sync, interval", FsyncInterval, func(e *errorfs.FS) { e.FailSync(syscall.EIO) }, syscall.EIO, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			efs := errorfs.Wrap(vfs.OS)
+			log, logs := observed()
+			d, _ := openRecovered(t, dir, DiskOptions{FS: efs, Fsync: tc.policy, Logger: log})
+			m := model{}
+			seed(t, d, m, 4)
+			tc.arm(efs)
+			failed := app(lbl("a"), 5, 5)
+			r, err := appendWait(d, failed)
+			if tc.viaSync {
+				if err != nil {
+					t.Fatalf("interval append: %v", err)
+				}
+				m.apply(r) // acknowledged once written: it must survive a process restart
+				err = d.Sync()
+			}
+			if !errors.Is(err, tc.want) || !errors.Is(err, ErrLogFailed) {
+				t.Fatalf("failed write: %v, want %v and ErrLogFailed", err, tc.want)
+			}
+			efs.Reset() // the disk is fine again: the log must still refuse, not pretend
+			if _, err := d.Append(&Record{Type: RecordCreate, Label: lbl("b")}); err != ErrLogFailed {
+				t.Fatalf("append after failure: %v, want ErrLogFailed", err)
+			}
+			if err := d.Sync(); err != ErrLogFailed {
+				t.Fatalf("sync after failure: %v, want ErrLogFailed", err)
+			}
+			if _, err := d.BeginCheckpoint(); err == nil {
+				t.Fatal("checkpoint of a failed log succeeded")
+			}
+			counter := d.metrics.writeFailures
+			if tc.fsync {
+				counter = d.metrics.fsyncFailures
+			}
+			if testutil.ToFloat64(counter) != 1 {
+				t.Fatalf("failure counter %v, want 1", testutil.ToFloat64(counter))
+			}
+			if logs.FilterMessage("write-ahead log failed; refusing writes until restart").Len() != 1 {
+				t.Fatalf("failure not logged once: %v", logs.All())
+			}
+			if err := d.Close(); err == nil {
+				t.Fatal("Close of a failed log returned nil")
+			}
+			d, states := openRecovered(t, dir, DiskOptions{})
+			defer d.Close()
+			checkStates(t, states, m)
+		})
+	}
+}
+
+// TestR11_FailureUnderConcurrency: many appenders, a disk that fills up mid-batch: after a
+// restart the store holds exactly the acknowledged appends.
+func TestR11_FailureUnderConcurrency(t *testing.T) {
+	for _, failAfter := range []int64{0, 1000, 4321} {
+		t.Run(fmt.Sprint(failAfter), func(t *testing.T) {
+			dir := t.TempDir()
+			efs := errorfs.Wrap(vfs.OS)
+			d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
+			const writers = 20
+			acked := make([]model, writers)
+			var wg, started sync.WaitGroup
+			started.Add(writers)
+			for w := 0; w < writers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					acked[w] = model{}
+					l := lbl(fmt.Sprintf("w%d", w))
+					mustAppend(t, d, acked[w], create(l))
+					started.Done()
+					for ts := int64(1); ; ts++ {
+						r, err := appendWait(d, app(l, ts, uint64(ts)))
+						if err != nil {
+							if !errors.Is(err, ErrLogFailed) {
+								t.Errorf("append: %v", err)
+							}
+							return
+						}
+						acked[w].apply(r)
+					}
+				}()
+			}
+			started.Wait()
+			efs.FailWriteAfter(failAfter, syscall.ENOSPC)
+			wg.Wait()
+			d.Close()
+			want := model{}
+			for _, m := range acked {
+				for l, p := range m {
+					want[l] = p
+				}
+			}
+			d, states := openRecovered(t, dir, DiskOptions{})
+			defer d.Close()
+			checkStates(t, states, want)
+		})
+	}
+}

@@ -1,0 +1,121 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/taudb/tau/internal/series"
+)
+
+// lbl makes a label from s, zero-padded: tests use labels with '/', "..", and zero bytes to
+// show none of it reaches a path.
+func lbl(s string) series.Label {
+	var l series.Label
+	copy(l[:], s)
+	return l
+}
+
+type point struct {
+	ts   int64
+	bits uint64
+}
+
+// model is what the store must give back: the acknowledged effects, applied in order.
+type model map[series.Label][]point
+
+func (m model) apply(r Record) {
+	switch r.Type {
+	case RecordCreate:
+		m[r.Label] = []point{}
+	case RecordDrop:
+		delete(m, r.Label)
+	case RecordAppend:
+		m[r.Label] = append(m[r.Label], point{r.TS, r.Value})
+	}
+}
+
+func (m model) clone() model {
+	c := model{}
+	for l, p := range m {
+		c[l] = append([]point{}, p...)
+	}
+	return c
+}
+
+// checkStates compares recovered series with the model, point by point.
+func checkStates(t *testing.T, got []SeriesState, want model) {
+	t.Helper()
+	if !sort.SliceIsSorted(got, func(i, j int) bool { return bytes.Compare(got[i].Label[:], got[j].Label[:]) < 0 }) {
+		t.Errorf("recovered series not sorted by label")
+	}
+	if len(got) != len(want) {
+		t.Fatalf("recovered %d series, want %d", len(got), len(want))
+	}
+	for _, s := range got {
+		pts, ok := want[s.Label]
+		if !ok {
+			t.Fatalf("recovered unexpected series %q", s.Label[:])
+		}
+		if s.Series.Len() != len(pts) {
+			t.Fatalf("series %q: %d points, want %d", bytes.TrimRight(s.Label[:], "\x00"), s.Series.Len(), len(pts))
+		}
+		for _, p := range pts {
+			if bits, found := s.Series.Lookup(p.ts); !found || bits != p.bits {
+				t.Fatalf("series %q ts %d: got %x found=%v, want %x", s.Label[:], p.ts, bits, found, p.bits)
+			}
+		}
+	}
+}
+
+// observed returns a logger that records warnings and above for assertions.
+func observed() (*zap.Logger, *observer.ObservedLogs) {
+	core, logs := observer.New(zap.WarnLevel)
+	return zap.New(core), logs
+}
+
+func openRecovered(t testing.TB, dir string, opts DiskOptions) (*Disk, []SeriesState) {
+	t.Helper()
+	d, err := OpenDisk(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := d.Recover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, states
+}
+
+// appendWait appends r and waits for its ticket.
+func appendWait(d Store, r Record) (Record, error) {
+	t, err := d.Append(&r)
+	if err != nil {
+		return r, err
+	}
+	return r, t.Wait()
+}
+
+func mustAppend(t testing.TB, d Store, m model, r Record) Record {
+	t.Helper()
+	r, err := appendWait(d, r)
+	if err != nil {
+		t.Fatalf("append %v: %v", r.Type, err)
+	}
+	if m != nil {
+		m.apply(r)
+	}
+	return r
+}
+
+func create(l series.Label) Record { return Record{Type: RecordCreate, Label: l} }
+func drop(l series.Label) Record   { return Record{Type: RecordDrop, Label: l} }
+func app(l series.Label, ts int64, v uint64) Record {
+	return Record{Type: RecordAppend, Label: l, TS: ts, Value: v}
+}
+
+func (r Record) String() string { return fmt.Sprintf("%d@%d", r.Type, r.LSN) }

@@ -1,0 +1,95 @@
+// Package storage makes series durable: a write-ahead log of every mutation (create, drop,
+// append) with group commit, periodic checkpoints of whole series, and recovery at start.
+//
+// The actors own the series data in memory (Gorilla-compressed, package chunkenc); storage owns
+// what is on disk. An actor logs a record and keeps the Ticket; the connection answers OK only
+// once the ticket resolves (PROTOCOL.md R11).
+//
+// Disk is the on-disk Store. Its data directory (TAU_DATA_DIR) holds:
+//
+//	wal/<16-digit segment>         log segments; each record framed as
+//	                               u32 length | u32 CRC32C | type, LSN, label[, ts, value bits]
+//	checkpoint/<16-digit segment>  every live series as of a cut; the log replays from that segment
+//	checkpoint/<…>.tmp             a checkpoint being written; removed at start
+//
+// Names are sequence numbers chosen by the store: no label ever becomes part of a path. One
+// committer goroutine writes the records of all concurrent appenders with one write() and one
+// fsync (group commit). Recovery loads the newest valid checkpoint, replays the segments from
+// its mark, cuts a torn tail off the last segment, and refuses corruption anywhere else. After a
+// write or fsync failure the log refuses all writes until restart (ErrLogFailed).
+package storage
+
+import (
+	"errors"
+
+	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage/chunkenc"
+)
+
+// RecordType is the kind of a logged mutation.
+type RecordType byte
+
+// Record types. Their numbers are part of the on-disk format: never renumber.
+const (
+	RecordCreate RecordType = 1
+	RecordDrop   RecordType = 2
+	RecordAppend RecordType = 3
+)
+
+// Record is one logged mutation.
+type Record struct {
+	Type  RecordType
+	LSN   uint64 // assigned by Log.Append, strictly increasing across the whole log
+	Label series.Label
+	TS    int64  // RecordAppend only
+	Value uint64 // RecordAppend only: the IEEE-754 bits, stored exactly
+}
+
+// ErrLogFailed is returned by Append once the log has seen a write or fsync failure: after a
+// failed fsync the kernel may have dropped the data, so the log takes no more writes until the
+// server restarts (the "fsyncgate" lesson). Reads keep being served from memory.
+var ErrLogFailed = errors.New("storage: write-ahead log failed; restart to resume writes")
+
+// Log is the durable sequence of mutations.
+type Log interface {
+	// Append assigns r.LSN and queues r. The Ticket resolves once r is durable under the
+	// store's fsync policy. An error means nothing was logged.
+	Append(r *Record) (Ticket, error)
+	// Sync waits until everything appended so far is on stable storage.
+	Sync() error
+}
+
+// SeriesState is one series as recovered at start.
+type SeriesState struct {
+	Label   series.Label
+	Series  *chunkenc.Series
+	LastLSN uint64 // LSN of the last record applied to this series (its create or last append)
+}
+
+// SeriesSnapshot is one series as an actor saw it for a checkpoint.
+type SeriesSnapshot struct {
+	Label   series.Label
+	LastLSN uint64
+	Data    []byte // chunkenc.Series.AppendBinary output
+}
+
+// Mark identifies the start of the log segment a checkpoint begins at.
+type Mark struct{ Segment uint64 }
+
+// Store is a Log that can be recovered and checkpointed. The server uses the on-disk store;
+// tests may use the in-memory one.
+type Store interface {
+	Log
+	// Recover loads the newest checkpoint and replays the log after it. It is called once,
+	// before the first Append, and returns every live series.
+	Recover() ([]SeriesState, error)
+	// BeginCheckpoint starts a new log segment: every record appended before the call lies in
+	// an earlier segment. Snapshots for the checkpoint must be taken after it returns.
+	BeginCheckpoint() (Mark, error)
+	// CommitCheckpoint durably writes the snapshots as the checkpoint at m (write, fsync,
+	// rename, fsync dir), then removes the log segments before m. Replay after it skips any
+	// record whose LSN is at or below its series' snapshot LastLSN.
+	CommitCheckpoint(m Mark, snaps []SeriesSnapshot) error
+	// Close syncs and closes the log.
+	Close() error
+}
