@@ -11,9 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/taudb/tau/internal/server/servertest"
 	"github.com/taudb/tau/pkg/client/clienttest"
 	"github.com/taudb/tau/pkg/protocol"
-	"github.com/taudb/tau/internal/server/servertest"
 )
 
 // A short run against the real server: every request succeeds and the summary has throughput

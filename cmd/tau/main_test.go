@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taudb/tau/pkg/client/clienttest"
 	"github.com/taudb/tau/internal/server/servertest"
+	"github.com/taudb/tau/pkg/client/clienttest"
 )
 
 // cli runs the program in-process with only the given environment.
