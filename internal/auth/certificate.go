@@ -1,4 +1,5 @@
-// Package auth holds the pre-shared certificate and checks it in constant time (PROTOCOL.md R5).
+// Package auth holds the pre-shared certificate and checks it in constant time
+// (docs/protocol.md, R5).
 package auth
 
 import (
