@@ -29,7 +29,7 @@ func runMain(args []string) int {
 	if len(args) > 0 {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 			fmt.Println("tau-server takes no flags; it is configured by these environment variables:")
-			_ = config.Usage()
+			_ = config.Usage(os.Stdout)
 			return 0
 		}
 		fmt.Fprintf(os.Stderr, "tau-server: unexpected argument %q; configuration is by TAU_* environment variables (see --help)\n", args[0])
