@@ -1,5 +1,6 @@
-// Package config is the operator's contract (CONFIG.md): every TAU_* environment variable, its
-// default, its validation, and the certificate it resolves to.
+// Package config is the operator's contract: every TAU_* environment variable, its default, its
+// validation, and the certificate it resolves to. README.md's "Configuration" section documents
+// it; its table of variables is generated from Config's tags.
 package config
 
 import (
@@ -94,7 +95,8 @@ func MarkdownTable(w io.Writer) error {
 	return envconfig.Usagef(Prefix, &Config{}, w, markdownFormat)
 }
 
-// explain turns envconfig's parse error into the one-line message CONFIG.md asks for.
+// explain turns envconfig's parse error into the one-line message README.md ("Configuration")
+// promises.
 func explain(err error) error {
 	var pe *envconfig.ParseError
 	if !errors.As(err, &pe) {

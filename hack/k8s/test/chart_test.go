@@ -26,7 +26,8 @@ import (
 	pspolicy "k8s.io/pod-security-admission/policy"
 )
 
-// The server's side of the contract (CONFIG.md) as the chart must implement it.
+// The server's side of the contract (README.md: ports, probes, the image's data volume) as the
+// chart must implement it.
 const (
 	protocolPort = 7701
 	httpPort     = 7702
@@ -111,7 +112,7 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 		known := configVars(t)
 		for name := range env {
 			if !known[name] {
-				t.Errorf("env %s is not a server variable (CONFIG.md)", name)
+				t.Errorf("env %s is not a server variable (README.md's TAU_* table)", name)
 			}
 		}
 		for name := range known {
