@@ -35,7 +35,7 @@ const (
 // TestREADMEConfigTable) are generated from them. A desc is plain text on one line, without "|".
 type Config struct {
 	ListenAddress     string        `split_words:"true" default:"127.0.0.1:7701" desc:"TAU protocol listener, host:port"`
-	HTTPAddress       string        `split_words:"true" default:"127.0.0.1:7702" desc:"HTTP listener, host:port: /metrics, /healthz, /readyz"`
+	HTTPAddress       string        `split_words:"true" default:"127.0.0.1:7702" desc:"HTTP listener, host:port: /metrics, /healthz, /readyz (and /debug/pprof/ with TAU_PPROF=true)"`
 	Certificate       string        `split_words:"true" desc:"the 32-byte pre-shared certificate as 64 hex characters"`
 	CertificateFile   string        `split_words:"true" desc:"a file holding the certificate (64 hex characters, surrounding white space ignored, or exactly 32 raw bytes), as a Kubernetes Secret is mounted; reloaded for new CONNECTs when it changes (an invalid change is logged and the old certificate stays)"`
 	MaxConnections    int           `split_words:"true" default:"1024" desc:"concurrent connections; the next gets ERR busy and is closed"`
@@ -50,6 +50,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration `split_words:"true" default:"20s" desc:"how long SIGTERM waits for in-flight requests before closing connections"`
 	LogLevel          string        `split_words:"true" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `split_words:"true" default:"json" desc:"json or console"`
+	Pprof             bool          `split_words:"true" default:"false" desc:"serve Go's /debug/pprof/ on the HTTP port; off by default, since that port is usually reachable by any scraper and profiles cost CPU and reveal internals"`
 }
 
 // Load reads the environment and validates it. Errors are one line naming the variable, the
@@ -102,7 +103,9 @@ func explain(err error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
-	want := map[string]string{"int": "an integer", "Duration": "a Go duration such as 30s or 500ms"}[pe.TypeName]
+	want := map[string]string{
+		"int": "an integer", "Duration": "a Go duration such as 30s or 500ms", "bool": "true or false",
+	}[pe.TypeName]
 	if want == "" {
 		want = "a value of type " + pe.TypeName
 	}
@@ -232,5 +235,6 @@ func (c Config) Effective() map[string]string {
 		"TAU_MAILBOX_CAPACITY": fmt.Sprint(c.MailboxCapacity), "TAU_DATA_DIR": c.DataDir,
 		"TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
 		"TAU_SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TAU_LOG_LEVEL": c.LogLevel, "TAU_LOG_FORMAT": c.LogFormat,
+		"TAU_PPROF": fmt.Sprint(c.Pprof),
 	}
 }
