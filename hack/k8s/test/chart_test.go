@@ -122,6 +122,16 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 		}
 	})
 
+	t.Run("PprofOptIn", func(t *testing.T) {
+		want := "false" // off unless asked for: the HTTP port is every scraper's
+		if rc.name == "all-features" {
+			want = "true"
+		}
+		if env["TAU_PPROF"] != want {
+			t.Errorf("TAU_PPROF=%q, want %q", env["TAU_PPROF"], want)
+		}
+	})
+
 	t.Run("CertificateNeverInEnv", func(t *testing.T) {
 		if _, ok := env["TAU_CERTIFICATE"]; ok {
 			t.Error("TAU_CERTIFICATE is set: the certificate must be a mounted file")

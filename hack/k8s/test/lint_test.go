@@ -41,6 +41,7 @@ func TestValuesRejected(t *testing.T) {
 		{"bad duration", "config.shutdownTimeout=20", "shutdownTimeout"},
 		{"bad fsync", "config.fsync=never", "fsync"},
 		{"bad log level", "config.logLevel=trace", "logLevel"},
+		{"pprof not a boolean", "config.pprof=yes", "pprof"},
 		{"short certificate", "certificate.value=abcd", "certificate"},
 		{"grace period not longer than shutdown", "config.shutdownTimeout=1m", "terminationGracePeriodSeconds"},
 		{"grace period equal to shutdown", "terminationGracePeriodSeconds=20", "terminationGracePeriodSeconds"},
