@@ -1,5 +1,5 @@
 // Command tau-server is the Tau time-series database server. Configuration comes only from
-// TAU_* environment variables (CONFIG.md); `tau-server --help` lists them.
+// TAU_* environment variables (README.md, "Configuration"); `tau-server --help` lists them.
 package main
 
 import (
@@ -17,7 +17,8 @@ import (
 	"github.com/taudb/tau/internal/server"
 )
 
-// Exit codes: 2 for a configuration error (CONFIG.md), 1 for a failure while running.
+// Exit codes: 2 for a configuration error (README.md, "Configuration"), 1 for a failure while
+// running.
 const (
 	exitFailure = 1
 	exitConfig  = 2
@@ -29,7 +30,7 @@ func runMain(args []string) int {
 	if len(args) > 0 {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 			fmt.Println("tau-server takes no flags; it is configured by these environment variables:")
-			_ = config.Usage()
+			_ = config.Usage(os.Stdout)
 			return 0
 		}
 		fmt.Fprintf(os.Stderr, "tau-server: unexpected argument %q; configuration is by TAU_* environment variables (see --help)\n", args[0])

@@ -33,6 +33,7 @@ func TestExitCodes(t *testing.T) {
 		want string
 	}{
 		{"bad number", []string{"TAU_MAX_CONNECTIONS=many"}, nil, 2, `TAU_MAX_CONNECTIONS="many" is invalid`},
+		{"bad boolean", []string{"TAU_PPROF=maybe"}, nil, 2, `TAU_PPROF="maybe" is invalid: want true or false`},
 		{"both certificates", []string{"TAU_CERTIFICATE=" + strings.Repeat("ab", 32), "TAU_CERTIFICATE_FILE=/c"}, nil, 2, "both set"},
 		{"dev certificate off loopback", []string{"TAU_LISTEN_ADDRESS=0.0.0.0:0"}, nil, 2, "not a loopback address"},
 		{"missing certificate file", []string{"TAU_CERTIFICATE_FILE=/nonexistent/cert"}, nil, 2, "cannot be read"},

@@ -41,9 +41,10 @@ func (c *connFlags) address(getenv env) string {
 	return defaultAddr
 }
 
-// certificate resolves like the server does (CONFIG.md): a certificate or a file, never both,
-// else the development certificate. Flags win over the environment as a whole, so a --cert
-// given while TAU_CERTIFICATE_FILE is set is not a conflict. Errors never show the certificate.
+// certificate resolves like the server does (README.md, "Configuration"): a certificate or a
+// file, never both, else the development certificate. Flags win over the environment as a
+// whole, so a --cert given while TAU_CERTIFICATE_FILE is set is not a conflict. Errors never
+// show the certificate.
 func (c *connFlags) certificate(getenv env) (protocol.Certificate, error) {
 	hexCert, file, hexName, fileName := c.cert, c.certFile, "--cert", "--cert-file"
 	if hexCert == "" && file == "" {

@@ -1,4 +1,5 @@
-// Package auth holds the pre-shared certificate and checks it in constant time (PROTOCOL.md R5).
+// Package auth holds the pre-shared certificate and checks it in constant time
+// (docs/protocol.md, R5).
 package auth
 
 import (
@@ -23,8 +24,9 @@ var DevCertificate = func() (c protocol.Certificate) {
 	return c
 }()
 
-// ParseCertificate accepts what CONFIG.md allows in TAU_CERTIFICATE_FILE: 64 hex characters
-// (surrounding white space ignored) or exactly 32 raw bytes. Errors never echo the input.
+// ParseCertificate accepts what TAU_CERTIFICATE_FILE may hold (README.md, "Configuration"):
+// 64 hex characters (surrounding white space ignored) or exactly 32 raw bytes. Errors never
+// echo the input.
 func ParseCertificate(b []byte) (protocol.Certificate, error) {
 	var c protocol.Certificate
 	if t := bytes.TrimSpace(b); len(t) == 2*len(c) {

@@ -1,14 +1,17 @@
-// Package config is the operator's contract (CONFIG.md): every TAU_* environment variable, its
-// default, its validation, and the certificate it resolves to.
+// Package config is the operator's contract: every TAU_* environment variable, its default, its
+// validation, and the certificate it resolves to. README.md's "Configuration" section documents
+// it; its table of variables is generated from Config's tags.
 package config
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -27,24 +30,27 @@ const (
 	FsyncInterval = "interval"
 )
 
-// Config is every setting of the server.
+// Config is every setting of the server. The tags are the one source of the variables'
+// documentation: `tau-server --help` (Usage) and the README's table (MarkdownTable, checked by
+// TestREADMEConfigTable) are generated from them. A desc is plain text on one line, without "|".
 type Config struct {
 	ListenAddress     string        `split_words:"true" default:"127.0.0.1:7701" desc:"TAU protocol listener, host:port"`
-	HTTPAddress       string        `split_words:"true" default:"127.0.0.1:7702" desc:"HTTP listener for /metrics, /healthz, /readyz"`
-	Certificate       string        `split_words:"true" desc:"the 32-byte certificate as 64 hex characters"`
-	CertificateFile   string        `split_words:"true" desc:"file holding the certificate (64 hex characters or 32 raw bytes); reloaded when it changes"`
-	MaxConnections    int           `split_words:"true" default:"1024" desc:"concurrent connections"`
-	ConnectionTimeout time.Duration `split_words:"true" default:"30s" desc:"idle timeout"`
+	HTTPAddress       string        `split_words:"true" default:"127.0.0.1:7702" desc:"HTTP listener, host:port: /metrics, /healthz, /readyz (and /debug/pprof/ with TAU_PPROF=true)"`
+	Certificate       string        `split_words:"true" desc:"the 32-byte pre-shared certificate as 64 hex characters"`
+	CertificateFile   string        `split_words:"true" desc:"a file holding the certificate (64 hex characters, surrounding white space ignored, or exactly 32 raw bytes), as a Kubernetes Secret is mounted; reloaded for new CONNECTs when it changes (an invalid change is logged and the old certificate stays)"`
+	MaxConnections    int           `split_words:"true" default:"1024" desc:"concurrent connections; the next gets ERR busy and is closed"`
+	ConnectionTimeout time.Duration `split_words:"true" default:"30s" desc:"idle timeout (Go duration), also for a client that stops reading"`
 	MaxPayloadBytes   int           `split_words:"true" default:"1048576" desc:"largest request payload"`
 	CatalogCapacity   int           `split_words:"true" default:"10000" desc:"most series"`
 	ActorPoolSize     int           `split_words:"true" default:"0" desc:"worker goroutines; 0 = number of CPUs"`
-	MailboxCapacity   int           `split_words:"true" default:"1024" desc:"per-series mailbox"`
-	DataDir           string        `split_words:"true" default:"data" desc:"where storage lives (created if missing)"`
-	Fsync             string        `split_words:"true" default:"always" desc:"always: OK after fsync (group commit); interval: OK after write, fsync every TAU_FSYNC_INTERVAL"`
+	MailboxCapacity   int           `split_words:"true" default:"1024" desc:"per-series mailbox; a full one answers ERR busy"`
+	DataDir           string        `split_words:"true" default:"data" desc:"where the log and checkpoints live (created if missing)"`
+	Fsync             string        `split_words:"true" default:"always" desc:"always: OK after fsync (group commit); interval: OK after the write reaches the OS, fsync every TAU_FSYNC_INTERVAL"`
 	FsyncInterval     time.Duration `split_words:"true" default:"1s" desc:"fsync period for TAU_FSYNC=interval"`
-	ShutdownTimeout   time.Duration `split_words:"true" default:"20s" desc:"how long SIGTERM waits for in-flight requests"`
+	ShutdownTimeout   time.Duration `split_words:"true" default:"20s" desc:"how long SIGTERM waits for in-flight requests before closing connections"`
 	LogLevel          string        `split_words:"true" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `split_words:"true" default:"json" desc:"json or console"`
+	Pprof             bool          `split_words:"true" default:"false" desc:"serve Go's /debug/pprof/ on the HTTP port; off by default, since that port is usually reachable by any scraper and profiles cost CPU and reveal internals"`
 }
 
 // Load reads the environment and validates it. Errors are one line naming the variable, the
@@ -68,19 +74,38 @@ func Default() Config {
 	}
 }
 
-// Usage prints every variable with its default and meaning.
-func Usage() error {
-	var c Config
-	return envconfig.Usage(Prefix, &c)
+// usageFormat is the --help listing: a row per variable, from the struct's tags.
+const usageFormat = "VARIABLE\tTYPE\tDEFAULT\tMEANING\n" +
+	"{{range .}}{{usage_key .}}\t{{usage_type .}}\t{{with usage_default .}}{{.}}{{else}}-{{end}}\t{{usage_description .}}\n{{end}}"
+
+// Usage writes every variable with its type, default and meaning (tau-server --help).
+func Usage(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 1, 0, 2, ' ', 0)
+	if err := envconfig.Usagef(Prefix, &Config{}, tw, usageFormat); err != nil {
+		return err
+	}
+	return tw.Flush()
 }
 
-// explain turns envconfig's parse error into the one-line message CONFIG.md asks for.
+// markdownFormat is the README's TAU_* table, from the same tags as Usage.
+const markdownFormat = "| variable | default | meaning |\n|---|---|---|\n" +
+	"{{range .}}| `{{usage_key .}}` | {{with usage_default .}}`{{.}}`{{else}}—{{end}} | {{usage_description .}} |\n{{end}}"
+
+// MarkdownTable writes the variables as the Markdown table the README holds.
+func MarkdownTable(w io.Writer) error {
+	return envconfig.Usagef(Prefix, &Config{}, w, markdownFormat)
+}
+
+// explain turns envconfig's parse error into the one-line message README.md ("Configuration")
+// promises.
 func explain(err error) error {
 	var pe *envconfig.ParseError
 	if !errors.As(err, &pe) {
 		return err
 	}
-	want := map[string]string{"int": "an integer", "Duration": "a Go duration such as 30s or 500ms"}[pe.TypeName]
+	want := map[string]string{
+		"int": "an integer", "Duration": "a Go duration such as 30s or 500ms", "bool": "true or false",
+	}[pe.TypeName]
 	if want == "" {
 		want = "a value of type " + pe.TypeName
 	}
@@ -210,5 +235,6 @@ func (c Config) Effective() map[string]string {
 		"TAU_MAILBOX_CAPACITY": fmt.Sprint(c.MailboxCapacity), "TAU_DATA_DIR": c.DataDir,
 		"TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
 		"TAU_SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TAU_LOG_LEVEL": c.LogLevel, "TAU_LOG_FORMAT": c.LogFormat,
+		"TAU_PPROF": fmt.Sprint(c.Pprof),
 	}
 }

@@ -36,6 +36,8 @@ func TestLoadErrors(t *testing.T) {
 		{"fsync", map[string]string{"TAU_FSYNC": "never"}, `TAU_FSYNC="never"`},
 		{"log level", map[string]string{"TAU_LOG_LEVEL": "loud"}, "TAU_LOG_LEVEL"},
 		{"log format", map[string]string{"TAU_LOG_FORMAT": "xml"}, "TAU_LOG_FORMAT"},
+		{"pprof not a boolean", map[string]string{"TAU_PPROF": "maybe"}, `TAU_PPROF="maybe" is invalid: want true or false`},
+		{"pprof on", map[string]string{"TAU_PPROF": "true"}, ""},
 		{"listen address", map[string]string{"TAU_LISTEN_ADDRESS": "7701"}, "TAU_LISTEN_ADDRESS"},
 		{"both certificates", map[string]string{"TAU_CERTIFICATE": devHex, "TAU_CERTIFICATE_FILE": "/x"}, "both set"},
 		{"short certificate", map[string]string{"TAU_CERTIFICATE": "abcd"}, "TAU_CERTIFICATE is invalid"},
@@ -67,11 +69,12 @@ func TestLoadValues(t *testing.T) {
 	t.Setenv("TAU_CONNECTION_TIMEOUT", "250ms")
 	t.Setenv("TAU_ACTOR_POOL_SIZE", "3")
 	t.Setenv("TAU_FSYNC", "interval")
+	t.Setenv("TAU_PPROF", "true")
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ConnectionTimeout != 250*time.Millisecond || c.PoolSize() != 3 || c.Fsync != FsyncInterval {
+	if c.ConnectionTimeout != 250*time.Millisecond || c.PoolSize() != 3 || c.Fsync != FsyncInterval || !c.Pprof {
 		t.Fatalf("got %+v", c)
 	}
 }

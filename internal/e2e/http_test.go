@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/config"
@@ -243,4 +244,58 @@ func TestReadyOnlyAfterRecovery(t *testing.T) {
 	close(st.gate)
 	c.expect(c.read(), okAnswer)
 	waitStatus(t, base+"/readyz", http.StatusOK)
+}
+
+// TestPprofIsOptIn: the HTTP port is every scraper's, unauthenticated, so /debug/pprof/ is not
+// served there by default (404); TAU_PPROF=true serves it, and the start log says so.
+func TestPprofIsOptIn(t *testing.T) {
+	paths := []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/symbol", "/debug/pprof/goroutine?debug=1"}
+	t.Run("default", func(t *testing.T) {
+		srv := start(t)
+		base := "http://" + srv.HTTPAddr()
+		for _, p := range paths {
+			if code, _ := get(t, base+p); code != http.StatusNotFound {
+				t.Errorf("GET %s = %d without TAU_PPROF, want 404", p, code)
+			}
+		}
+		if code, _ := get(t, base+"/metrics"); code != http.StatusOK {
+			t.Errorf("GET /metrics = %d", code)
+		}
+	})
+	t.Run("TAU_PPROF=true", func(t *testing.T) {
+		t.Setenv("TAU_PPROF", "true")
+		env, err := config.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := config.Default()
+		cfg.ListenAddress, cfg.HTTPAddress, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+		cfg.Pprof = env.Pprof
+		core, logs := observer.New(zap.InfoLevel)
+		srv, err := server.New(cfg, zap.New(core), prometheus.NewRegistry(), servertest.MemoryStore())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop, done := make(chan struct{}), make(chan error, 1)
+		go func() { done <- srv.Run(stop) }()
+		defer func() {
+			close(stop)
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}()
+		base := "http://" + srv.HTTPAddr()
+		waitStatus(t, base+"/readyz", http.StatusOK)
+		for _, p := range paths {
+			if code, _ := get(t, base+p); code != http.StatusOK {
+				t.Errorf("GET %s = %d with TAU_PPROF=true, want 200", p, code)
+			}
+		}
+		if _, body := get(t, base+"/debug/pprof/goroutine?debug=1"); !strings.Contains(body, "goroutine profile:") {
+			t.Errorf("goroutine profile: %.200q", body)
+		}
+		if n := logs.FilterLevelExact(zap.InfoLevel).FilterMessageSnippet("profiling enabled").FilterField(zap.String("address", srv.HTTPAddr())).Len(); n != 1 {
+			t.Errorf("%d start log lines say profiling is enabled, want 1: %v", n, logs.All())
+		}
+	})
 }

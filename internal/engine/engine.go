@@ -15,7 +15,8 @@ import (
 // Store is where the engine keeps its effects: the on-disk store, or another for tests.
 type Store = storage.Store
 
-// Options configure an engine. Zero values take the defaults of CONFIG.md where one exists.
+// Options configure an engine. Zero values take the defaults of the TAU_* variables
+// (internal/config) where one exists.
 type Options struct {
 	Dir             string        // data directory of the on-disk store
 	Fsync           string        // "always" or "interval"

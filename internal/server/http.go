@@ -24,13 +24,17 @@ func newHTTPServer(s *Server, reg *prometheus.Registry) *http.Server {
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", probe(s.health.live))
 	mux.HandleFunc("/readyz", probe(s.health.ready.Load))
-	// Profiles, as Prometheus and Thanos serve them: how "where does the time go" is answered
-	// on a live server (go tool pprof http://HOST:7702/debug/pprof/profile).
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if s.cfg.Pprof {
+		// Profiles, as Prometheus and Thanos serve them: how "where does the time go" is
+		// answered on a live server (go tool pprof http://HOST:7702/debug/pprof/profile).
+		// Only with TAU_PPROF=true: this port is open to every scraper, unauthenticated, and
+		// a profile costs CPU and shows the server's internals.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -81,10 +81,10 @@ func refuse(nc net.Conn, timeout time.Duration) {
 	_ = nc.Close()
 }
 
-// shutdownTAU is the first step of shutdown (CONFIG.md): readiness turns 503, the listener
-// stops accepting, readers stop reading, and requests already read get their answers for up to
-// TAU_SHUTDOWN_TIMEOUT; then the remaining connections are cut. It returns once every
-// connection is closed, so storage closes only after the last answer.
+// shutdownTAU is the first step of shutdown (README.md, "Configuration"): readiness turns 503,
+// the listener stops accepting, readers stop reading, and requests already read get their
+// answers for up to TAU_SHUTDOWN_TIMEOUT; then the remaining connections are cut. It returns
+// once every connection is closed, so storage closes only after the last answer.
 func (s *Server) shutdownTAU() {
 	s.draining.Store(true)
 	s.health.setReady(false)

@@ -101,6 +101,10 @@ func (s *Server) listen(reg *prometheus.Registry) error {
 		return fmt.Errorf("TAU_HTTP_ADDRESS=%q: %w", s.cfg.HTTPAddress, err)
 	}
 	s.http = newHTTPServer(s, reg)
+	if s.cfg.Pprof {
+		s.log.Info("profiling enabled (TAU_PPROF=true): /debug/pprof/ is served on the HTTP port",
+			zap.String("address", s.HTTPAddr()))
+	}
 	return nil
 }
 

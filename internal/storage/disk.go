@@ -14,7 +14,7 @@ import (
 	"github.com/taudb/tau/internal/storage/vfs"
 )
 
-// FsyncPolicy decides when a ticket resolves (CONFIG.md TAU_FSYNC).
+// FsyncPolicy decides when a ticket resolves (TAU_FSYNC, README.md "Configuration").
 type FsyncPolicy int
 
 const (

@@ -3,7 +3,7 @@
 //
 // The actors own the series data in memory (Gorilla-compressed, package chunkenc); storage owns
 // what is on disk. An actor logs a record and keeps the Ticket; the connection answers OK only
-// once the ticket resolves (PROTOCOL.md R11).
+// once the ticket resolves (docs/protocol.md, R11).
 //
 // Disk is the on-disk Store. Its data directory (TAU_DATA_DIR) holds:
 //

@@ -140,7 +140,7 @@ func (c *Conn) do(ctx context.Context, r request) error {
 }
 
 // roundTrip sends r until it is answered with something other than busy, or retries run out.
-// Busy means nothing was done (PROTOCOL.md), so sending again is always safe.
+// Busy means nothing was done (docs/protocol.md, "Status codes"), so sending again is always safe.
 func (c *Conn) roundTrip(ctx context.Context, r request) result {
 	for attempt := 0; ; attempt++ {
 		res := c.once(ctx, &r)

@@ -1,4 +1,4 @@
-// Package client is a Go client for the TAU v1 wire protocol (PROTOCOL.md).
+// Package client is a Go client for the TAU v1 wire protocol (docs/protocol.md).
 //
 // A Conn is one authenticated TCP connection that many goroutines may use at once. Requests are
 // pipelined: each is written as soon as it is made (writes from concurrent callers are coalesced

@@ -36,7 +36,7 @@ func (e *StatusError) Is(target error) bool {
 	return ok && t.Op == 0 && t.Status == e.Status
 }
 
-// Sentinels for every status code of PROTOCOL.md, for errors.Is.
+// Sentinels for every status code of docs/protocol.md ("Status codes"), for errors.Is.
 var (
 	ErrBadMagic            error = &StatusError{Status: protocol.StatusBadMagic}
 	ErrBadVersion          error = &StatusError{Status: protocol.StatusBadVersion}

@@ -50,7 +50,7 @@ type Label [LabelSize]byte
 // Certificate is the 32-byte pre-shared key.
 type Certificate [CertificateSize]byte
 
-// String names the opcode as PROTOCOL.md does; unknown ones read "0xNN".
+// String names the opcode as docs/protocol.md ("Opcodes") does; unknown ones read "unknown".
 func (o Opcode) String() string {
 	switch o {
 	case OpConnect:

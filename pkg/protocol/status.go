@@ -40,7 +40,7 @@ var statusNames = map[Status]string{
 	StatusBusy:                "busy",
 }
 
-// String is the status name used in PROTOCOL.md, logs and metric labels.
+// String is the status name used in docs/protocol.md ("Status codes"), logs and metric labels.
 func (s Status) String() string {
 	if n, ok := statusNames[s]; ok {
 		return n

@@ -26,7 +26,8 @@ import (
 	pspolicy "k8s.io/pod-security-admission/policy"
 )
 
-// The server's side of the contract (CONFIG.md) as the chart must implement it.
+// The server's side of the contract (README.md: ports, probes, the image's data volume) as the
+// chart must implement it.
 const (
 	protocolPort = 7701
 	httpPort     = 7702
@@ -111,13 +112,23 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 		known := configVars(t)
 		for name := range env {
 			if !known[name] {
-				t.Errorf("env %s is not a server variable (CONFIG.md)", name)
+				t.Errorf("env %s is not a server variable (README.md's TAU_* table)", name)
 			}
 		}
 		for name := range known {
 			if _, ok := env[name]; !ok && name != "TAU_CERTIFICATE" {
 				t.Errorf("server variable %s is not reachable from the chart", name)
 			}
+		}
+	})
+
+	t.Run("PprofOptIn", func(t *testing.T) {
+		want := "false" // off unless asked for: the HTTP port is every scraper's
+		if rc.name == "all-features" {
+			want = "true"
+		}
+		if env["TAU_PPROF"] != want {
+			t.Errorf("TAU_PPROF=%q, want %q", env["TAU_PPROF"], want)
 		}
 	})
 

@@ -2,8 +2,6 @@ package k8stest
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,6 +41,7 @@ func TestValuesRejected(t *testing.T) {
 		{"bad duration", "config.shutdownTimeout=20", "shutdownTimeout"},
 		{"bad fsync", "config.fsync=never", "fsync"},
 		{"bad log level", "config.logLevel=trace", "logLevel"},
+		{"pprof not a boolean", "config.pprof=yes", "pprof"},
 		{"short certificate", "certificate.value=abcd", "certificate"},
 		{"grace period not longer than shutdown", "config.shutdownTimeout=1m", "terminationGracePeriodSeconds"},
 		{"grace period equal to shutdown", "terminationGracePeriodSeconds=20", "terminationGracePeriodSeconds"},
@@ -94,44 +93,12 @@ func TestConfigChecksum(t *testing.T) {
 	}
 }
 
-// TestConfigVarsMatchContract: the list the tests use is CONFIG.md's table, when it is at hand
-// (../shared/CONFIG.md beside the repository, or $CONFIG_MD).
-func TestConfigVarsMatchContract(t *testing.T) {
-	path := os.Getenv("CONFIG_MD")
-	if path == "" {
-		path = filepath.Join(repoRoot, "..", "shared", "CONFIG.md")
-	}
-	md, err := os.ReadFile(path)
-	if err != nil {
-		t.Skipf("no CONFIG.md at %s: checked against the explicit list only", path)
-	}
-	want := contractVars(md)
-	if len(want) == 0 {
-		t.Fatalf("%s: no TAU_* rows in its table", path)
-	}
-	have := configVars(t)
-	for _, v := range want {
-		if !have[v] {
-			t.Errorf("CONFIG.md has %s, the tests' list does not", v)
-		}
-	}
-	if len(have) != len(want) {
-		t.Errorf("the tests' list has %d variables, CONFIG.md %d: %v", len(have), len(want), want)
-	}
-}
-
-func TestParseVarList(t *testing.T) {
-	got := parseVarList([]byte("# variables\nTAU_A\nTAU_B=1s\n- `TAU_C` text\n| `TAU_D` | x |\nNever TAU_PORT.\n"))
-	for _, v := range []string{"TAU_A", "TAU_B", "TAU_C", "TAU_D"} {
-		if !got[v] {
-			t.Errorf("%s not parsed", v)
-		}
-	}
-	if got["TAU_PORT"] || len(got) != 4 {
-		t.Errorf("parsed %v", got)
-	}
-	md := []byte("| variable | default |\n|---|---|\n| `TAU_A` | 1 |\n| `TAU_B` | 2 |\n\n- No `TAU_PORT`.\n")
-	if c := contractVars(md); len(c) != 2 || c[0] != "TAU_A" || c[1] != "TAU_B" {
-		t.Errorf("contractVars = %v", c)
+// TestReadmeVars: the README's TAU_* table is read between its markers, and only its rows.
+func TestReadmeVars(t *testing.T) {
+	md := []byte("Never TAU_PORT.\n| `TAU_X` | 0 |\n" +
+		readmeTableBegin + " -->\n| variable | default |\n|---|---|\n| `TAU_A` | 1 |\n| `TAU_B` | 2 |\n" +
+		readmeTableEnd + "\n\n| `TAU_Y` | 3 |\n- No `TAU_PORT`.\n")
+	if c := readmeVars(md); len(c) != 2 || c[0] != "TAU_A" || c[1] != "TAU_B" {
+		t.Errorf("readmeVars = %v", c)
 	}
 }

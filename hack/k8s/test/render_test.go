@@ -214,66 +214,47 @@ func one[T runtime.Object](t testing.TB, o *objects, pred func(T) bool) T {
 	return found[0]
 }
 
-// configVars is the list of server variables: docs/config-vars.txt when the server's docs
-// ship it, else the list below, which TestConfigVarsMatchContract checks against CONFIG.md.
+// configVars is the list of server variables: the TAU_* table of the repository's README,
+// which internal/config's TestREADMEConfigTable keeps equal to the variables the server reads.
 func configVars(t testing.TB) map[string]bool {
 	t.Helper()
-	vars := map[string]bool{}
-	if b, err := os.ReadFile(filepath.Join(repoRoot, "docs", "config-vars.txt")); err == nil {
-		vars = parseVarList(b)
-		if len(vars) == 0 {
-			t.Fatal("docs/config-vars.txt names no TAU_* variable")
-		}
-		return vars
+	path := filepath.Join(repoRoot, "README.md")
+	md, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, v := range knownConfigVars {
+	vars := map[string]bool{}
+	for _, v := range readmeVars(md) {
 		vars[v] = true
 	}
-	return vars
-}
-
-// parseVarList reads docs/config-vars.txt: one variable a line, first on its line
-// ("TAU_X", "TAU_X=default", "- `TAU_X` text"); prose that merely mentions a name
-// (TAU_PORT, say) is not a variable.
-func parseVarList(b []byte) map[string]bool {
-	vars := map[string]bool{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if m := tauVarRE.FindStringSubmatch(line); m != nil {
-			vars[m[1]] = true
-		}
+	if len(vars) == 0 {
+		t.Fatalf("%s: no TAU_* table between %q and %q", path, readmeTableBegin, readmeTableEnd)
 	}
 	return vars
 }
 
-var tauVarRE = regexp.MustCompile("^[\\s|*-]*`?(TAU_[A-Z0-9_]+)\\b")
+// The markers around the README's generated TAU_* table (internal/config/readme_test.go).
+const (
+	readmeTableBegin = "<!-- BEGIN TAU_* table"
+	readmeTableEnd   = "<!-- END TAU_* table -->"
+)
 
-// knownConfigVars: the table of shared CONFIG.md ("the operator's contract").
-var knownConfigVars = []string{
-	"TAU_LISTEN_ADDRESS",
-	"TAU_HTTP_ADDRESS",
-	"TAU_CERTIFICATE",
-	"TAU_CERTIFICATE_FILE",
-	"TAU_MAX_CONNECTIONS",
-	"TAU_CONNECTION_TIMEOUT",
-	"TAU_MAX_PAYLOAD_BYTES",
-	"TAU_CATALOG_CAPACITY",
-	"TAU_ACTOR_POOL_SIZE",
-	"TAU_MAILBOX_CAPACITY",
-	"TAU_DATA_DIR",
-	"TAU_FSYNC",
-	"TAU_FSYNC_INTERVAL",
-	"TAU_SHUTDOWN_TIMEOUT",
-	"TAU_LOG_LEVEL",
-	"TAU_LOG_FORMAT",
-}
-
-// contractVars parses the variables of CONFIG.md's table (rows starting "| `TAU_").
-func contractVars(md []byte) []string {
+// readmeVars parses the variables of the README's TAU_* table (rows starting "| `TAU_"
+// between the markers); names in prose (TAU_PORT, say) are not variables.
+func readmeVars(md []byte) []string {
 	var vars []string
+	in := false
 	row := regexp.MustCompile("^\\|\\s*`(TAU_[A-Z0-9_]+)`\\s*\\|")
 	for _, line := range strings.Split(string(md), "\n") {
-		if m := row.FindStringSubmatch(line); m != nil {
-			vars = append(vars, m[1])
+		switch {
+		case strings.HasPrefix(line, readmeTableBegin):
+			in = true
+		case strings.HasPrefix(line, readmeTableEnd):
+			in = false
+		case in:
+			if m := row.FindStringSubmatch(line); m != nil {
+				vars = append(vars, m[1])
+			}
 		}
 	}
 	return vars

@@ -1,6 +1,6 @@
 // Package clienttest has a small in-memory TAU server for testing clients: it keeps the
-// protocol's answers and order (PROTOCOL.md R1, R4–R9) and lets a test step in before any
-// request is answered, to make it busy, slow, or misbehave. It stores nothing durably and has
+// protocol's answers and order (docs/protocol.md, R1 and R4–R9) and lets a test step in before
+// any request is answered, to make it busy, slow, or misbehave. It stores nothing durably and has
 // none of the real server's limits; test against internal/server/servertest for those.
 package clienttest
 
