@@ -134,7 +134,7 @@ func TestFullMailboxIsBusy(t *testing.T) {
 // failingStore refuses every write, as a log does after a failed fsync.
 type failingStore struct{ storage.Memory }
 
-func (failingStore) Append(*storage.Record) (storage.Ticket, error) {
+func (*failingStore) Append(*storage.Record) (storage.Ticket, error) {
 	return storage.Ticket{}, storage.ErrLogFailed
 }
 
