@@ -57,9 +57,9 @@ func (c *connFlags) certificate(getenv env) (protocol.Certificate, error) {
 	case hexCert != "":
 		cert, err := auth.ParseHex(hexCert)
 		if err != nil {
-			return cert, usagef("%s: %v", hexName, err)
+			return protocol.Certificate(cert), usagef("%s: %v", hexName, err)
 		}
-		return cert, nil
+		return protocol.Certificate(cert), nil
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -67,9 +67,9 @@ func (c *connFlags) certificate(getenv env) (protocol.Certificate, error) {
 		}
 		cert, err := auth.ParseCertificate(b)
 		if err != nil {
-			return cert, usagef("%s %s: %v", fileName, file, err)
+			return protocol.Certificate(cert), usagef("%s %s: %v", fileName, file, err)
 		}
-		return cert, nil
+		return protocol.Certificate(cert), nil
 	}
-	return auth.DevCertificate, nil
+	return protocol.Certificate(auth.DevCertificate), nil
 }

@@ -3,8 +3,6 @@ package auth
 import (
 	"strings"
 	"testing"
-
-	"github.com/taudb/tau/pkg/protocol"
 )
 
 func TestParseCertificate(t *testing.T) {
@@ -37,25 +35,5 @@ func TestParseCertificate(t *testing.T) {
 				t.Fatalf("error echoes the input: %v", err)
 			}
 		})
-	}
-}
-
-func TestSession(t *testing.T) {
-	k := NewKeeper(DevCertificate)
-	s := NewSession(k)
-	if s.Allowed(protocol.OpPing) || !s.Allowed(protocol.OpConnect) || !s.Allowed(protocol.OpDisconnect) {
-		t.Fatal("unauthenticated session allows the wrong opcodes")
-	}
-	if s.Connect(make([]byte, 32)) {
-		t.Fatal("wrong certificate accepted")
-	}
-	if !s.Connect(DevCertificate[:]) || !s.Allowed(protocol.OpAppend) {
-		t.Fatal("right certificate refused")
-	}
-	var other protocol.Certificate
-	other[0] = 9
-	k.Set(other)
-	if s.Connect(DevCertificate[:]) || s.Authenticated() {
-		t.Fatal("rotated-out certificate accepted on re-CONNECT")
 	}
 }

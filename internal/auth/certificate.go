@@ -11,13 +11,18 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
-
-	"github.com/taudb/tau/pkg/protocol"
 )
+
+// CertificateSize is the size of the pre-shared certificate, as CONNECT carries it.
+const CertificateSize = 32
+
+// Certificate is the 32-byte pre-shared key. It converts to and from the wire's
+// protocol.Certificate, the same 32 bytes.
+type Certificate [CertificateSize]byte
 
 // DevCertificate is the development certificate, bytes 0x00..0x1f. The config refuses it on any
 // address but loopback.
-var DevCertificate = func() (c protocol.Certificate) {
+var DevCertificate = func() (c Certificate) {
 	for i := range c {
 		c[i] = byte(i)
 	}
@@ -27,8 +32,8 @@ var DevCertificate = func() (c protocol.Certificate) {
 // ParseCertificate accepts what TAU_CERTIFICATE_FILE may hold (README.md, "Configuration"):
 // 64 hex characters (surrounding white space ignored) or exactly 32 raw bytes. Errors never
 // echo the input.
-func ParseCertificate(b []byte) (protocol.Certificate, error) {
-	var c protocol.Certificate
+func ParseCertificate(b []byte) (Certificate, error) {
+	var c Certificate
 	if t := bytes.TrimSpace(b); len(t) == 2*len(c) {
 		if _, err := hex.Decode(c[:], t); err == nil {
 			return c, nil
@@ -42,8 +47,8 @@ func ParseCertificate(b []byte) (protocol.Certificate, error) {
 }
 
 // ParseHex parses TAU_CERTIFICATE: exactly 64 hex characters.
-func ParseHex(s string) (protocol.Certificate, error) {
-	var c protocol.Certificate
+func ParseHex(s string) (Certificate, error) {
+	var c Certificate
 	if len(s) != 2*len(c) {
 		return c, fmt.Errorf("want 64 hex characters, got %d characters", len(s))
 	}
@@ -54,7 +59,7 @@ func ParseHex(s string) (protocol.Certificate, error) {
 }
 
 // Fingerprint is a short, non-reversible name for a certificate, safe to log.
-func Fingerprint(c protocol.Certificate) string {
+func Fingerprint(c Certificate) string {
 	sum := sha256.Sum256(c[:])
 	return hex.EncodeToString(sum[:4])
 }
@@ -66,19 +71,19 @@ type Keeper struct {
 }
 
 type current struct {
-	cert     protocol.Certificate
+	cert     Certificate
 	loadedAt time.Time
 }
 
 // NewKeeper starts with c.
-func NewKeeper(c protocol.Certificate) *Keeper {
+func NewKeeper(c Certificate) *Keeper {
 	k := &Keeper{}
 	k.Set(c)
 	return k
 }
 
 // Set replaces the certificate.
-func (k *Keeper) Set(c protocol.Certificate) {
+func (k *Keeper) Set(c Certificate) {
 	k.cur.Store(&current{cert: c, loadedAt: time.Now()})
 }
 

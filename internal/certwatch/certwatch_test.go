@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/auth"
-	"github.com/taudb/tau/pkg/protocol"
 )
 
 // secretDir lays out a directory the way kubelet mounts a Secret: the key file is a symlink
@@ -46,8 +45,8 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func cert(b byte) protocol.Certificate {
-	var c protocol.Certificate
+func cert(b byte) auth.Certificate {
+	var c auth.Certificate
 	for i := range c {
 		c[i] = b
 	}

@@ -16,13 +16,17 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/taudb/tau/internal/auth"
-	"github.com/taudb/tau/pkg/protocol"
 )
 
 // Prefix of every variable. Field names are split into words (ListenAddress →
 // TAU_LISTEN_ADDRESS); no field has an explicit envconfig name, because envconfig falls back to
 // the unprefixed name for those, and Kubernetes injects look-alikes (TAU_PORT, TAU_SERVICE_*).
 const Prefix = "TAU"
+
+// MinPayloadBytes is the smallest TAU_MAX_PAYLOAD_BYTES allowed: the largest fixed-size request
+// of the wire (an APPEND, 48 bytes). The server's tests check it against the wire package, so
+// config need not import it.
+const MinPayloadBytes = 48
 
 // Fsync policies.
 const (
@@ -123,8 +127,8 @@ func (c Config) Validate() error {
 		{validAddress(c.HTTPAddress), "HTTP_ADDRESS", c.HTTPAddress, "host:port"},
 		{c.MaxConnections >= 1, "MAX_CONNECTIONS", fmt.Sprint(c.MaxConnections), "at least 1"},
 		{c.ConnectionTimeout > 0, "CONNECTION_TIMEOUT", c.ConnectionTimeout.String(), "a positive duration"},
-		{c.MaxPayloadBytes >= protocol.MaxRequestPayload && c.MaxPayloadBytes <= 1<<31-1, "MAX_PAYLOAD_BYTES",
-			fmt.Sprint(c.MaxPayloadBytes), fmt.Sprintf("between %d (an APPEND) and 2147483647", protocol.MaxRequestPayload)},
+		{c.MaxPayloadBytes >= MinPayloadBytes && c.MaxPayloadBytes <= 1<<31-1, "MAX_PAYLOAD_BYTES",
+			fmt.Sprint(c.MaxPayloadBytes), fmt.Sprintf("between %d (an APPEND) and 2147483647", MinPayloadBytes)},
 		{c.CatalogCapacity >= 1, "CATALOG_CAPACITY", fmt.Sprint(c.CatalogCapacity), "at least 1"},
 		{c.ActorPoolSize >= 0, "ACTOR_POOL_SIZE", fmt.Sprint(c.ActorPoolSize), "0 (one per CPU) or more"},
 		{c.MailboxCapacity >= 1, "MAILBOX_CAPACITY", fmt.Sprint(c.MailboxCapacity), "at least 1"},
@@ -166,7 +170,7 @@ func (c Config) PoolSize() int {
 func (c Config) UsesDevCertificate() bool { return c.Certificate == "" && c.CertificateFile == "" }
 
 // LoadCertificate resolves the certificate: TAU_CERTIFICATE, the file, or the dev certificate.
-func (c Config) LoadCertificate() (protocol.Certificate, error) {
+func (c Config) LoadCertificate() (auth.Certificate, error) {
 	switch {
 	case c.Certificate != "":
 		return auth.ParseHex(c.Certificate)
@@ -178,10 +182,10 @@ func (c Config) LoadCertificate() (protocol.Certificate, error) {
 
 // ReadCertificateFile reads and parses a certificate file; errors name the file, never the
 // content.
-func ReadCertificateFile(path string) (protocol.Certificate, error) {
+func ReadCertificateFile(path string) (auth.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return protocol.Certificate{}, fmt.Errorf("TAU_CERTIFICATE_FILE=%q cannot be read: %v", path, errors.Unwrap(err))
+		return auth.Certificate{}, fmt.Errorf("TAU_CERTIFICATE_FILE=%q cannot be read: %v", path, errors.Unwrap(err))
 	}
 	cert, err := auth.ParseCertificate(b)
 	if err != nil {

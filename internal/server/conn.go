@@ -11,7 +11,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/server/status"
@@ -47,7 +46,7 @@ type conn struct {
 	nc      net.Conn
 	r       *protocol.Reader
 	bw      *bufio.Writer
-	session auth.Session
+	session session
 	log     *zap.Logger
 	free    chan *slot // slots the reader may fill: the window
 	pending chan *slot // filled slots, in request order, for the writer
@@ -64,7 +63,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv: s, nc: nc,
 		r:       protocol.NewReader(bufio.NewReaderSize(nc, 32<<10), uint32(s.cfg.MaxPayloadBytes)),
 		bw:      bufio.NewWriterSize(nc, 32<<10),
-		session: auth.NewSession(s.keeper),
+		session: newSession(s.keeper),
 		log:     s.log.With(zap.Stringer("remote", nc.RemoteAddr())),
 		free:    make(chan *slot, window),
 		pending: make(chan *slot, window),

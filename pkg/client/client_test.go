@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/pkg/client"
 	"github.com/taudb/tau/pkg/client/clienttest"
 	"github.com/taudb/tau/pkg/protocol"
@@ -20,7 +19,7 @@ import (
 // dial connects to addr with the development certificate and closes the connection at cleanup.
 func dial(t *testing.T, addr string, opts *client.Options) *client.Conn {
 	t.Helper()
-	c, err := client.Dial(context.Background(), addr, auth.DevCertificate, opts)
+	c, err := client.Dial(context.Background(), addr, protocol.DevCertificate, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +392,7 @@ func TestCloseSendsDisconnect(t *testing.T) {
 		}
 		return nil
 	})
-	c, err := client.Dial(context.Background(), addr, auth.DevCertificate, nil)
+	c, err := client.Dial(context.Background(), addr, protocol.DevCertificate, nil)
 	must(t, err)
 	must(t, c.Close())
 	select {
@@ -415,7 +414,7 @@ func TestCloseWaitsForRequestsInFlight(t *testing.T) {
 		}
 		return nil
 	})
-	c, err := client.Dial(context.Background(), addr, auth.DevCertificate, nil)
+	c, err := client.Dial(context.Background(), addr, protocol.DevCertificate, nil)
 	must(t, err)
 	var wg sync.WaitGroup
 	var started sync.WaitGroup
@@ -518,7 +517,7 @@ func TestDialFailures(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		s := clienttest.Start(t, nil)
 		s.Close()
-		_, err := client.Dial(ctx, s.Addr, auth.DevCertificate, nil)
+		_, err := client.Dial(ctx, s.Addr, protocol.DevCertificate, nil)
 		var ce *client.ConnError
 		if !errors.As(err, &ce) || !ce.Dial || !strings.Contains(err.Error(), "cannot connect to "+s.Addr) {
 			t.Fatalf("got %v", err)
@@ -549,7 +548,7 @@ func TestDialFailures(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 			return nil
 		})
-		_, err := client.Dial(ctx, addr, auth.DevCertificate, &client.Options{DialTimeout: 20 * time.Millisecond})
+		_, err := client.Dial(ctx, addr, protocol.DevCertificate, &client.Options{DialTimeout: 20 * time.Millisecond})
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out") {
 			t.Fatalf("got %v", err)
 		}
@@ -565,7 +564,7 @@ func TestPool(t *testing.T) {
 		return nil
 	})
 	ctx := context.Background()
-	p := client.NewPool(addr, auth.DevCertificate, 1, nil)
+	p := client.NewPool(addr, protocol.DevCertificate, 1, nil)
 	defer p.Close()
 	l := protocol.LabelFromString("pooled")
 	var ce *client.ConnError

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/pkg/client"
 	"github.com/taudb/tau/pkg/client/clienttest"
 	"github.com/taudb/tau/pkg/protocol"
@@ -30,7 +29,7 @@ func instant(b *testing.B) string {
 }
 
 func benchConn(b *testing.B) *client.Conn {
-	c, err := client.Dial(context.Background(), instant(b), auth.DevCertificate, nil)
+	c, err := client.Dial(context.Background(), instant(b), protocol.DevCertificate, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

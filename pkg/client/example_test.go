@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/server"
@@ -46,7 +45,7 @@ func TestMain(m *testing.M) {
 
 func Example() {
 	ctx := context.Background()
-	conn, err := client.Dial(ctx, addr, auth.DevCertificate, nil)
+	conn, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -72,7 +71,7 @@ func Example() {
 // status means.
 func ExampleStatusError() {
 	ctx := context.Background()
-	conn, err := client.Dial(ctx, addr, auth.DevCertificate, nil)
+	conn, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -95,7 +94,7 @@ func ExampleStatusError() {
 // Values keep their exact bits; QueryBits and AppendBits work on them directly.
 func ExampleConn_QueryBits() {
 	ctx := context.Background()
-	conn, err := client.Dial(ctx, addr, auth.DevCertificate, nil)
+	conn, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -118,7 +117,7 @@ func ExampleConn_QueryBits() {
 // A Batch goes out in one write and keeps its order; each request has its own result.
 func ExampleConn_Do() {
 	ctx := context.Background()
-	conn, err := client.Dial(ctx, addr, auth.DevCertificate, nil)
+	conn, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -149,7 +148,7 @@ func ExampleConn_Do() {
 
 func ExamplePool() {
 	ctx := context.Background()
-	pool := client.NewPool(addr, auth.DevCertificate, 4, nil)
+	pool := client.NewPool(addr, protocol.DevCertificate, 4, nil)
 	defer pool.Close()
 
 	l := protocol.LabelFromString("example.pool")

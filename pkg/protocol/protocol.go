@@ -50,6 +50,15 @@ type Label [LabelSize]byte
 // Certificate is the 32-byte pre-shared key.
 type Certificate [CertificateSize]byte
 
+// DevCertificate is the development certificate, bytes 0x00..0x1f, which a server on a loopback
+// address accepts when no certificate is configured (docs/protocol.md, "Example").
+var DevCertificate = func() (c Certificate) {
+	for i := range c {
+		c[i] = byte(i)
+	}
+	return c
+}()
+
 // String names the opcode as docs/protocol.md ("Opcodes") does; unknown ones read "unknown".
 func (o Opcode) String() string {
 	switch o {

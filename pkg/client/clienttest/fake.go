@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/server/status"
 	"github.com/taudb/tau/pkg/protocol"
@@ -76,7 +75,7 @@ func Listen(hook Hook) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		Addr: ln.Addr().String(), Cert: auth.DevCertificate, ln: ln, hook: hook,
+		Addr: ln.Addr().String(), Cert: protocol.DevCertificate, ln: ln, hook: hook,
 		series: map[protocol.Label]*series{}, conns: map[net.Conn]struct{}{},
 	}
 	s.wg.Add(1)
