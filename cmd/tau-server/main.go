@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/memlimit"
 	"github.com/taudb/tau/internal/server"
 )
 
@@ -58,6 +59,7 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	if cfg.UsesDevCertificate() {
 		logger.Warn("using the development certificate: set TAU_CERTIFICATE_FILE before exposing this server")
 	}
+	memlimit.Apply(logger)
 	reg := prometheus.NewRegistry()
 	srv, err := server.New(cfg, logger, reg, server.Options{})
 	if err != nil {
