@@ -207,6 +207,7 @@ func TestUpgrade_ReleaseCC5F6C9(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
+	checkSegmentVersions(t, dir, map[uint64]int{4: 0, 5: 0, 6: 0, 7: 0, 8: 1})
 	d, states = openRecovered(t, dir, DiskOptions{})
 	checkExact(t, states, want, lastLSN)
 
@@ -231,10 +232,8 @@ func TestUpgrade_ReleaseCC5F6C9(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	segs, _ := listSeqs(vfs.OS, filepath.Join(dir, walDirName))
-	if len(segs) == 0 || segs[0] != mark.Segment || segs[0] <= 7 {
-		t.Fatalf("segments %v after a checkpoint at %d", segs, mark.Segment)
-	}
+	// The old segments are retired; every segment left has a header.
+	checkSegmentVersions(t, dir, map[uint64]int{10: 1})
 	d, states = openRecovered(t, dir, DiskOptions{})
 	defer d.Close()
 	checkExact(t, states, want, lastLSN)
@@ -284,5 +283,29 @@ func TestUpgrade_ReleaseCC5F6C9Corrupt(t *testing.T) {
 	var ce *CorruptionError
 	if !errors.As(err, &ce) || ce.Path != segmentPath(dir, 5) || ce.Offset != 100/appendFrameSize*appendFrameSize {
 		t.Fatalf("recover: %v, want corruption of %s at %d", err, segmentPath(dir, 5), 100/appendFrameSize*appendFrameSize)
+	}
+}
+
+// checkSegmentVersions checks that the log holds exactly the segments of want, each of the
+// format version given (0: no header).
+func checkSegmentVersions(t *testing.T, dir string, want map[uint64]int) {
+	t.Helper()
+	segs, err := listSeqs(vfs.OS, filepath.Join(dir, walDirName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) != len(want) {
+		t.Fatalf("segments %v, want %v", segs, want)
+	}
+	for _, n := range segs {
+		v, ok := want[n]
+		b, err := os.ReadFile(segmentPath(dir, n))
+		if !ok || err != nil {
+			t.Fatalf("segment %d: unexpected (%v); want %v", n, err, want)
+		}
+		got, _, err := readSegmentHeader("", b, n)
+		if err != nil || got != v {
+			t.Fatalf("segment %d is version %d (%v), want %d", n, got, err, v)
+		}
 	}
 }
