@@ -192,7 +192,7 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 	case v < '1' || v > '9':
 		return nil, fmt.Errorf("%w: version byte %#02x", errBadCheckpoint, v)
 	case v != '0'+checkpointVersion:
-		return nil, &VersionError{Format: "checkpoint", Version: int(v - '0'), Reads: "1"}
+		return nil, &VersionError{Format: "checkpoint", Version: int(v - '0'), Reads: "version 1"}
 	}
 	ck := &checkpoint{
 		segment: binary.LittleEndian.Uint64(hdr[8:]),
@@ -210,7 +210,7 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 		err := readCheckpointSeries(in, size, ck.series)
 		var ve *chunkenc.VersionError
 		if errors.As(err, &ve) && future == nil {
-			future = &VersionError{Format: "series encoding in checkpoint", Version: int(ve.Version), Reads: "1"}
+			future = &VersionError{Format: "series encoding in checkpoint", Version: int(ve.Version), Reads: "version 1"}
 			err = nil
 		}
 		if err != nil {

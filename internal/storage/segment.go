@@ -111,7 +111,7 @@ func readSegmentHeader(path string, data []byte, seq uint64) (version, size int,
 	case v < '1' || v > '9':
 		return 0, 0, fmt.Errorf("%w: version byte %#02x", errBadHeader, v)
 	case v != '0'+segmentVersion:
-		return 0, 0, &VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "0 and 1"}
+		return 0, 0, &VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "versions 0 and 1"}
 	case len(data) < segmentHeaderSize:
 		return 0, 0, errShortHeader
 	}
@@ -128,11 +128,11 @@ type VersionError struct {
 	Path    string
 	Format  string // "log segment", "checkpoint", "series encoding in checkpoint"
 	Version int
-	Reads   string // the versions this release reads
+	Reads   string // the versions this release reads: "version 1", "versions 0 and 1"
 }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("storage: %s %s is format version %d; this release reads version %s only (was it written by a newer release?)",
+	return fmt.Sprintf("storage: %s %s is format version %d; this release reads %s only (was it written by a newer release?)",
 		e.Format, e.Path, e.Version, e.Reads)
 }
 
