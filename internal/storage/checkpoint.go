@@ -19,17 +19,27 @@ import (
 	"github.com/taudb/tau/internal/storage/chunkenc"
 )
 
-// Checkpoint file format (checkpoint/<segment>, integers little-endian):
+// Checkpoint file format, version 1 (checkpoint/<segment>, integers little-endian):
 //
-//	header  "TAUCKPT1" | u64 segment | u64 LSN | u64 series count
+//	header  "TAUCKPT" | version, one ASCII digit ('1') | u64 segment | u64 LSN | u64 series count
 //	series  u32 data length | 32-byte label | u64 LastLSN | data (chunkenc.Series.AppendBinary)
 //	trailer "TAUCEND1" | u32 CRC32C of every byte before the trailer's CRC
 //
 // segment is the Mark: the log is replayed from that segment on. LSN is the last LSN assigned
 // when the checkpoint was committed, so LSNs stay increasing even when every record it covers
 // was a drop. The file is streamed in both directions, never held whole in memory.
+//
+// Every release so far wrote exactly this, magic "TAUCKPT1" included: its eighth byte has
+// always been the format version, and is now read as one, as a log segment header's is. A
+// checkpoint of another version digit is a VersionError, never skipped as damaged (an older
+// checkpoint could be missing what a newer release logged since) and never misread; a byte
+// that is no digit is damage. The series data carry chunkenc's own version (its first byte),
+// checked the same way. testdata/checkpoint-v1.golden pins the format.
+const checkpointVersion = 1 // the version this release writes and reads
+
 var (
-	checkpointMagic   = [8]byte{'T', 'A', 'U', 'C', 'K', 'P', 'T', '1'}
+	checkpointTag     = [7]byte{'T', 'A', 'U', 'C', 'K', 'P', 'T'}
+	checkpointMagic   = [8]byte(append(checkpointTag[:], '0'+checkpointVersion))
 	checkpointTrailer = [8]byte{'T', 'A', 'U', 'C', 'E', 'N', 'D', '1'}
 )
 
@@ -164,8 +174,9 @@ type checkpoint struct {
 // errBadCheckpoint marks a checkpoint file that does not decode.
 var errBadCheckpoint = errors.New("storage: bad checkpoint")
 
-// readCheckpoint decodes and verifies the checkpoint at path. Series are decoded as they
-// stream by; the CRC at the end decides whether any of it is trusted.
+// readCheckpoint decodes and verifies a checkpoint. Series are decoded as they stream by; the
+// CRC at the end decides whether any of it is trusted. A version this release does not read,
+// of the file or of a series' encoding, is a VersionError (its Path left for the caller).
 func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 	crc := crc32.New(castagnoli)
 	br := bufio.NewReaderSize(r, checkpointBufSize)
@@ -174,8 +185,14 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 	if _, err := io.ReadFull(in, hdr[:]); err != nil {
 		return nil, fmt.Errorf("%w: header: %w", errBadCheckpoint, err)
 	}
-	if [8]byte(hdr[:8]) != checkpointMagic {
+	if [7]byte(hdr[:7]) != checkpointTag {
 		return nil, fmt.Errorf("%w: bad magic", errBadCheckpoint)
+	}
+	switch v := hdr[7]; {
+	case v < '1' || v > '9':
+		return nil, fmt.Errorf("%w: version byte %#02x", errBadCheckpoint, v)
+	case v != '0'+checkpointVersion:
+		return nil, &VersionError{Format: "checkpoint", Version: int(v - '0'), Reads: "version 1"}
 	}
 	ck := &checkpoint{
 		segment: binary.LittleEndian.Uint64(hdr[8:]),
@@ -186,8 +203,17 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 		return nil, fmt.Errorf("%w: %d series cannot fit in %d bytes", errBadCheckpoint, count, size)
 	}
 	ck.series = make(map[series.Label]*SeriesState, count)
+	// A series encoded in a version chunkenc does not read is only known to be that, and not a
+	// damaged byte, once the CRC verifies: remember it and read on.
+	var future error
 	for i := uint64(0); i < count; i++ {
-		if err := readCheckpointSeries(in, size, ck.series); err != nil {
+		err := readCheckpointSeries(in, size, ck.series)
+		var ve *chunkenc.VersionError
+		if errors.As(err, &ve) && future == nil {
+			future = &VersionError{Format: "series encoding in checkpoint", Version: int(ve.Version), Reads: "version 1"}
+			err = nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%w: series %d: %w", errBadCheckpoint, i, err)
 		}
 	}
@@ -199,6 +225,9 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 	var sum [4]byte
 	if _, err := io.ReadFull(br, sum[:]); err != nil || binary.LittleEndian.Uint32(sum[:]) != want {
 		return nil, fmt.Errorf("%w: checksum mismatch", errBadCheckpoint)
+	}
+	if future != nil {
+		return nil, future
 	}
 	return ck, nil
 }
@@ -248,6 +277,10 @@ func (d *Disk) loadCheckpoint() (*checkpoint, error) {
 		if err == nil {
 			return ck, nil
 		}
+		var ve *VersionError
+		if errors.As(err, &ve) {
+			return nil, err
+		}
 		if !errors.Is(err, errBadCheckpoint) {
 			return nil, fmt.Errorf("storage: read checkpoint %s: %w", path, err)
 		}
@@ -266,7 +299,12 @@ func (d *Disk) readCheckpointFile(path string) (*checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readCheckpoint(f, fi.Size())
+	ck, err := readCheckpoint(f, fi.Size())
+	var ve *VersionError
+	if errors.As(err, &ve) {
+		ve.Path = path
+	}
+	return ck, err
 }
 
 // removeBefore deletes the checkpoints and segments that the checkpoint at seg supersedes,

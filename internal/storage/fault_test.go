@@ -104,15 +104,25 @@ func flipBit(t *testing.T, path string, off int64) {
 }
 
 // TestBitFlips: damage in the final record of the last segment is a torn tail and is cut;
-// damage anywhere else stops recovery with an error naming the file and the offset.
+// damage anywhere else, the segment header included, stops recovery with an error naming the
+// file and the offset of the damaged record (0 for the header).
 func TestBitFlips(t *testing.T) {
 	const n = 6 // appends after the create: records 0 (create) … 6
 	createSize := int64(frameHeaderSize + seriesPayloadSize)
 	recordAt := func(i int) int64 { // offset of record i in the segment
 		if i == 0 {
-			return 0
+			return segmentHeaderSize
 		}
-		return createSize + int64(i-1)*appendFrameSize
+		return segmentHeaderSize + createSize + int64(i-1)*appendFrameSize
+	}
+	recordContaining := func(off int64) int64 {
+		switch {
+		case off < segmentHeaderSize:
+			return 0
+		case off < recordAt(1):
+			return recordAt(0)
+		}
+		return recordAt(int((off-recordAt(1))/appendFrameSize) + 1)
 	}
 	tests := []struct {
 		name    string
@@ -129,9 +139,13 @@ func TestBitFlips(t *testing.T) {
 		{"tail record value", 1, false, recordAt(n) + appendFrameSize - 1, true},
 		{"middle record length", 1, false, recordAt(3), false},
 		{"middle record payload", 1, false, recordAt(3) + 40, false},
-		{"first record", 1, false, 2, false},
+		{"first record", 1, false, recordAt(0) + 2, false},
 		{"second-to-last record", 1, false, recordAt(n-1) + 20, false},
 		{"tail of a non-last segment", 1, true, recordAt(n) + 20, false},
+		{"header tag", 1, false, 2, false},
+		{"header segment number", 1, false, 9, false},
+		{"header tag of a non-last segment", 1, true, 0, false},
+		{"header segment number of a non-last segment", 1, true, 15, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,11 +172,7 @@ func TestBitFlips(t *testing.T) {
 				if !errors.As(err, &ce) {
 					t.Fatalf("recover: %v, want a CorruptionError", err)
 				}
-				rec := recordAt(int((tc.off-createSize)/appendFrameSize + 1))
-				if tc.off < createSize {
-					rec = 0
-				}
-				if ce.Path != path || ce.Offset != rec {
+				if rec := recordContaining(tc.off); ce.Path != path || ce.Offset != rec {
 					t.Fatalf("error names %s at %d, want %s at %d", ce.Path, ce.Offset, path, rec)
 				}
 				return
@@ -315,6 +325,104 @@ func TestR11_FailureUnderConcurrency(t *testing.T) {
 			d, states := openRecovered(t, dir, DiskOptions{})
 			defer d.Close()
 			checkStates(t, states, want)
+		})
+	}
+}
+
+// headerRepairWarnings returns the logged torn-header repairs.
+func headerRepairWarnings(logs *observer.ObservedLogs) []observer.LoggedEntry {
+	return logs.FilterMessage("rewriting torn log segment header").All()
+}
+
+// TestR11_TornHeaderEveryOffset: a crash right after a new segment was created leaves it empty
+// or ending inside its header, torn at any byte. Whether the segment was created by a rotation
+// (here the cut of a checkpoint) or at start, recovery treats that last segment as a torn tail:
+// it keeps every record before it, rewrites the header (the file then holds just its header),
+// warns, and the log takes writes and restarts again.
+func TestR11_TornHeaderEveryOffset(t *testing.T) {
+	for _, at := range []string{"rotate", "start"} {
+		for k := 0; k < segmentHeaderSize; k++ {
+			t.Run(fmt.Sprintf("%s/%d", at, k), func(t *testing.T) {
+				dir := t.TempDir()
+				efs := errorfs.Wrap(vfs.OS)
+				d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
+				m := model{}
+				seed(t, d, m, 5)
+				efs.FailTruncate(syscall.EIO) // the crash came before any repair
+				switch at {
+				case "rotate":
+					efs.FailWriteAfter(int64(k), syscall.EIO)
+					if _, err := d.BeginCheckpoint(); !errors.Is(err, syscall.EIO) {
+						t.Fatalf("cut with a torn header: %v", err)
+					}
+					d.Close()
+				case "start":
+					d.Close()
+					efs.FailWriteAfter(int64(k), syscall.EIO)
+					d, err := OpenDisk(dir, DiskOptions{FS: efs})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := d.Recover(); !errors.Is(err, syscall.EIO) {
+						t.Fatalf("start with a torn header: %v", err)
+					}
+					d.Close()
+				}
+				torn := segmentPath(dir, 2)
+				if got := fileSize(t, torn); got != int64(k) {
+					t.Fatalf("new segment is %d bytes, want %d of its header", got, k)
+				}
+				log, logs := observed()
+				d, states := openRecovered(t, dir, DiskOptions{Logger: log})
+				checkStates(t, states, m)
+				if w := headerRepairWarnings(logs); len(w) != 1 || w[0].ContextMap()["bytes"] != int64(k) {
+					t.Fatalf("want one header repair of %d bytes, got %v", k, logs.All())
+				}
+				if len(tornTailWarnings(logs)) != 0 {
+					t.Fatalf("records cut: %v", logs.All())
+				}
+				if b, _ := os.ReadFile(torn); string(b) != string(appendSegmentHeader(nil, 2)) {
+					t.Fatalf("repaired segment holds %q, want just its header", b)
+				}
+				mustAppend(t, d, m, app(lbl("a"), 100, 100))
+				d.Close()
+				d, states = openRecovered(t, dir, DiskOptions{})
+				defer d.Close()
+				checkStates(t, states, m)
+			})
+		}
+	}
+}
+
+// TestTornHeaderEarlierSegmentIsCorruption: a segment that is not the last never legitimately
+// ends inside its header, nor is it empty once an earlier segment has a header: that is lost
+// data, and recovery stops, naming the file.
+func TestTornHeaderEarlierSegmentIsCorruption(t *testing.T) {
+	for k := 0; k < segmentHeaderSize; k++ {
+		t.Run(fmt.Sprint(k), func(t *testing.T) {
+			dir := t.TempDir()
+			for i := 0; i < 3; i++ { // segments 1, 2, 3 with records, and 4
+				d, _ := openRecovered(t, dir, DiskOptions{})
+				mustAppend(t, d, nil, create(lbl(fmt.Sprint(i))))
+				d.Close()
+			}
+			victim := uint64(2)
+			if k > 0 {
+				victim = 1 // a torn header needs no headered segment before it
+			}
+			if err := os.Truncate(segmentPath(dir, victim), int64(k)); err != nil {
+				t.Fatal(err)
+			}
+			d, err := OpenDisk(dir, DiskOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			_, err = d.Recover()
+			var ce *CorruptionError
+			if !errors.As(err, &ce) || ce.Path != segmentPath(dir, victim) || ce.Offset != 0 {
+				t.Fatalf("recover: %v, want corruption of %s at 0", err, segmentPath(dir, victim))
+			}
 		})
 	}
 }

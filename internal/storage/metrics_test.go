@@ -36,7 +36,7 @@ func TestMetricsNames(t *testing.T) {
 		var got []string
 		for _, f := range fams {
 			got = append(got, f.GetName())
-			if f.GetName() == "tau_storage_log_size_bytes" && f.GetMetric()[0].GetGauge().GetValue() != float64(frameHeaderSize+seriesPayloadSize) {
+			if f.GetName() == "tau_storage_log_size_bytes" && f.GetMetric()[0].GetGauge().GetValue() != float64(segmentHeaderSize+frameHeaderSize+seriesPayloadSize) {
 				t.Errorf("log size %v", f.GetMetric()[0].GetGauge().GetValue())
 			}
 		}

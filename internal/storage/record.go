@@ -9,7 +9,8 @@ import (
 	"github.com/taudb/tau/internal/series"
 )
 
-// On-disk framing of one WAL record (all integers little-endian):
+// On-disk framing of one WAL record (all integers little-endian), the same in segment format
+// versions 0 and 1 (segment.go: version 1 puts a header before the first record):
 //
 //	u32 payload length | u32 CRC32C(payload) | payload
 //

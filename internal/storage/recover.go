@@ -61,14 +61,16 @@ func (d *Disk) replayLog(first uint64, rp *replayer) (size int64, last uint64, e
 		return 0, 0, err
 	}
 	var buf []byte
+	headered := false // an earlier segment had a header: every later one must
 	for i, n := range segs {
-		var valid int64
-		buf, valid, err = d.replaySegment(n, i == len(segs)-1, buf, rp)
+		var scan segmentScan
+		buf, scan, err = d.replaySegment(n, i == len(segs)-1, headered, buf, rp)
 		if err != nil {
 			return 0, 0, err
 		}
-		size += valid
+		size += int64(scan.valid)
 		last = n
+		headered = headered || scan.version > 0
 	}
 	return size, last, nil
 }
@@ -86,26 +88,35 @@ func checkContiguous(segs []uint64, first uint64) error {
 	return nil
 }
 
-// replaySegment applies one segment and, if it is the last, cuts a torn tail off it.
-func (d *Disk) replaySegment(n uint64, last bool, buf []byte, rp *replayer) ([]byte, int64, error) {
+// replaySegment applies one segment and, if it is the last, repairs a torn tail: cuts torn
+// records off, or rewrites a torn header. The scan's valid is the segment's size after repair.
+func (d *Disk) replaySegment(n uint64, last, headered bool, buf []byte, rp *replayer) ([]byte, segmentScan, error) {
 	path := filepath.Join(d.walDir, seqName(n))
 	buf, err := readFile(d.fs, path, buf)
 	if err != nil {
-		return buf, 0, fmt.Errorf("storage: read log segment %s: %w", path, err)
+		return buf, segmentScan{}, fmt.Errorf("storage: read log segment %s: %w", path, err)
 	}
 	rp.path = path
-	valid, tail, err := scanSegment(path, buf, last, rp.apply)
+	scan, err := scanSegment(path, n, buf, last, headered, rp.apply)
 	if err != nil {
-		return buf, 0, err
+		return buf, segmentScan{}, err
 	}
-	if tail > 0 {
+	switch {
+	case scan.tornHeader:
+		d.log.Warn("rewriting torn log segment header", zap.String("segment", path),
+			zap.Int("bytes", scan.tail))
+		if err := rewriteHeader(d.fs, path, n); err != nil {
+			return buf, segmentScan{}, fmt.Errorf("storage: rewrite torn header of %s: %w", path, err)
+		}
+		scan.valid = segmentHeaderSize
+	case scan.tail > 0:
 		d.log.Warn("cutting torn tail off the log", zap.String("segment", path),
-			zap.Int("offset", valid), zap.Int("bytes", tail))
-		if err := d.truncateFile(path, int64(valid)); err != nil {
-			return buf, 0, fmt.Errorf("storage: cut torn tail of %s: %w", path, err)
+			zap.Int("offset", scan.valid), zap.Int("bytes", scan.tail))
+		if err := d.truncateFile(path, int64(scan.valid)); err != nil {
+			return buf, segmentScan{}, fmt.Errorf("storage: cut torn tail of %s: %w", path, err)
 		}
 	}
-	return buf, int64(valid), nil
+	return buf, scan, nil
 }
 
 // truncateFile cuts path to size and makes that durable before anything is written after it.
@@ -133,7 +144,8 @@ func (d *Disk) startLog(seg, lsn uint64, size int64) error {
 	}
 	d.seg = s
 	d.curSeg.Store(seg)
-	d.logSize.Store(size)
+	d.logSize.Store(size + s.size)
+	d.metrics.writtenBytes.Add(float64(s.size))
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.state != stateNew {

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,27 +50,148 @@ func listSeqs(fs vfs.FS, dir string) ([]uint64, error) {
 	return seqs, nil
 }
 
+// Segment header, format version 1 (integers little-endian):
+//
+//	"TAUWSEG" | version, one ASCII digit ('1') | u64 segment number (the file's name)
+//
+// then records from byte 16 on, framed as record.go says. Every segment this release creates
+// starts with it. A segment without it is format version 0, written by the releases before the
+// header (up to cc5f6c9): records from byte 0, the same framing. Both are read; only version
+// 1 is written, so an old data directory needs no migration: its headerless segments replay as
+// they are until a checkpoint retires them, and every segment after them has a header.
+//
+// Telling the two apart needs nothing but the first bytes: a version-0 segment that holds
+// anything starts with a record's u32 payload length, which is 41 or 57 (bytes 0x29 or 0x39,
+// then three zero bytes), while the header's first four bytes "TAUW", read as that length, are
+// 0x57554154: no record of any version could be 1.4 GB, and the very first byte ('T', 0x54)
+// already is no valid length. An empty file is a version-0 segment with no records, or a
+// version-1 segment whose header never reached the disk; recovery decides by its neighbours
+// (scanSegment).
+//
+// The header names the segment so a file copied or renamed to the wrong place is noticed, and
+// carries a version so a release meeting a newer format refuses it (VersionError) instead of
+// misreading it. Version digits '1' to '9' are versions; any other byte there is damage.
+const (
+	segmentHeaderSize = 7 + 1 + 8 // tag, version, segment number
+	segmentVersion    = 1         // the version this release writes; it reads 0 and 1
+)
+
+var segmentTag = [7]byte{'T', 'A', 'U', 'W', 'S', 'E', 'G'}
+
+// appendSegmentHeader appends the version-1 header of segment seq to dst.
+func appendSegmentHeader(dst []byte, seq uint64) []byte {
+	dst = append(dst, segmentTag[:]...)
+	dst = append(dst, '0'+segmentVersion)
+	return binary.LittleEndian.AppendUint64(dst, seq)
+}
+
+var (
+	// errShortHeader: the segment ends inside its header, as a crash right after creating it
+	// leaves it.
+	errShortHeader = errors.New("storage: segment header cut short")
+	// errBadHeader: the header is there but damaged, or a headerless segment follows one with
+	// a header (no release writes that).
+	errBadHeader = errors.New("storage: bad segment header")
+)
+
+// readSegmentHeader returns the format version of a segment from its first bytes, and the size
+// of its header: 0 and 0 for a headerless segment (an empty file included), 1 and
+// segmentHeaderSize for a good version-1 header. A header of a version this release does not
+// read is a VersionError; a header cut short or damaged is errShortHeader or errBadHeader.
+func readSegmentHeader(path string, data []byte, seq uint64) (version, size int, err error) {
+	n := min(len(data), len(segmentTag))
+	if n == 0 || !bytes.Equal(data[:n], segmentTag[:n]) {
+		return 0, 0, nil
+	}
+	if len(data) <= len(segmentTag) {
+		return 0, 0, errShortHeader
+	}
+	v := data[len(segmentTag)]
+	switch {
+	case v < '1' || v > '9':
+		return 0, 0, fmt.Errorf("%w: version byte %#02x", errBadHeader, v)
+	case v != '0'+segmentVersion:
+		return 0, 0, &VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "versions 0 and 1"}
+	case len(data) < segmentHeaderSize:
+		return 0, 0, errShortHeader
+	}
+	if got := binary.LittleEndian.Uint64(data[len(segmentTag)+1:]); got != seq {
+		return 0, 0, fmt.Errorf("%w: names segment %d", errBadHeader, got)
+	}
+	return segmentVersion, segmentHeaderSize, nil
+}
+
+// VersionError reports a file in a format version this release does not read: written by a
+// newer release (or damaged where the version is kept). Recovery stops rather than guess at a
+// layout it does not know; an operator runs the newer release, or restores a backup.
+type VersionError struct {
+	Path    string
+	Format  string // "log segment", "checkpoint", "series encoding in checkpoint"
+	Version int
+	Reads   string // the versions this release reads: "version 1", "versions 0 and 1"
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("storage: %s %s is format version %d; this release reads %s only (was it written by a newer release?)",
+		e.Format, e.Path, e.Version, e.Reads)
+}
+
 // segment is the open log segment the committer appends to.
 type segment struct {
 	f    vfs.File
 	seq  uint64
 	path string
-	size int64 // bytes written and not truncated away
+	size int64 // bytes written and not truncated away, header included
+	base int64 // bytes before the first record: the header
 }
 
-// createSegment creates segment seq and makes its directory entry durable, so a crash cannot
-// lose a segment that records were fsynced into.
+// empty reports whether the segment holds no record yet.
+func (s *segment) empty() bool { return s.size == s.base }
+
+// createSegment creates segment seq with its header, fsyncs it, and makes its directory entry
+// durable, so a crash cannot lose a segment that records were fsynced into, and every segment
+// that ever holds a record has a whole header on disk. A crash or error before the end leaves
+// a last segment that is empty or ends inside its header: recovery repairs that (a torn tail).
 func createSegment(fs vfs.FS, dir string, seq uint64) (*segment, error) {
 	path := filepath.Join(dir, seqName(seq))
 	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	if err := fs.SyncDir(dir); err != nil {
+	var hdr [segmentHeaderSize]byte
+	_, err = f.Write(appendSegmentHeader(hdr[:0], seq))
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = fs.SyncDir(dir)
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &segment{f: f, seq: seq, path: path}, nil
+	return &segment{f: f, seq: seq, path: path, size: segmentHeaderSize, base: segmentHeaderSize}, nil
+}
+
+// rewriteHeader makes path a segment holding its header and nothing else, durably: the repair
+// of a header torn by a crash right after the segment was created.
+func rewriteHeader(fs vfs.FS, path string, seq uint64) error {
+	f, err := fs.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(0)
+	if err == nil {
+		var hdr [segmentHeaderSize]byte
+		_, err = f.Write(appendSegmentHeader(hdr[:0], seq)) // at offset 0: just opened
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // readFile reads a whole file into buf's storage, growing it as needed, so replay reuses one
@@ -107,14 +230,47 @@ func (e *CorruptionError) Error() string {
 
 func (e *CorruptionError) Unwrap() error { return e.Err }
 
-// scanSegment decodes the records of one segment's bytes in order, calling apply for each. It
-// returns the length of the valid prefix. Damage at the very end (a torn write: the damaged
-// record's extent reaches the end of the file, or only zeros follow) is reported as tail > 0
-// when the segment is the last one, since a crash mid-write leaves exactly that; any other
-// damage is a CorruptionError naming the file and offset.
-func scanSegment(path string, data []byte, last bool, apply func(*Record)) (valid int, tail int, err error) {
+// segmentScan is what scanSegment found in one segment.
+type segmentScan struct {
+	version    int // format version: 0 headerless, 1 with a header
+	valid      int // bytes of the valid prefix, header included
+	tail       int // bytes after it that are a torn tail (last segment only), to be cut
+	tornHeader bool
+}
+
+// scanSegment decodes the records of segment seq's bytes in order, calling apply for each.
+// afterHeader says whether an earlier segment of this replay had a header: once the log has
+// one, every later segment must have one too, since no release writes a headerless segment
+// after a headered one.
+//
+// Damage at the very end of the last segment (a torn write: the damaged record's extent reaches
+// the end of the file, or only zeros follow) is a torn tail, reported in tail, since a crash
+// mid-write leaves exactly that. A header missing, cut short or damaged in the last segment,
+// with no more bytes after it than a torn tail can have, is a torn header (tornHeader): the
+// crash came between creating the segment and its header's fsync, so no record was ever
+// written to it. Any other damage is a CorruptionError naming the file and offset: a header
+// cut short or damaged in an earlier segment, an empty earlier segment after a headered one
+// (createSegment fsyncs the header before any record, and recovery repairs a torn one before
+// creating the next segment, so only lost data leaves that). An empty file before any headered
+// segment is read as a version-0 segment with no records: releases up to cc5f6c9 left one at
+// every start that wrote nothing. A header of a version this release does not read is a
+// VersionError, wherever it is.
+func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, apply func(*Record)) (segmentScan, error) {
+	version, off, err := readSegmentHeader(path, data, seq)
+	var future *VersionError
+	if errors.As(err, &future) {
+		return segmentScan{}, err
+	}
+	if err == nil && version == 0 && afterHeader {
+		err = fmt.Errorf("%w: no header, after a segment with one", errBadHeader)
+	}
+	if err != nil {
+		if last && isTornTail(data) {
+			return segmentScan{version: segmentVersion, tail: len(data), tornHeader: true}, nil
+		}
+		return segmentScan{}, &CorruptionError{Path: path, Offset: 0, Err: err}
+	}
 	var r Record
-	off := 0
 	for off < len(data) {
 		n, derr := decodeFrame(data[off:], &r)
 		if derr == nil {
@@ -122,13 +278,12 @@ func scanSegment(path string, data []byte, last bool, apply func(*Record)) (vali
 			off += n
 			continue
 		}
-		rest := len(data) - off
 		if last && isTornTail(data[off:]) {
-			return off, rest, nil
+			return segmentScan{version: version, valid: off, tail: len(data) - off}, nil
 		}
-		return off, 0, &CorruptionError{Path: path, Offset: int64(off), Err: derr}
+		return segmentScan{}, &CorruptionError{Path: path, Offset: int64(off), Err: derr}
 	}
-	return off, 0, nil
+	return segmentScan{version: version, valid: off}, nil
 }
 
 // isTornTail reports whether damaged bytes at the end of a segment can be the remains of one

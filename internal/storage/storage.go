@@ -7,16 +7,26 @@
 //
 // Disk is the on-disk Store. Its data directory (TAU_DATA_DIR) holds:
 //
-//	wal/<16-digit segment>         log segments; each record framed as
+//	wal/<16-digit segment>         log segments: a 16-byte header ("TAUWSEG", version '1', u64
+//	                               segment number), then records framed as
 //	                               u32 length | u32 CRC32C | type, LSN, label[, ts, value bits]
-//	checkpoint/<16-digit segment>  every live series as of a cut; the log replays from that segment
+//	checkpoint/<16-digit segment>  every live series as of a cut ("TAUCKPT" + version '1');
+//	                               the log replays from that segment
 //	checkpoint/<…>.tmp             a checkpoint being written; removed at start
+//
+// docs/storage-format.md describes every format byte by byte. Each carries a version; the
+// golden files in testdata pin them, and testdata/release-cc5f6c9 is a directory written by an
+// older release. Segments written before the header existed (format version 0, records from
+// byte 0) are read as they are: an upgrade needs no migration. A file in a version this
+// release does not know stops recovery with a VersionError; a format changes only by a new
+// version with a reader kept for the old one.
 //
 // Names are sequence numbers chosen by the store: no label ever becomes part of a path. One
 // committer goroutine writes the records of all concurrent appenders with one write() and one
 // fsync (group commit). Recovery loads the newest valid checkpoint, replays the segments from
-// its mark, cuts a torn tail off the last segment, and refuses corruption anywhere else. After a
-// write or fsync failure the log refuses all writes until restart (ErrLogFailed).
+// its mark, cuts a torn tail (or rewrites a torn header) off the last segment, and refuses
+// corruption anywhere else. After a write or fsync failure the log refuses all writes until
+// restart (ErrLogFailed).
 package storage
 
 import (

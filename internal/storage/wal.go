@@ -197,7 +197,7 @@ func (d *Disk) failLog(seq uint64, op string, err error) {
 // rotateIfFull starts a new segment when adding n bytes would take the open one past
 // SegmentSize. An empty segment takes any batch, however large.
 func (d *Disk) rotateIfFull(n int) error {
-	if d.seg.size == 0 || d.seg.size+int64(n) <= d.opts.SegmentSize {
+	if d.seg.empty() || d.seg.size+int64(n) <= d.opts.SegmentSize {
 		return nil
 	}
 	return d.rotate()
@@ -206,7 +206,7 @@ func (d *Disk) rotateIfFull(n int) error {
 // cut makes every record written so far lie in earlier segments and returns the segment that
 // starts after them. An empty open segment already does.
 func (d *Disk) cut() (uint64, error) {
-	if d.seg.size == 0 {
+	if d.seg.empty() {
 		return d.seg.seq, nil
 	}
 	if err := d.rotate(); err != nil {
@@ -231,5 +231,7 @@ func (d *Disk) rotate() error {
 	}
 	d.seg = next
 	d.curSeg.Store(next.seq)
+	d.logSize.Add(next.size)
+	d.metrics.writtenBytes.Add(float64(next.size))
 	return nil
 }

@@ -20,7 +20,22 @@ import (
 // The chunks are stored as they are held in memory, so checkpointing is a copy, not a
 // re-encode. Time ranges are not stored: decoding walks every point anyway, to validate the
 // input and to rebuild the head's appender state.
+//
+// The format is pinned by testdata/series-v1.golden (golden_test.go): a change to the chunk
+// bit layout or to this framing is a new version with its own reader, never an edit of v1.
 const formatV1 = 1
+
+// FormatVersion is the version of the serialised form AppendBinary writes, its first byte.
+const FormatVersion = formatV1
+
+// VersionError reports a serialised series whose format version this release does not read:
+// written by a newer release (or damaged). It is never guessed around.
+type VersionError struct{ Version byte }
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("chunkenc: series format version %d is not one this release reads (it reads %d)",
+		e.Version, formatV1)
+}
 
 // minEncodedChunk is the fewest bytes a chunk can take (two 1-byte uvarints, a 1-byte
 // timestamp and the 8-byte first value); it caps preallocation driven by untrusted counts.
@@ -59,7 +74,7 @@ func ReadSeries(b []byte) (s *Series, rest []byte, err error) {
 		return nil, nil, errors.New("chunkenc: empty series encoding")
 	}
 	if b[0] != formatV1 {
-		return nil, nil, fmt.Errorf("chunkenc: unknown series format version %d", b[0])
+		return nil, nil, &VersionError{Version: b[0]}
 	}
 	nchunks, k := binary.Uvarint(b[1:])
 	if k <= 0 {

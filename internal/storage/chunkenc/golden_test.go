@@ -1,0 +1,163 @@
+package chunkenc
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// update rewrites the golden files from today's encoder instead of checking them:
+//
+//	go test ./internal/storage/chunkenc -run Golden -update
+//
+// Only do that to add the golden file of a new format version. A golden file that fails after a
+// code change means the change broke every checkpoint on disk: fix the code, or add a new
+// version (and keep a reader for this one); never regenerate it to make the test pass.
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from today's encoder")
+
+const goldenSeriesPath = "testdata/series-v1.golden"
+
+// goldenPoints is the content of testdata/series-v1.golden. Never change it: the file pins the
+// exact bytes format version 1 writes for exactly these points. It walks every branch of the
+// encoding: a MinInt64 first timestamp, both sides of every delta-of-delta bucket and the
+// 64-bit escape, negative timestamps crossing zero, chunks cut by point count and by size,
+// MaxInt64 last; NaN payloads, a signalling and a negative NaN, -0, ±Inf, denormals and
+// all-ones value bits, XOR windows that are reused, grow and reach 64 bits.
+func goldenPoints() []point {
+	values := []uint64{
+		0x7ff8deadbeef0001,    // quiet NaN with a payload
+		0x7ff0000000000001,    // signalling NaN
+		0xfff8000000000123,    // negative NaN with a payload
+		1 << 63,               // -0.0
+		0x7ff0000000000000,    // +Inf
+		0xfff0000000000000,    // -Inf
+		0,                     // +0.0
+		1,                     // the smallest denormal
+		math.MaxUint64,        // all ones (a NaN)
+		math.Float64bits(1.5), // plain values
+		math.Float64bits(-273.15),
+	}
+	var pts []point
+	t := int64(math.MinInt64)
+	add := func(v uint64) { pts = append(pts, point{t, v}) }
+	step := func(d uint64) { t = int64(uint64(t) + d) }
+
+	add(values[0])
+	const base = 1 << 40
+	deltas := []uint64{base, base}             // the second: delta-of-delta 0
+	for _, width := range []uint{14, 24, 36} { // both sides of each bucket's limits
+		lim := uint64(1) << (width - 1)
+		deltas = append(deltas, base+lim-1, base, base+lim, base, base-lim, base, base-lim-1, base)
+	}
+	deltas = append(deltas, 1<<62, 1, 1<<61) // the 64-bit escape, both ways
+	for i, d := range deltas {
+		step(d)
+		add(values[(i+1)%len(values)])
+	}
+	// Negative timestamps crossing zero, one per nanosecond: a chunk cut by its point count.
+	step(uint64(-130 - t))
+	for i := 0; i < 260; i++ {
+		step(1)
+		add(values[(i/3)%len(values)])
+	}
+	// A scrape every 15 s with a few microseconds of jitter, values of a slow gauge.
+	step(uint64(1_700_000_000_000_000_000 - t))
+	for i := 0; i < 150; i++ {
+		jitter := int64(i*7919%2001-1000) * 1000
+		t2 := 1_700_000_000_000_000_000 + int64(i)*15_000_000_000 + jitter
+		step(uint64(t2 - t))
+		add(math.Float64bits(20 + float64(i%13)*0.25))
+	}
+	// Values that do not compress (xorshift): chunks cut by their byte size.
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := 0; i < 200; i++ {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		step(1_000_000_000)
+		add(x)
+	}
+	t = math.MaxInt64
+	add(1 << 63)
+	return pts
+}
+
+// checkGolden compares got with the golden file at path, or rewrites the file under -update.
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rewrote %s (%d bytes)", path, len(got))
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		off := 0
+		for off < len(got) && off < len(want) && got[off] == want[off] {
+			off++
+		}
+		t.Fatalf("today's encoder no longer writes %s: %d bytes, want %d, first difference at offset %d",
+			path, len(got), len(want), off)
+	}
+}
+
+// TestGoldenSeriesEncode: today's encoder writes the pinned points as exactly the pinned bytes.
+func TestGoldenSeriesEncode(t *testing.T) {
+	checkGolden(t, goldenSeriesPath, build(goldenPoints()).AppendBinary(nil))
+}
+
+// TestGoldenSeriesDecode (after the encode test, so -update writes the file first): the pinned
+// bytes decode to exactly the pinned points, bit for bit,
+// and the decoded series accepts further appends.
+func TestGoldenSeriesDecode(t *testing.T) {
+	b, err := os.ReadFile(goldenSeriesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != 1 {
+		t.Fatalf("golden file is format version %d, want 1", b[0])
+	}
+	s, err := DecodeSeries(b)
+	if err != nil {
+		t.Fatalf("decode %s: %v", goldenSeriesPath, err)
+	}
+	want := goldenPoints()
+	got := collect(s)
+	if len(got) != len(want) {
+		t.Fatalf("decoded %d points, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("point %d: got (%d, %#016x), want (%d, %#016x)", i, got[i].t, got[i].v, want[i].t, want[i].v)
+		}
+	}
+	if n := len(s.chunks); n < 6 {
+		t.Fatalf("golden series has %d chunks: it no longer covers cuts by count and by size", n)
+	}
+}
+
+// TestUnknownSeriesVersion: a series in a format version this release does not know is refused
+// with a VersionError naming the version, never decoded as version 1.
+func TestUnknownSeriesVersion(t *testing.T) {
+	good := build(goldenPoints()[:10]).AppendBinary(nil)
+	for _, v := range []byte{0, 2, 0xff} {
+		b := append([]byte{v}, good[1:]...)
+		_, err := DecodeSeries(b)
+		var ve *VersionError
+		if !errors.As(err, &ve) || ve.Version != v {
+			t.Fatalf("version %d: err %v, want a VersionError for %d", v, err, v)
+		}
+	}
+}
