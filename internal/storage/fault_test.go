@@ -61,7 +61,7 @@ func TestR11_TornWriteEveryOffset(t *testing.T) {
 			if _, err := appendWait(d, app(lbl("a"), 100, 100)); !errors.Is(err, syscall.EIO) || !errors.Is(err, ErrLogFailed) {
 				t.Fatalf("torn append: %v", err)
 			}
-			d.Close()
+			_ = d.Close()
 			if got := fileSize(t, segmentPath(dir, 1)); got != good+int64(k) {
 				t.Fatalf("segment is %d bytes, want %d good + %d torn", got, good, k)
 			}
@@ -79,9 +79,9 @@ func TestR11_TornWriteEveryOffset(t *testing.T) {
 				t.Fatalf("repaired segment is %d bytes, want %d", got, good)
 			}
 			mustAppend(t, d, m, app(lbl("a"), 100, 100))
-			d.Close()
+			_ = d.Close()
 			d, states = openRecovered(t, dir, DiskOptions{})
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			checkStates(t, states, m)
 		})
 	}
@@ -94,9 +94,11 @@ func flipBit(t *testing.T, path string, off int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	b := []byte{0}
-	f.ReadAt(b, off)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
 	b[0] ^= 0x04
 	if _, err := f.WriteAt(b, off); err != nil {
 		t.Fatal(err)
@@ -139,10 +141,10 @@ func TestBitFlips(t *testing.T) {
 			d, _ := openRecovered(t, dir, DiskOptions{})
 			m := model{}
 			seed(t, d, m, n)
-			d.Close()
+			_ = d.Close()
 			if tc.reopen {
 				d, _ = openRecovered(t, dir, DiskOptions{})
-				d.Close()
+				_ = d.Close()
 			}
 			path := segmentPath(dir, tc.segment)
 			flipBit(t, path, tc.off)
@@ -151,7 +153,7 @@ func TestBitFlips(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			states, err := d.Recover()
 			if !tc.cutOK {
 				var ce *CorruptionError
@@ -190,12 +192,12 @@ func TestZeroFilledTailIsCut(t *testing.T) {
 	d, _ := openRecovered(t, dir, DiskOptions{})
 	m := model{}
 	seed(t, d, m, 3)
-	d.Close()
+	_ = d.Close()
 	path := segmentPath(dir, 1)
 	size := fileSize(t, path)
-	os.Truncate(path, size+8192)
+	must(t, os.Truncate(path, size+8192))
 	d, states := openRecovered(t, dir, DiskOptions{})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	checkStates(t, states, m)
 	if got := fileSize(t, path); got != size {
 		t.Fatalf("segment %d bytes after repair, want %d", got, size)
@@ -241,10 +243,10 @@ func TestR11_WriteFailures(t *testing.T) {
 				t.Fatalf("failed write: %v, want %v and ErrLogFailed", err, tc.want)
 			}
 			efs.Reset() // the disk is fine again: the log must still refuse, not pretend
-			if _, err := d.Append(&Record{Type: RecordCreate, Label: lbl("b")}); err != ErrLogFailed {
+			if _, err := d.Append(&Record{Type: RecordCreate, Label: lbl("b")}); !errors.Is(err, ErrLogFailed) {
 				t.Fatalf("append after failure: %v, want ErrLogFailed", err)
 			}
-			if err := d.Sync(); err != ErrLogFailed {
+			if err := d.Sync(); !errors.Is(err, ErrLogFailed) {
 				t.Fatalf("sync after failure: %v, want ErrLogFailed", err)
 			}
 			if _, err := d.BeginCheckpoint(); err == nil {
@@ -264,7 +266,7 @@ func TestR11_WriteFailures(t *testing.T) {
 				t.Fatal("Close of a failed log returned nil")
 			}
 			d, states := openRecovered(t, dir, DiskOptions{})
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			checkStates(t, states, m)
 		})
 	}
@@ -305,7 +307,7 @@ func TestR11_FailureUnderConcurrency(t *testing.T) {
 			started.Wait()
 			efs.FailWriteAfter(failAfter, syscall.ENOSPC)
 			wg.Wait()
-			d.Close()
+			_ = d.Close()
 			want := model{}
 			for _, m := range acked {
 				for l, p := range m {
@@ -313,7 +315,7 @@ func TestR11_FailureUnderConcurrency(t *testing.T) {
 				}
 			}
 			d, states := openRecovered(t, dir, DiskOptions{})
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			checkStates(t, states, want)
 		})
 	}

@@ -65,7 +65,7 @@ func createSegment(fs vfs.FS, dir string, seq uint64) (*segment, error) {
 		return nil, err
 	}
 	if err := fs.SyncDir(dir); err != nil {
-		f.Close()
+		_ = f.Close() // SyncDir's error is the one to report
 		return nil, err
 	}
 	return &segment{f: f, seq: seq, path: path}, nil
@@ -78,7 +78,7 @@ func readFile(fs vfs.FS, path string, buf []byte) ([]byte, error) {
 	if err != nil {
 		return buf, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a failed close loses nothing
 	fi, err := f.Stat()
 	if err != nil {
 		return buf, err
