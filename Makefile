@@ -23,7 +23,7 @@ run: ## Run the server on 127.0.0.1:7701 (HTTP 127.0.0.1:7702) with the dev cert
 	TAU_LOG_FORMAT=$${TAU_LOG_FORMAT:-console} TAU_DATA_DIR=$${TAU_DATA_DIR:-data} exec $(BIN)/tau-server
 
 .PHONY: test
-test: test-go test-deploy ## Run every test that needs no container engine or API server (what CI runs first)
+test: test-go test-deploy ## Run every test that needs no container engine or API server (what CI runs first, after lint)
 
 .PHONY: test-go
 test-go: ## Go unit, end-to-end, crash and fuzz-corpus tests, with the race detector
@@ -37,11 +37,6 @@ fuzz: ## Fuzz the frame decoder for FUZZTIME (default 60s)
 fuzz-server: ## Fuzz a live server over TCP (FuzzConnection) for FUZZTIME
 	cd internal/e2e && $(GO) test -run '^$$' -fuzz '^FuzzConnection$$' -fuzztime $(FUZZTIME) .
 
-.PHONY: lint
-lint: ## go vet and a gofmt check
-	$(GO) vet ./...
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-
 .PHONY: bench
 bench: ## Go benchmarks (ns/op, allocs/op) of every package
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -50,6 +45,6 @@ bench: ## Go benchmarks (ns/op, allocs/op) of every package
 clean: ## Remove build output (not ./data)
 	rm -rf $(BIN)
 
-# Fragments for the image, Kubernetes and benchmark targets.
+# Fragments for the image, Kubernetes, metrics, benchmark and lint targets.
 -include hack/mk/*.mk
 

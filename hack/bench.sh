@@ -59,8 +59,7 @@ free_port() {
 
 # wait_ready runs a one-request bench until the server answers (10 s at most).
 wait_ready() {
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		if "$WORK/tau" bench "$@" -c 1 -n 1 -t ping -q >/dev/null 2>&1; then
 			return
 		fi
@@ -128,7 +127,7 @@ main() {
 	log "$CONNS connections, pipelines $PIPELINES, $SERIES series, $DURATION per test on $(nproc) cores"
 	printf "%-18s %3s  %-18s %12s %12s %7s %10s %10s\n" durability P test \
 		"tau ops/s" "redis ops/s" ratio "tau p99ms" "redis p99ms"
-	local p pair name tport rport flags t r
+	local p pair name tport rport t r
 	for pair in "always:$tau_always:$redis_always:fsync=always/always" \
 		"interval:$tau_interval:$redis_everysec:interval/everysec"; do
 		IFS=: read -r _ tport rport name <<<"$pair"

@@ -69,7 +69,7 @@ func newReporter(w io.Writer, cfg *benchConfig, target string) *reporter {
 	r := &reporter{w: w, cfg: cfg, target: target}
 	if cfg.csv {
 		r.csv = csv.NewWriter(w)
-		r.csv.Write(csvHeader)
+		_ = r.csv.Write(csvHeader)
 		r.csv.Flush()
 	}
 	return r
@@ -93,19 +93,19 @@ func (p *reporter) finish() {
 	if p.cfg.json {
 		enc := json.NewEncoder(p.w)
 		enc.SetIndent("", "  ")
-		enc.Encode(p.results)
+		_ = enc.Encode(p.results)
 	}
 }
 
 func (p *reporter) writeText(r *benchResult) {
-	fmt.Fprintf(p.w, "====== %s ======\n", strings.ToUpper(r.Test))
-	fmt.Fprintf(p.w, "  %d requests in %.3f s: %d connections, pipeline %d, %d series, %s\n",
+	_, _ = fmt.Fprintf(p.w, "====== %s ======\n", strings.ToUpper(r.Test))
+	_, _ = fmt.Fprintf(p.w, "  %d requests in %.3f s: %d connections, pipeline %d, %d series, %s\n",
 		r.Requests, r.Seconds, r.Connections, r.Pipeline, r.Series, r.Target)
-	fmt.Fprintf(p.w, "  throughput: %.1f requests per second\n", r.RPS)
+	_, _ = fmt.Fprintf(p.w, "  throughput: %.1f requests per second\n", r.RPS)
 	l := r.Latency
-	fmt.Fprintf(p.w, "  latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
+	_, _ = fmt.Fprintf(p.w, "  latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
 		l.P50, l.P90, l.P99, l.P999, l.Max)
-	fmt.Fprintf(p.w, "  errors: %s\n\n", describeErrors(r))
+	_, _ = fmt.Fprintf(p.w, "  errors: %s\n\n", describeErrors(r))
 }
 
 // describeErrors is "none" or e.g. "12 (busy 10, out_of_order 2)".
@@ -124,7 +124,7 @@ func (p *reporter) writeCSV(r *benchResult) {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	i := strconv.Itoa
 	l := r.Latency
-	p.csv.Write([]string{r.Test, r.Target, i(r.Connections), i(r.Pipeline), i(r.Series),
+	_ = p.csv.Write([]string{r.Test, r.Target, i(r.Connections), i(r.Pipeline), i(r.Series),
 		strconv.FormatInt(r.Requests, 10), strconv.FormatInt(r.Errors, 10), f(r.Seconds), f(r.RPS),
 		f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max)})
 	p.csv.Flush()

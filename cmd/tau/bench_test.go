@@ -186,7 +186,7 @@ func startFakeRedis(t *testing.T) *fakeRedis {
 	}
 	r := &fakeRedis{addr: ln.Addr().String(), counts: map[string]int{}, hashes: map[string]map[string]string{}}
 	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -203,7 +203,7 @@ func startFakeRedis(t *testing.T) *fakeRedis {
 }
 
 func (r *fakeRedis) serve(nc net.Conn) {
-	defer nc.Close()
+	defer func() { _ = nc.Close() }()
 	br, bw := bufio.NewReader(nc), bufio.NewWriter(nc)
 	for {
 		cmd, err := readCommand(br)

@@ -59,7 +59,7 @@ func (c *command) flags(name, argsUsage string) *flag.FlagSet {
 
 // printUsage is a command's -h.
 func (c *command) printUsage(fs *flag.FlagSet) {
-	fmt.Fprintf(c.stdout, "Usage: %s [flags] %s\n\nFlags:\n", fs.Name(), c.argsUsage)
+	_, _ = fmt.Fprintf(c.stdout, "Usage: %s [flags] %s\n\nFlags:\n", fs.Name(), c.argsUsage)
 	fs.SetOutput(c.stdout)
 	fs.PrintDefaults()
 }
@@ -67,7 +67,7 @@ func (c *command) printUsage(fs *flag.FlagSet) {
 // parse parses a command's flags and checks it got exactly n arguments.
 func (c *command) parse(fs *flag.FlagSet, args []string, n int) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			c.printUsage(fs)
 			return nil, errHelpShown
 		}
@@ -98,7 +98,7 @@ func (c *command) dial() (context.Context, *client.Conn, func(), error) {
 		cancel()
 		return nil, nil, nil, err
 	}
-	return ctx, conn, func() { conn.Close(); cancel() }, nil
+	return ctx, conn, func() { _ = conn.Close(); cancel() }, nil
 }
 
 func (c *command) ping(args []string) error {
@@ -113,7 +113,7 @@ func (c *command) ping(args []string) error {
 	if err := conn.Ping(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(c.stdout, "PONG")
+	_, _ = fmt.Fprintln(c.stdout, "PONG")
 	return nil
 }
 
@@ -135,7 +135,7 @@ func (c *command) series(args []string, name string, op func(*client.Conn, conte
 	if err := op(conn, ctx, l); err != nil {
 		return err
 	}
-	fmt.Fprintln(c.stdout, "OK")
+	_, _ = fmt.Fprintln(c.stdout, "OK")
 	return nil
 }
 
@@ -166,7 +166,7 @@ func (c *command) append(args []string) error {
 	if err := conn.AppendBits(ctx, l, ts, v); err != nil {
 		return err
 	}
-	fmt.Fprintln(c.stdout, "OK")
+	_, _ = fmt.Fprintln(c.stdout, "OK")
 	return nil
 }
 
@@ -195,11 +195,11 @@ func (c *command) query(args []string) error {
 	case err != nil:
 		return err
 	case !found:
-		fmt.Fprintln(c.stdout, "(not found)")
+		_, _ = fmt.Fprintln(c.stdout, "(not found)")
 	case *bits:
-		fmt.Fprintf(c.stdout, "%#016x\n", v)
+		_, _ = fmt.Fprintf(c.stdout, "%#016x\n", v)
 	default:
-		fmt.Fprintln(c.stdout, strconv.FormatFloat(math.Float64frombits(v), 'g', -1, 64))
+		_, _ = fmt.Fprintln(c.stdout, strconv.FormatFloat(math.Float64frombits(v), 'g', -1, 64))
 	}
 	return nil
 }

@@ -71,13 +71,13 @@ func run(args []string, getenv env, stdout, stderr io.Writer) int {
 	global.SetOutput(io.Discard)
 	cf.register(global)
 	if err := global.Parse(args); err != nil {
-		if err != flag.ErrHelp {
+		if !errors.Is(err, flag.ErrHelp) {
 			err = usagef("%v", err)
 		}
 		return report(stdout, stderr, err)
 	}
 	if global.NArg() == 0 {
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
 	cmd := &command{conn: &cf, env: getenv, stdout: stdout, stderr: stderr}
@@ -94,13 +94,13 @@ func report(stdout, stderr io.Writer, err error) int {
 	case errors.Is(err, errHelpShown):
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
+		_, _ = fmt.Fprint(stdout, usage)
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "tau: %s\nRun 'tau help' for usage.\n", ue.msg)
+		_, _ = fmt.Fprintf(stderr, "tau: %s\nRun 'tau help' for usage.\n", ue.msg)
 		return exitUsage
 	case errors.As(err, &se):
-		fmt.Fprintf(stderr, "ERR %s: %s\n", se.Status, client.Meaning(se.Status))
+		_, _ = fmt.Fprintf(stderr, "ERR %s: %s\n", se.Status, client.Meaning(se.Status))
 		return exitStatus
 	case errors.Is(err, errBenchFailures):
 		return exitStatus // the summary already said which requests failed and why
@@ -109,6 +109,6 @@ func report(stdout, stderr io.Writer, err error) int {
 	if !strings.HasPrefix(msg, "tau: ") {
 		msg = "tau: " + msg
 	}
-	fmt.Fprintln(stderr, msg)
+	_, _ = fmt.Fprintln(stderr, msg)
 	return exitConn
 }

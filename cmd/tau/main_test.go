@@ -121,7 +121,7 @@ func TestConnectionFailureExits3(t *testing.T) {
 }
 
 func TestTimeoutExits3(t *testing.T) {
-	addr := clienttest.Start(t, func(r clienttest.Request) *clienttest.Reply {
+	addr := clienttest.Start(t, func(clienttest.Request) *clienttest.Reply {
 		time.Sleep(300 * time.Millisecond)
 		return nil
 	}).Addr
@@ -170,8 +170,11 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	dir := t.TempDir()
 	good, bad := filepath.Join(dir, "good"), filepath.Join(dir, "bad")
 	dev := "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	os.WriteFile(good, []byte(dev+"\n"), 0o600)
-	os.WriteFile(bad, []byte(strings.Repeat("ee", 32)), 0o600)
+	for path, content := range map[string]string{good: dev + "\n", bad: strings.Repeat("ee", 32)} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cases := []struct {
 		name string
 		env  map[string]string

@@ -112,6 +112,7 @@ mkdir -p "$CACHE_DIR"
 # The Debian mirror apt already uses for this release (deb822 .sources first, then .list).
 detect_mirror() {
 	local codename f uri
+	# shellcheck source=/dev/null # the host's os-release, not a file of this repository
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-$SUITE}")
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
@@ -241,10 +242,13 @@ cfg() { podman image inspect --format "$1" "$IMAGE"; }
 check "USER 65532:65532" [ "$(cfg '{{.Config.User}}')" = "$UID_NONROOT:$UID_NONROOT" ]
 check "ENTRYPOINT [/usr/local/bin/tau-server]" [ "$(cfg '{{json .Config.Entrypoint}}')" = '["/usr/local/bin/tau-server"]' ]
 envs=$(cfg '{{range .Config.Env}}{{println .}}{{end}}')
+# shellcheck disable=SC2016 # $1 is expanded by the inner bash -c, not here
 check "ENV TAU_LISTEN_ADDRESS/TAU_HTTP_ADDRESS/TAU_DATA_DIR" bash -c '
 	grep -qx "TAU_LISTEN_ADDRESS=0.0.0.0:7701" <<<"$1" && grep -qx "TAU_HTTP_ADDRESS=0.0.0.0:7702" <<<"$1" &&
 	grep -qx "TAU_DATA_DIR=/var/lib/tau" <<<"$1"' _ "$envs"
+# shellcheck disable=SC2016 # $p is a Go template variable for podman, not a shell one
 check "EXPOSE 7701 7702" [ "$(cfg '{{range $p, $_ := .Config.ExposedPorts}}{{$p}} {{end}}')" = "7701/tcp 7702/tcp " ]
+# shellcheck disable=SC2016 # $v is a Go template variable for podman, not a shell one
 check "VOLUME /var/lib/tau" [ "$(cfg '{{range $v, $_ := .Config.Volumes}}{{$v}} {{end}}')" = "/var/lib/tau " ]
 
 # ---- image filesystem -----------------------------------------------------------------------
@@ -261,7 +265,7 @@ for bin in tau-server tau; do
 	# a -trimpath build, so -s -w (and static linking) are read from the ELF file itself.
 	info=$(go version -m "$f" 2>&1 || true)
 	if grep -q 'CGO_ENABLED=0' <<<"$info" && grep -q -- '-trimpath=true' <<<"$info" &&
-		elf=$(python3 "$HERE/elfcheck.py" "$f"); then
+		python3 "$HERE/elfcheck.py" "$f" >/dev/null; then
 		pass "/usr/local/bin/$bin: static, CGO_ENABLED=0, -trimpath, -s -w ($(stat -c %s "$f") bytes)"
 	else
 		fail "/usr/local/bin/$bin build settings"
@@ -290,7 +294,7 @@ sleep 0.5
 [ "$(podman inspect --format '{{.State.Running}}' "$CONTAINER")" = true ] || die "tau-server stopped at start: $(state)"
 TAU_PORT=$(podman port "$CONTAINER" 7701/tcp | head -n1 | sed 's/.*://')
 HTTP_PORT=$(podman port "$CONTAINER" 7702/tcp | head -n1 | sed 's/.*://')
-[ -n "$TAU_PORT" ] && [ -n "$HTTP_PORT" ] || die "ports not published"
+[[ -n $TAU_PORT && -n $HTTP_PORT ]] || die "ports not published"
 echo "7701 → 127.0.0.1:$TAU_PORT, 7702 → 127.0.0.1:$HTTP_PORT"
 
 wait_ready() { # wait_ready SECONDS

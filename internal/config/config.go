@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
 	"github.com/taudb/tau/internal/auth"
 )
 
@@ -149,7 +150,7 @@ func (c Config) Validate() error {
 	}
 	if c.Certificate != "" {
 		if _, err := auth.ParseHex(c.Certificate); err != nil {
-			return fmt.Errorf("TAU_CERTIFICATE is invalid: %v", err)
+			return fmt.Errorf("TAU_CERTIFICATE is invalid: %w", err)
 		}
 	}
 	if c.Certificate == "" && c.CertificateFile == "" && !IsLoopback(c.ListenAddress) {
@@ -185,11 +186,11 @@ func (c Config) LoadCertificate() (auth.Certificate, error) {
 func ReadCertificateFile(path string) (auth.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return auth.Certificate{}, fmt.Errorf("TAU_CERTIFICATE_FILE=%q cannot be read: %v", path, errors.Unwrap(err))
+		return auth.Certificate{}, fmt.Errorf("TAU_CERTIFICATE_FILE=%q cannot be read: %w", path, errors.Unwrap(err))
 	}
 	cert, err := auth.ParseCertificate(b)
 	if err != nil {
-		return cert, fmt.Errorf("TAU_CERTIFICATE_FILE=%q is invalid: %v", path, err)
+		return cert, fmt.Errorf("TAU_CERTIFICATE_FILE=%q is invalid: %w", path, err)
 	}
 	return cert, nil
 }

@@ -26,7 +26,7 @@ func TestLoadErrors(t *testing.T) {
 	cases := []struct {
 		name    string
 		env     map[string]string
-		wantErr string // substring; "" = valid
+		wantErr string // substring; empty when valid
 	}{
 		{"max connections not a number", map[string]string{"TAU_MAX_CONNECTIONS": "lots"}, `TAU_MAX_CONNECTIONS="lots" is invalid: want an integer`},
 		{"zero connections", map[string]string{"TAU_MAX_CONNECTIONS": "0"}, "TAU_MAX_CONNECTIONS"},

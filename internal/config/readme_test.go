@@ -113,7 +113,7 @@ func parseTable(t *testing.T, md string) configTable {
 			continue
 		}
 		m := tableRow.FindStringSubmatch(line)
-		if m == nil || strings.Contains(m[3], "|") {
+		if len(m) < 4 || strings.Contains(m[3], "|") {
 			t.Errorf("malformed TAU_* table row (a desc tag must not hold \"|\"): %s", line)
 			continue
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -56,7 +57,7 @@ func dial(t testing.TB, addr string) *rawConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { nc.Close() })
+	t.Cleanup(func() { _ = nc.Close() })
 	_ = nc.SetDeadline(time.Now().Add(60 * time.Second))
 	return &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
 }
@@ -124,7 +125,7 @@ func (c *rawConn) call(op protocol.Opcode, payload []byte) answer {
 
 func (c *rawConn) expect(got, want answer) {
 	c.t.Helper()
-	if got.op != want.op || string(got.payload) != string(want.payload) {
+	if got.op != want.op || !bytes.Equal(got.payload, want.payload) {
 		c.t.Fatalf("got %v %x, want %v %x", got, got.payload, want, want.payload)
 	}
 }

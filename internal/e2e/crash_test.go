@@ -83,7 +83,7 @@ func (m *durableModel) write(addr, name string, round int, rng *rand.Rand, stop 
 	if err != nil {
 		return
 	}
-	defer nc.Close()
+	defer func() { _ = nc.Close() }()
 	br := bufio.NewReader(nc)
 	call := func(frames []byte, n int) []answer {
 		if _, err := nc.Write(frames); err != nil {
@@ -279,6 +279,6 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String()
 }

@@ -45,7 +45,7 @@ func TestR12_OutOfFileDescriptors(t *testing.T) {
 		t.Fatalf("server exited under the flood:\n%s", log.String())
 	}
 	for _, nc := range flood {
-		nc.Close()
+		_ = nc.Close()
 	}
 	c := connect(t, addr) // waits up to the dial deadline while the server catches up
 	c.expectOpen()
@@ -56,7 +56,7 @@ func waitReady(t *testing.T, httpAddr string, log *bytes.Buffer) {
 	t.Helper()
 	for i := 0; i < 600; i++ {
 		if resp, err := http.Get("http://" + httpAddr + "/readyz"); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}

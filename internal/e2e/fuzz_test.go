@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -33,7 +34,7 @@ func FuzzConnection(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer nc.Close()
+		defer func() { _ = nc.Close() }()
 		_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
 		if authenticate {
 			input = append(protocol.AppendFrame(nil, protocol.OpConnect, auth.DevCertificate[:]), input...)
@@ -43,7 +44,8 @@ func FuzzConnection(f *testing.F) {
 		}
 		_ = nc.(*net.TCPConn).CloseWrite()
 		if _, err := io.Copy(io.Discard, nc); err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
 				t.Fatal("server neither answered nor closed within 10 s")
 			}
 		}

@@ -64,7 +64,7 @@ func abuse(t *testing.T, addr string, rng *rand.Rand) {
 			}
 		}
 		_, _ = c.nc.Write(b)
-		c.nc.Close()
+		_ = c.nc.Close()
 	}
 }
 

@@ -45,7 +45,8 @@ func call(req func(*Result)) (*Result, error) {
 	res := NewResult()
 	req(res)
 	res.Wait()
-	return res, res.Durable()
+	err := res.Durable()
+	return res, err
 }
 
 func TestRequests(t *testing.T) {

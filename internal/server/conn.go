@@ -240,7 +240,7 @@ func (c *conn) dispatch(op protocol.Opcode, p []byte, r *slot) bool {
 // pipelined batch goes out in one write, and before waiting on the disk, so earlier answers do
 // not wait for a later fsync.
 func (c *conn) writeLoop() {
-	defer c.nc.Close()
+	defer func() { _ = c.nc.Close() }()
 	for r := range c.pending {
 		c.settle(r)
 		c.write(r)

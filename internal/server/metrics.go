@@ -6,12 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/taudb/tau/pkg/protocol"
 )
-
-// requestOps are the opcodes with their own label value; everything else is "unknown".
-var requestOps = []protocol.Opcode{protocol.OpConnect, protocol.OpDisconnect, protocol.OpPing,
-	protocol.OpCreateSeries, protocol.OpDropSeries, protocol.OpAppend, protocol.OpQueryPoint}
 
 // Reasons a connection is refused or cut, the values of tau_connections_rejected_total.
 const (

@@ -27,7 +27,7 @@ func BenchmarkAppend(b *testing.B) {
 	for _, s := range stores {
 		b.Run(s.name, func(b *testing.B) {
 			st := s.open(b)
-			defer st.Close()
+			defer func() { _ = st.Close() }()
 			var next atomic.Int64
 			b.SetParallelism(appendParallelism)
 			b.ReportAllocs()
@@ -80,7 +80,7 @@ func BenchmarkRecovery(b *testing.B) {
 				if len(states) != nSeries || states[0].Series.Len() != points {
 					b.Fatalf("recovered %d nSeries", len(states))
 				}
-				d.Close()
+				_ = d.Close()
 			}
 			b.ReportMetric(float64(nSeries*points*b.N)/time.Since(start).Seconds(), "points/s")
 		})
@@ -96,7 +96,9 @@ func fillForRecovery(b *testing.B, dir string, nSeries, points int, withCheckpoi
 		l := series.Label{}
 		copy(l[:], fmt.Sprintf("nSeries-%d", s))
 		r := Record{Type: RecordCreate, Label: l}
-		d.Append(&r)
+		if _, err := d.Append(&r); err != nil {
+			b.Fatal(err)
+		}
 		data := chunkenc.NewSeries()
 		for p := 1; p <= points; p++ {
 			r = Record{Type: RecordAppend, Label: l, TS: int64(p) * 1e9, Value: uint64(p)}

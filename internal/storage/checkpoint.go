@@ -116,7 +116,7 @@ func (d *Disk) writeCheckpoint(path string, seg, lsn uint64, snaps []SeriesSnaps
 		err = d.fs.SyncDir(d.ckptDir)
 	}
 	if err != nil {
-		d.fs.Remove(tmp) // best effort; recovery ignores and removes *.tmp anyway
+		_ = d.fs.Remove(tmp) // best effort; recovery ignores and removes *.tmp anyway
 	}
 	return err
 }
@@ -294,7 +294,7 @@ func (d *Disk) readCheckpointFile(path string) (*checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a failed close loses nothing
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err

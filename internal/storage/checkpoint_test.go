@@ -142,7 +142,7 @@ func TestCheckpointWhileAppending(t *testing.T) {
 				a.want(want)
 			}
 			d, states := openRecovered(t, dir, DiskOptions{Fsync: policy})
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			checkStates(t, states, want)
 			for _, s := range states {
 				for _, a := range actors {
@@ -202,7 +202,7 @@ func TestCheckpointDeterministic(t *testing.T) {
 		t.Fatalf("segments %v left after checkpoint at %d", segs, mark.Segment)
 	}
 	d, states := openRecovered(t, dir, DiskOptions{})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	checkStates(t, states, m)
 }
 
@@ -239,27 +239,29 @@ func TestCrashDuringCheckpoint(t *testing.T) {
 		wantErr bool
 	}{
 		{"temp file half written", func(t *testing.T, dir, before string, m Mark) {
-			os.RemoveAll(dir)
+			must(t, os.RemoveAll(dir))
 			copyDir(t, before, dir)
-			os.WriteFile(ckptPath(dir, m)+tmpSuffix, []byte("TAUCKPT1 half"), 0o644)
+			must(t, os.WriteFile(ckptPath(dir, m)+tmpSuffix, []byte("TAUCKPT1 half"), 0o644))
 		}, false},
 		{"temp file complete, not renamed", func(t *testing.T, dir, before string, m Mark) {
 			b, _ := os.ReadFile(ckptPath(dir, m))
-			os.RemoveAll(dir)
+			must(t, os.RemoveAll(dir))
 			copyDir(t, before, dir)
-			os.WriteFile(ckptPath(dir, m)+tmpSuffix, b, 0o644)
+			must(t, os.WriteFile(ckptPath(dir, m)+tmpSuffix, b, 0o644))
 		}, false},
-		{"renamed, old files not yet deleted", func(t *testing.T, dir, before string, m Mark) {
+		{"renamed, old files not yet deleted", func(t *testing.T, dir, before string, _ Mark) {
 			copyDir(t, before, dir) // puts back the old checkpoint and segments
 		}, false},
 		{"new checkpoint damaged, old files still there", func(t *testing.T, dir, before string, m Mark) {
 			copyDir(t, before, dir)
-			os.Truncate(ckptPath(dir, m), 40)
+			must(t, os.Truncate(ckptPath(dir, m), 40))
 		}, false},
-		{"new checkpoint damaged, old segments gone", func(t *testing.T, dir, before string, m Mark) {
-			f, _ := os.OpenFile(ckptPath(dir, m), os.O_RDWR, 0)
-			f.WriteAt([]byte{0xff}, 50)
-			f.Close()
+		{"new checkpoint damaged, old segments gone", func(t *testing.T, dir, _ string, m Mark) {
+			f, err := os.OpenFile(ckptPath(dir, m), os.O_RDWR, 0)
+			must(t, err)
+			_, err = f.WriteAt([]byte{0xff}, 50)
+			must(t, err)
+			must(t, f.Close())
 		}, true},
 	}
 	for _, tc := range tests {
@@ -307,7 +309,7 @@ func TestCrashDuringCheckpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			states, err := d.Recover()
 			if tc.wantErr {
 				if err == nil {
@@ -355,9 +357,9 @@ func TestCheckpointWriteFailureKeepsLog(t *testing.T) {
 	}
 	efs.Reset()
 	mustAppend(t, d, m, app(a, 2, 2))
-	d.Close()
+	_ = d.Close()
 	d, states := openRecovered(t, dir, DiskOptions{})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	checkStates(t, states, m)
 }
 

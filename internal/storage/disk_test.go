@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ func TestR11_RoundTrip(t *testing.T) {
 			if err := d.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.Append(&Record{Type: RecordCreate}); err != ErrClosed {
+			if _, err := d.Append(&Record{Type: RecordCreate}); !errors.Is(err, ErrClosed) {
 				t.Fatalf("append after close: %v, want ErrClosed", err)
 			}
 			for round := 0; round < 2; round++ { // twice: recovery must also survive itself
@@ -71,7 +72,7 @@ func TestLabelsNeverBecomePaths(t *testing.T) {
 	for _, s := range []string{"../../x", "/", "a/b", "\x00", ".."} {
 		mustAppend(t, d, nil, create(lbl(s)))
 	}
-	d.Close()
+	_ = d.Close()
 	err := filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
 		rel, _ := filepath.Rel(dir, path)
 		switch filepath.Dir(rel) {

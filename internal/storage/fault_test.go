@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -61,7 +62,7 @@ func TestR11_TornWriteEveryOffset(t *testing.T) {
 			if _, err := appendWait(d, app(lbl("a"), 100, 100)); !errors.Is(err, syscall.EIO) || !errors.Is(err, ErrLogFailed) {
 				t.Fatalf("torn append: %v", err)
 			}
-			d.Close()
+			_ = d.Close()
 			if got := fileSize(t, segmentPath(dir, 1)); got != good+int64(k) {
 				t.Fatalf("segment is %d bytes, want %d good + %d torn", got, good, k)
 			}
@@ -79,9 +80,9 @@ func TestR11_TornWriteEveryOffset(t *testing.T) {
 				t.Fatalf("repaired segment is %d bytes, want %d", got, good)
 			}
 			mustAppend(t, d, m, app(lbl("a"), 100, 100))
-			d.Close()
+			_ = d.Close()
 			d, states = openRecovered(t, dir, DiskOptions{})
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			checkStates(t, states, m)
 		})
 	}
@@ -94,9 +95,11 @@ func flipBit(t *testing.T, path string, off int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	b := []byte{0}
-	f.ReadAt(b, off)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
 	b[0] ^= 0x04
 	if _, err := f.WriteAt(b, off); err != nil {
 		t.Fatal(err)
@@ -153,10 +156,10 @@ func TestBitFlips(t *testing.T) {
 			d, _ := openRecovered(t, dir, DiskOptions{})
 			m := model{}
 			seed(t, d, m, n)
-			d.Close()
+			_ = d.Close()
 			if tc.reopen {
 				d, _ = openRecovered(t, dir, DiskOptions{})
-				d.Close()
+				_ = d.Close()
 			}
 			path := segmentPath(dir, tc.segment)
 			flipBit(t, path, tc.off)
@@ -165,7 +168,7 @@ func TestBitFlips(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			states, err := d.Recover()
 			if !tc.cutOK {
 				var ce *CorruptionError
@@ -200,12 +203,12 @@ func TestZeroFilledTailIsCut(t *testing.T) {
 	d, _ := openRecovered(t, dir, DiskOptions{})
 	m := model{}
 	seed(t, d, m, 3)
-	d.Close()
+	_ = d.Close()
 	path := segmentPath(dir, 1)
 	size := fileSize(t, path)
-	os.Truncate(path, size+8192)
+	must(t, os.Truncate(path, size+8192))
 	d, states := openRecovered(t, dir, DiskOptions{})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	checkStates(t, states, m)
 	if got := fileSize(t, path); got != size {
 		t.Fatalf("segment %d bytes after repair, want %d", got, size)
@@ -251,10 +254,10 @@ func TestR11_WriteFailures(t *testing.T) {
 				t.Fatalf("failed write: %v, want %v and ErrLogFailed", err, tc.want)
 			}
 			efs.Reset() // the disk is fine again: the log must still refuse, not pretend
-			if _, err := d.Append(&Record{Type: RecordCreate, Label: lbl("b")}); err != ErrLogFailed {
+			if _, err := d.Append(&Record{Type: RecordCreate, Label: lbl("b")}); !errors.Is(err, ErrLogFailed) {
 				t.Fatalf("append after failure: %v, want ErrLogFailed", err)
 			}
-			if err := d.Sync(); err != ErrLogFailed {
+			if err := d.Sync(); !errors.Is(err, ErrLogFailed) {
 				t.Fatalf("sync after failure: %v, want ErrLogFailed", err)
 			}
 			if _, err := d.BeginCheckpoint(); err == nil {
@@ -274,7 +277,7 @@ func TestR11_WriteFailures(t *testing.T) {
 				t.Fatal("Close of a failed log returned nil")
 			}
 			d, states := openRecovered(t, dir, DiskOptions{})
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			checkStates(t, states, m)
 		})
 	}
@@ -315,7 +318,7 @@ func TestR11_FailureUnderConcurrency(t *testing.T) {
 			started.Wait()
 			efs.FailWriteAfter(failAfter, syscall.ENOSPC)
 			wg.Wait()
-			d.Close()
+			_ = d.Close()
 			want := model{}
 			for _, m := range acked {
 				for l, p := range m {
@@ -323,7 +326,7 @@ func TestR11_FailureUnderConcurrency(t *testing.T) {
 				}
 			}
 			d, states := openRecovered(t, dir, DiskOptions{})
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			checkStates(t, states, want)
 		})
 	}
@@ -355,9 +358,9 @@ func TestR11_TornHeaderEveryOffset(t *testing.T) {
 					if _, err := d.BeginCheckpoint(); !errors.Is(err, syscall.EIO) {
 						t.Fatalf("cut with a torn header: %v", err)
 					}
-					d.Close()
+					_ = d.Close()
 				case "start":
-					d.Close()
+					_ = d.Close()
 					efs.FailWriteAfter(int64(k), syscall.EIO)
 					d, err := OpenDisk(dir, DiskOptions{FS: efs})
 					if err != nil {
@@ -366,7 +369,7 @@ func TestR11_TornHeaderEveryOffset(t *testing.T) {
 					if _, err := d.Recover(); !errors.Is(err, syscall.EIO) {
 						t.Fatalf("start with a torn header: %v", err)
 					}
-					d.Close()
+					_ = d.Close()
 				}
 				torn := segmentPath(dir, 2)
 				if got := fileSize(t, torn); got != int64(k) {
@@ -381,13 +384,13 @@ func TestR11_TornHeaderEveryOffset(t *testing.T) {
 				if len(tornTailWarnings(logs)) != 0 {
 					t.Fatalf("records cut: %v", logs.All())
 				}
-				if b, _ := os.ReadFile(torn); string(b) != string(appendSegmentHeader(nil, 2)) {
+				if b, _ := os.ReadFile(torn); !bytes.Equal(b, appendSegmentHeader(nil, 2)) {
 					t.Fatalf("repaired segment holds %q, want just its header", b)
 				}
 				mustAppend(t, d, m, app(lbl("a"), 100, 100))
-				d.Close()
+				_ = d.Close()
 				d, states = openRecovered(t, dir, DiskOptions{})
-				defer d.Close()
+				defer func() { _ = d.Close() }()
 				checkStates(t, states, m)
 			})
 		}
@@ -404,7 +407,7 @@ func TestTornHeaderEarlierSegmentIsCorruption(t *testing.T) {
 			for i := 0; i < 3; i++ { // segments 1, 2, 3 with records, and 4
 				d, _ := openRecovered(t, dir, DiskOptions{})
 				mustAppend(t, d, nil, create(lbl(fmt.Sprint(i))))
-				d.Close()
+				_ = d.Close()
 			}
 			victim := uint64(2)
 			if k > 0 {
@@ -417,7 +420,7 @@ func TestTornHeaderEarlierSegmentIsCorruption(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			_, err = d.Recover()
 			var ce *CorruptionError
 			if !errors.As(err, &ce) || ce.Path != segmentPath(dir, victim) || ce.Offset != 0 {

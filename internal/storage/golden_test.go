@@ -159,7 +159,7 @@ func TestGoldenSegmentDecode(t *testing.T) {
 		m.apply(r)
 	}
 	d, states := openRecovered(t, dir, DiskOptions{})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	checkStates(t, states, m)
 }
 
@@ -256,7 +256,7 @@ func TestUnknownCheckpointVersionRefused(t *testing.T) {
 		{"checkpoint version 2", "checkpoint", 2, func(t *testing.T, path string) {
 			b, _ := os.ReadFile(path)
 			b[7] = '2'
-			os.WriteFile(path, b, 0o644)
+			must(t, os.WriteFile(path, b, 0o644))
 		}},
 		{"series encoding version 2", "series encoding in checkpoint", 2, func(t *testing.T, path string) {
 			seg, lsn, snaps, _ := goldenSnapshots()
@@ -265,7 +265,7 @@ func TestUnknownCheckpointVersionRefused(t *testing.T) {
 			if err := encodeCheckpoint(&buf, seg, lsn, snaps); err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(path, buf.Bytes(), 0o644)
+			must(t, os.WriteFile(path, buf.Bytes(), 0o644))
 		}},
 	}
 	for _, tc := range tests {
@@ -274,12 +274,12 @@ func TestUnknownCheckpointVersionRefused(t *testing.T) {
 			actors := []*actor{{label: lbl("x")}}
 			rng := rand.New(rand.NewSource(1))
 			d, _ := openRecovered(t, dir, DiskOptions{})
-			actors[0].step(t, d, rng).Wait()
+			must(t, actors[0].step(t, d, rng).Wait())
 			checkpointNow(t, d, actors)
-			actors[0].step(t, d, rng).Wait()
+			must(t, actors[0].step(t, d, rng).Wait())
 			copyDir(t, dir, before)
 			checkpointNow(t, d, actors)
-			d.Close()
+			_ = d.Close()
 			// Put the older checkpoint and its segments back (a crash before they were
 			// deleted): falling back to it would be possible, and wrong.
 			copyDir(t, before, dir)
@@ -293,7 +293,7 @@ func TestUnknownCheckpointVersionRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
+			defer func() { _ = d.Close() }()
 			_, err = d.Recover()
 			var ve *VersionError
 			if !errors.As(err, &ve) || ve.Path != path || ve.Version != tc.version || ve.Format != tc.format {

@@ -39,12 +39,12 @@ func (m model) apply(r Record) {
 	}
 }
 
-func (m model) clone() model {
-	c := model{}
-	for l, p := range m {
-		c[l] = append([]point{}, p...)
+// must fails the test when a step setting up its scene fails.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return c
 }
 
 // checkStates compares recovered series with the model, point by point.

@@ -44,6 +44,6 @@ func TestMetricsNames(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Fatalf("metrics\n got %v\nwant %v", got, want)
 		}
-		d.Close()
+		_ = d.Close()
 	}
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"testing"
@@ -58,7 +59,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if again := appendFrame(nil, &r); string(again) != string(b[:n]) {
+		if again := appendFrame(nil, &r); !bytes.Equal(again, b[:n]) {
 			t.Fatalf("decoded %+v re-encodes differently", r)
 		}
 	})

@@ -149,7 +149,7 @@ func (d *Disk) startLog(seg, lsn uint64, size int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.state != stateNew {
-		s.f.Close()
+		_ = s.f.Close() // nothing was written to it
 		return ErrClosed
 	}
 	d.lsn = lsn

@@ -167,7 +167,7 @@ func createSegment(fs vfs.FS, dir string, seq uint64) (*segment, error) {
 		err = fs.SyncDir(dir)
 	}
 	if err != nil {
-		f.Close()
+		_ = f.Close() // the write or sync error is the one to report
 		return nil, err
 	}
 	return &segment{f: f, seq: seq, path: path, size: segmentHeaderSize, base: segmentHeaderSize}, nil
@@ -201,7 +201,7 @@ func readFile(fs vfs.FS, path string, buf []byte) ([]byte, error) {
 	if err != nil {
 		return buf, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a failed close loses nothing
 	fi, err := f.Stat()
 	if err != nil {
 		return buf, err

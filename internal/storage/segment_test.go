@@ -97,23 +97,24 @@ func TestUnknownSegmentVersionRefused(t *testing.T) {
 		dir := t.TempDir()
 		d, _ := openRecovered(t, dir, DiskOptions{})
 		mustAppend(t, d, nil, create(lbl("a")))
-		d.Close()
+		_ = d.Close()
 		d, _ = openRecovered(t, dir, DiskOptions{}) // segment 2: its header only
-		d.Close()
+		_ = d.Close()
 		path := segmentPath(dir, victim)
 		f, err := os.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.WriteAt([]byte{'2'}, 7)
-		f.Close()
+		_, err = f.WriteAt([]byte{'2'}, 7)
+		must(t, err)
+		_ = f.Close()
 		before := fileSize(t, path)
 		d, err = OpenDisk(dir, DiskOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = d.Recover()
-		d.Close()
+		_ = d.Close()
 		var ve *VersionError
 		if !errors.As(err, &ve) || ve.Path != path || ve.Version != 2 {
 			t.Fatalf("segment %d: %v, want a VersionError for version 2", victim, err)

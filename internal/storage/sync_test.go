@@ -18,7 +18,7 @@ import (
 func TestR11_FsyncBeforeAck(t *testing.T) {
 	efs := errorfs.Wrap(vfs.OS)
 	d, _ := openRecovered(t, t.TempDir(), DiskOptions{FS: efs})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	a := lbl("a")
 	mustAppend(t, d, nil, create(a))
 	const n = 100
@@ -66,7 +66,7 @@ func TestR11_GroupCommitSharesFsyncs(t *testing.T) {
 	if got := testutil.ToFloat64(d.metrics.fsyncs); got != float64(syncs) {
 		t.Fatalf("fsyncs metric %v, want %d", got, syncs)
 	}
-	d.Close()
+	_ = d.Close()
 	want := model{}
 	for _, m := range models {
 		for l, p := range m {
@@ -74,7 +74,7 @@ func TestR11_GroupCommitSharesFsyncs(t *testing.T) {
 		}
 	}
 	d, states := openRecovered(t, dir, DiskOptions{})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	checkStates(t, states, want)
 }
 
@@ -83,7 +83,7 @@ func TestR11_GroupCommitSharesFsyncs(t *testing.T) {
 func TestIntervalDefersFsync(t *testing.T) {
 	efs := errorfs.Wrap(vfs.OS)
 	d, _ := openRecovered(t, t.TempDir(), DiskOptions{FS: efs, Fsync: FsyncInterval, Interval: time.Hour})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	before := efs.Syncs()
 	a := lbl("a")
 	mustAppend(t, d, nil, create(a))
@@ -105,7 +105,7 @@ func TestIntervalDefersFsync(t *testing.T) {
 func TestIntervalBackgroundFsync(t *testing.T) {
 	efs := errorfs.Wrap(vfs.OS)
 	d, _ := openRecovered(t, t.TempDir(), DiskOptions{FS: efs, Fsync: FsyncInterval, Interval: time.Millisecond})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	before := efs.Syncs()
 	mustAppend(t, d, nil, create(lbl("a")))
 	for efs.Syncs() == before {
@@ -116,13 +116,15 @@ func TestIntervalBackgroundFsync(t *testing.T) {
 // TestAppendDoesNotAllocate: once the batch buffers have grown, Append allocates nothing.
 func TestAppendDoesNotAllocate(t *testing.T) {
 	d, _ := openRecovered(t, t.TempDir(), DiskOptions{Fsync: FsyncInterval, Interval: time.Hour})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	r := Record{Type: RecordAppend, Label: lbl("a")}
 	for i := 0; i < 1000; i++ { // warm both batch buffers
 		r.TS++
-		d.Append(&r)
+		if _, err := d.Append(&r); err != nil {
+			t.Fatal(err)
+		}
 	}
-	d.Sync()
+	must(t, d.Sync())
 	allocs := testing.AllocsPerRun(1000, func() {
 		r.TS++
 		if _, err := d.Append(&r); err != nil {

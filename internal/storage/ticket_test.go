@@ -26,7 +26,7 @@ func TestTicketOutcomes(t *testing.T) {
 	g.fail(2, boom)
 	g.fail(3, errors.New("later failures do not replace the first"))
 	wg.Wait()
-	if errs[0] != nil || errs[1] != boom || errs[2] != ErrLogFailed {
+	if errs[0] != nil || !errors.Is(errs[1], boom) || !errors.Is(errs[2], ErrLogFailed) {
 		t.Fatalf("outcomes %v", errs)
 	}
 	if !t3.Ready() {

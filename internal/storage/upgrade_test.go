@@ -235,7 +235,7 @@ func TestUpgrade_ReleaseCC5F6C9(t *testing.T) {
 	// The old segments are retired; every segment left has a header.
 	checkSegmentVersions(t, dir, map[uint64]int{10: 1})
 	d, states = openRecovered(t, dir, DiskOptions{})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	checkExact(t, states, want, lastLSN)
 }
 
@@ -254,11 +254,12 @@ func TestUpgrade_ReleaseCC5F6C9TornTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(torn[:len(torn)/2])
-	f.Close()
+	_, err = f.Write(torn[:len(torn)/2])
+	must(t, err)
+	_ = f.Close()
 	log, logs := observed()
 	d, states := openRecovered(t, dir, DiskOptions{Logger: log})
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	checkExact(t, states, want, lastLSN)
 	if w := tornTailWarnings(logs); len(w) != 1 || w[0].ContextMap()["bytes"] != int64(len(torn)/2) {
 		t.Fatalf("want one torn-tail warning of %d bytes, got %v", len(torn)/2, logs.All())
@@ -278,7 +279,7 @@ func TestUpgrade_ReleaseCC5F6C9Corrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	_, err = d.Recover()
 	var ce *CorruptionError
 	if !errors.As(err, &ce) || ce.Path != segmentPath(dir, 5) || ce.Offset != 100/appendFrameSize*appendFrameSize {

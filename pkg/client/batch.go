@@ -109,7 +109,8 @@ func (c *Conn) sendBatch(ctx context.Context, b *Batch) (sent int, err error) {
 		}
 		b.calls = append(b.calls, getCall(&b.reqs[i]))
 	}
-	return sent, c.writeGroup(b, &sent)
+	err = c.writeGroup(b, &sent)
+	return sent, err
 }
 
 // writeGroup writes the calls of b not yet written.

@@ -23,7 +23,7 @@ func dial(t *testing.T, addr string, opts *client.Options) *client.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -208,8 +208,11 @@ func pipelineWorker(ctx context.Context, c *client.Conn, w, points int) error {
 	}
 	for i := range points {
 		v, found, err := c.Query(ctx, l, int64(i))
-		if err != nil || !found || v != float64(w*1000+i) {
-			return fmt.Errorf("worker %d query %d = %v %v %v", w, i, v, found, err)
+		if err != nil {
+			return fmt.Errorf("worker %d query %d: %w", w, i, err)
+		}
+		if !found || v != float64(w*1000+i) {
+			return fmt.Errorf("worker %d query %d = %v %v", w, i, v, found)
 		}
 	}
 	return nil
@@ -431,7 +434,7 @@ func TestCloseWaitsForRequestsInFlight(t *testing.T) {
 		}()
 	}
 	started.Wait()
-	c.Close()
+	_ = c.Close()
 	wg.Wait()
 }
 
@@ -544,7 +547,7 @@ func TestDialFailures(t *testing.T) {
 		}
 	})
 	t.Run("no answer", func(t *testing.T) {
-		addr := fake(t, func(r clienttest.Request) *clienttest.Reply {
+		addr := fake(t, func(clienttest.Request) *clienttest.Reply {
 			time.Sleep(200 * time.Millisecond)
 			return nil
 		})
@@ -565,7 +568,7 @@ func TestPool(t *testing.T) {
 	})
 	ctx := context.Background()
 	p := client.NewPool(addr, protocol.DevCertificate, 1, nil)
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 	l := protocol.LabelFromString("pooled")
 	var ce *client.ConnError
 	if err := p.Create(ctx, l); !errors.As(err, &ce) {
@@ -586,7 +589,7 @@ func TestPool(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	p.Close()
+	_ = p.Close()
 	if err := p.Ping(ctx); !errors.Is(err, client.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}

@@ -230,7 +230,7 @@ func (c *Conn) write(calls []*call, closing bool) error {
 		if c.err == nil {
 			c.err = &ConnError{Addr: c.addr, Err: err}
 		}
-		c.nc.Close() // the reader fails the queued calls
+		_ = c.nc.Close() // the reader fails the queued calls
 	}
 	return nil
 }
@@ -243,7 +243,7 @@ func (c *Conn) refreshDeadline() {
 		return
 	}
 	c.deadline = now.Add(c.opts.WriteTimeout)
-	c.nc.SetWriteDeadline(c.deadline)
+	_ = c.nc.SetWriteDeadline(c.deadline) // fails only on a closed socket, which the write reports
 }
 
 // wait returns the answer to cl, or ctx.Err() if ctx ends first; the reader then discards the
@@ -301,7 +301,7 @@ func (c *Conn) readLoop(br *bufio.Reader) {
 
 // fail breaks the connection and hands the error to every request still waiting.
 func (c *Conn) fail(cause error) {
-	c.nc.Close()
+	_ = c.nc.Close()
 	var err error = &ConnError{Addr: c.addr, Err: cause}
 	if c.closing.Load() {
 		err = ErrClosed
@@ -352,6 +352,6 @@ func (c *Conn) close() {
 // abort closes the socket at once and waits for the reader to finish.
 func (c *Conn) abort() {
 	c.closing.Store(true)
-	c.nc.Close()
+	_ = c.nc.Close()
 	<-c.readerDone
 }

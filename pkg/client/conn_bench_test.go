@@ -33,7 +33,7 @@ func benchConn(b *testing.B) *client.Conn {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { c.Close() })
+	b.Cleanup(func() { _ = c.Close() })
 	return c
 }
 

@@ -45,7 +45,7 @@ func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 		return s.c, nil
 	}
 	if s.c != nil {
-		s.c.Close()
+		_ = s.c.Close() // it has already failed: s.c.Err() != nil
 		s.c = nil
 	}
 	c, err := Dial(ctx, p.addr, p.cert, p.opts)
@@ -64,7 +64,7 @@ func (p *Pool) Close() error {
 			s := &p.slots[i]
 			s.mu.Lock()
 			if s.c != nil {
-				s.c.Close()
+				_ = s.c.Close()
 				s.c = nil
 			}
 			s.mu.Unlock()

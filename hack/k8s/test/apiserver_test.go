@@ -268,7 +268,7 @@ func startCluster(t *testing.T, apiserverBin, etcdBin string) *kube {
 	waitFor(t, 60*time.Second, "etcd", func() error {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", etcdClient), time.Second)
 		if err == nil {
-			c.Close()
+			_ = c.Close()
 		}
 		return err
 	})
@@ -318,7 +318,7 @@ current-context: test
 	waitFor(t, 120*time.Second, "kube-apiserver /readyz", func() error {
 		out, stderr, err := k.exec("", k.kubectlBin, "get", "--raw", "/readyz")
 		if err != nil {
-			return fmt.Errorf("%v: %s%s", err, out, stderr)
+			return fmt.Errorf("%w: %s%s", err, out, stderr)
 		}
 		return nil
 	})
@@ -326,11 +326,11 @@ current-context: test
 	waitFor(t, 60*time.Second, "bootstrap namespaces and RBAC", func() error {
 		_, stderr, err := k.exec("", k.kubectlBin, "get", "namespace", "kube-system", "default")
 		if err != nil {
-			return fmt.Errorf("%v: %s", err, stderr)
+			return fmt.Errorf("%w: %s", err, stderr)
 		}
 		_, stderr, err = k.exec("", k.kubectlBin, "get", "clusterrole", "cluster-admin")
 		if err != nil {
-			return fmt.Errorf("%v: %s", err, stderr)
+			return fmt.Errorf("%w: %s", err, stderr)
 		}
 		return nil
 	})
@@ -353,8 +353,8 @@ func startProcess(t *testing.T, dir, name, bin string, args ...string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }() // the cleanup kills it: its exit status says nothing
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
@@ -363,7 +363,7 @@ func startProcess(t *testing.T, dir, name, bin string, args ...string) {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
-		logf.Close()
+		_ = logf.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			if len(b) > 6000 {
@@ -393,7 +393,7 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 

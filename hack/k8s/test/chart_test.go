@@ -493,7 +493,7 @@ func checkServices(t *testing.T, objs *objects, sts *appsv1.StatefulSet, c corev
 
 // checkTestPod: the `helm test` pod pings the client Service with the mounted certificate,
 // and no selector of the release picks it up.
-func checkTestPod(t *testing.T, objs *objects, sts *appsv1.StatefulSet, rc renderCase) {
+func checkTestPod(t *testing.T, objs *objects, sts *appsv1.StatefulSet, _ renderCase) {
 	pod := one[*corev1.Pod](t, objs, nil)
 	if pod.Annotations["helm.sh/hook"] != "test" {
 		t.Errorf("pod %s is not a helm test hook: %v", pod.Name, pod.Annotations)

@@ -20,7 +20,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	jsonserializer "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -179,11 +178,6 @@ func kindName(obj runtime.Object) string {
 	}
 	m, _ := obj.(interface{ GetName() string })
 	return gvks[0].Kind + "/" + m.GetName()
-}
-
-func gvkOf(obj runtime.Object) schema.GroupVersionKind {
-	gvks, _, _ := scheme.ObjectKinds(obj)
-	return gvks[0]
 }
 
 // only returns the objects of type T.

@@ -70,7 +70,7 @@ func (s *Server) waitReady(t testing.TB) {
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + s.HTTPAddr() + "/readyz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}

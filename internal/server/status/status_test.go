@@ -38,7 +38,7 @@ func TestEveryEngineErrorIsMapped(t *testing.T) {
 	for _, err := range engine.Errors {
 		found := false
 		for _, e := range table {
-			found = found || e.err == err
+			found = found || errors.Is(err, e.err)
 		}
 		if !found {
 			t.Errorf("engine error %q has no status", err)

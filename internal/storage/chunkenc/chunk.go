@@ -206,7 +206,7 @@ func (it *chunkIter) next() bool {
 	if it.i >= it.n || it.err != nil {
 		return false
 	}
-	ok := false
+	var ok bool
 	switch it.i {
 	case 0:
 		ok = it.readFirst()

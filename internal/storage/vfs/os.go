@@ -29,7 +29,7 @@ func (osFS) ReadDir(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a failed close loses nothing
 	names, err := f.Readdirnames(-1)
 	if err != nil {
 		return nil, err

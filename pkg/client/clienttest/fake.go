@@ -7,6 +7,7 @@ package clienttest
 import (
 	"bufio"
 	"crypto/subtle"
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -85,10 +86,10 @@ func Listen(hook Hook) (*Server, error) {
 
 // Close stops the server and closes every connection.
 func (s *Server) Close() {
-	s.ln.Close()
+	_ = s.ln.Close()
 	s.cmu.Lock()
 	for c := range s.conns {
-		c.Close()
+		_ = c.Close()
 	}
 	s.cmu.Unlock()
 	s.wg.Wait()
@@ -112,7 +113,7 @@ func (s *Server) accept() {
 func (s *Server) serve(nc net.Conn) {
 	defer s.wg.Done()
 	defer func() {
-		nc.Close()
+		_ = nc.Close()
 		s.cmu.Lock()
 		delete(s.conns, nc)
 		s.cmu.Unlock()
@@ -147,15 +148,15 @@ func (s *Server) serve(nc net.Conn) {
 
 // writeFatal answers a framing error (R2) before the connection is closed.
 func writeFatal(bw *bufio.Writer, err error) {
-	switch err {
-	case protocol.ErrBadMagic:
+	switch {
+	case errors.Is(err, protocol.ErrBadMagic):
 		bw.Write(protocol.AppendErr(nil, protocol.StatusBadMagic))
-	case protocol.ErrBadVersion:
+	case errors.Is(err, protocol.ErrBadVersion):
 		bw.Write(protocol.AppendErr(nil, protocol.StatusBadVersion))
-	case protocol.ErrPayloadTooLarge:
+	case errors.Is(err, protocol.ErrPayloadTooLarge):
 		bw.Write(protocol.AppendErr(nil, protocol.StatusPayloadTooLarge))
 	}
-	bw.Flush()
+	_ = bw.Flush() // the connection is closed next either way
 }
 
 // payload reads what the request carries; unknown and oversized ones are read whole, since

@@ -37,7 +37,7 @@ func TestFaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }()
 			tc.arm(fs)
 			var werr error
 			for _, w := range tc.writes {
@@ -70,8 +70,10 @@ func TestFailTruncateKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	f.Write([]byte("abcdef"))
+	defer func() { _ = f.Close() }()
+	if _, err := f.Write([]byte("abcdef")); err != nil {
+		t.Fatal(err)
+	}
 	fs.FailTruncate(syscall.EIO)
 	if err := f.Truncate(2); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("truncate error %v", err)
