@@ -39,7 +39,7 @@ func runMain(args []string) int {
 	}
 	cfg, err := config.Load()
 	if err == nil {
-		_, err = cfg.LoadCertificate() // an unreadable certificate file is a config error too
+		_, err = cfg.LoadCertificates() // an unreadable or invalid certificate file is a config error too
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -26,6 +27,15 @@ func buildServer(t *testing.T) string {
 
 func TestExitCodes(t *testing.T) {
 	bin := buildServer(t)
+	a, b := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	badLine := filepath.Join(t.TempDir(), "certificate")
+	if err := os.WriteFile(badLine, []byte(a+"\n"+b[:50]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nine := make([]string, 9)
+	for i := range nine {
+		nine[i] = strings.Repeat(fmt.Sprintf("%02x", 0x10+i), 32)
+	}
 	cases := []struct {
 		name string
 		env  []string
@@ -38,6 +48,9 @@ func TestExitCodes(t *testing.T) {
 		{"both certificates", []string{"TAU_CERTIFICATE=" + strings.Repeat("ab", 32), "TAU_CERTIFICATE_FILE=/c"}, nil, 2, "both set"},
 		{"dev certificate off loopback", []string{"TAU_LISTEN_ADDRESS=0.0.0.0:0"}, nil, 2, "not a loopback address"},
 		{"missing certificate file", []string{"TAU_CERTIFICATE_FILE=/nonexistent/cert"}, nil, 2, "cannot be read"},
+		{"bad second certificate", []string{"TAU_CERTIFICATE=" + a + "," + b[:63] + "z"}, nil, 2, "TAU_CERTIFICATE is invalid: entry 2: want 64 hex characters, found a non-hex character"},
+		{"nine certificates", []string{"TAU_CERTIFICATE=" + strings.Join(nine, ",")}, nil, 2, "TAU_CERTIFICATE is invalid: 9 certificates: at most 8 are accepted"},
+		{"bad second line", []string{"TAU_CERTIFICATE_FILE=" + badLine}, nil, 2, "is invalid: line 2: want 64 hex characters, got 50 characters"},
 		{"unknown argument", nil, []string{"--port=1"}, 2, "TAU_* environment"},
 		{"help", nil, []string{"--help"}, 0, "TAU_LISTEN_ADDRESS"},
 	}
@@ -60,6 +73,11 @@ func TestExitCodes(t *testing.T) {
 			}
 			if tc.code == 2 && strings.Count(strings.TrimSpace(out.String()), "\n") != 0 {
 				t.Fatalf("config error spans lines: %q", out.String())
+			}
+			for _, c := range append(nine, a, b) {
+				if strings.Contains(out.String(), c[:16]) {
+					t.Fatalf("a certificate appears in the output: %q", out.String())
+				}
 			}
 		})
 	}

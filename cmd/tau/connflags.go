@@ -22,8 +22,8 @@ type connFlags struct {
 
 func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", c.addr, "server address host:port (env TAU_LISTEN_ADDRESS)")
-	fs.StringVar(&c.cert, "cert", c.cert, "certificate as 64 hex characters (env TAU_CERTIFICATE)")
-	fs.StringVar(&c.certFile, "cert-file", c.certFile, "file holding the certificate (env TAU_CERTIFICATE_FILE)")
+	fs.StringVar(&c.cert, "cert", c.cert, "certificate as 64 hex characters (env TAU_CERTIFICATE: the first of a list)")
+	fs.StringVar(&c.certFile, "cert-file", c.certFile, "file holding the certificate: the first line of several (env TAU_CERTIFICATE_FILE)")
 	if c.timeout == 0 {
 		c.timeout = 5 * time.Second
 	}
@@ -45,6 +45,12 @@ func (c *connFlags) address(getenv env) string {
 // file, never both, else the development certificate. Flags win over the environment as a
 // whole, so a --cert given while TAU_CERTIFICATE_FILE is set is not a conflict. Errors never
 // show the certificate.
+//
+// A client presents one certificate. Where the server's variables hold several (a rotation),
+// the client takes the first: the first entry of TAU_CERTIFICATE, the first line of the file.
+// The rotation adds the new certificate as the second line and removes the old first line
+// last, so a client reading the server's own file keeps a certificate the server accepts. The
+// whole value is still checked as the server checks it.
 func (c *connFlags) certificate(getenv env) (protocol.Certificate, error) {
 	hexCert, file, hexName, fileName := c.cert, c.certFile, "--cert", "--cert-file"
 	if hexCert == "" && file == "" {
@@ -54,22 +60,28 @@ func (c *connFlags) certificate(getenv env) (protocol.Certificate, error) {
 	switch {
 	case hexCert != "" && file != "":
 		return protocol.Certificate{}, usagef("%s and %s are both set; give one", hexName, fileName)
-	case hexCert != "":
+	case hexCert != "" && hexName == "--cert":
 		cert, err := auth.ParseHex(hexCert)
 		if err != nil {
-			return protocol.Certificate(cert), usagef("%s: %v", hexName, err)
+			return protocol.Certificate{}, usagef("%s: %v", hexName, err)
 		}
 		return protocol.Certificate(cert), nil
+	case hexCert != "":
+		certs, err := auth.ParseList(hexCert)
+		if err != nil {
+			return protocol.Certificate{}, usagef("%s: %v", hexName, err)
+		}
+		return protocol.Certificate(certs[0]), nil
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return protocol.Certificate{}, usagef("%s: %v", fileName, err)
 		}
-		cert, err := auth.ParseCertificate(b)
+		certs, err := auth.ParseFile(b)
 		if err != nil {
-			return protocol.Certificate(cert), usagef("%s %s: %v", fileName, file, err)
+			return protocol.Certificate{}, usagef("%s %s: %v", fileName, file, err)
 		}
-		return protocol.Certificate(cert), nil
+		return protocol.Certificate(certs[0]), nil
 	}
 	return protocol.Certificate(auth.DevCertificate), nil
 }

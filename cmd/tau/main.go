@@ -43,7 +43,8 @@ Connection flags (before or after COMMAND):
   --cert HEX           certificate, 64 hex characters (env TAU_CERTIFICATE)
   --cert-file PATH     file holding the certificate (env TAU_CERTIFICATE_FILE)
   --timeout DURATION   time allowed for the whole command (default 5s)
-  With no certificate given, the development certificate is used.
+  With no certificate given, the development certificate is used. Where the server's
+  variables or file hold several certificates (a rotation), the first one is used.
 
 Exit codes: 0 ok, 1 the server answered an error status, 2 usage, 3 connection failure.
 `

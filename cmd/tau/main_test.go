@@ -98,6 +98,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--cert", "abc", "ping"}, "--cert: want 64 hex characters, got 3 characters"},
 		{[]string{"--cert", strings.Repeat("00", 32), "--cert-file", "x", "ping"}, "--cert and --cert-file are both set"},
 		{[]string{"--cert-file", "/nonexistent/cert", "ping"}, "--cert-file: open /nonexistent/cert"},
+		{[]string{"--cert", strings.Repeat("00", 32) + "," + strings.Repeat("11", 32), "ping"}, "--cert: want 64 hex characters, got 129 characters"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -169,8 +170,12 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	s := servertest.Start(t)
 	dir := t.TempDir()
 	good, bad := filepath.Join(dir, "good"), filepath.Join(dir, "bad")
-	dev := "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	for path, content := range map[string]string{good: dev + "\n", bad: strings.Repeat("ee", 32)} {
+	devFirst, devSecond := filepath.Join(dir, "dev-first"), filepath.Join(dir, "dev-second")
+	dev, other := "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", strings.Repeat("ee", 32)
+	for path, content := range map[string]string{
+		good: dev + "\n", bad: other,
+		devFirst: dev + "\n" + other + "\n", devSecond: other + "\n" + dev + "\n",
+	} {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -192,6 +197,13 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		{"--cert wins over env file", map[string]string{"TAU_CERTIFICATE_FILE": bad}, []string{"--addr", s.Addr(), "--cert", dev}, exitOK},
 		{"both env set", map[string]string{"TAU_CERTIFICATE": dev, "TAU_CERTIFICATE_FILE": good}, []string{"--addr", s.Addr()}, exitUsage},
 		{"bad TAU_CERTIFICATE", map[string]string{"TAU_CERTIFICATE": "zz"}, []string{"--addr", s.Addr()}, exitUsage},
+		// Several certificates (a rotation): the client presents the first.
+		{"TAU_CERTIFICATE list, first accepted", map[string]string{"TAU_CERTIFICATE": dev + "," + other}, []string{"--addr", s.Addr()}, exitOK},
+		{"TAU_CERTIFICATE list, first refused", map[string]string{"TAU_CERTIFICATE": other + "," + dev}, []string{"--addr", s.Addr()}, exitStatus},
+		{"TAU_CERTIFICATE list, bad second", map[string]string{"TAU_CERTIFICATE": dev + ",zz"}, []string{"--addr", s.Addr()}, exitUsage},
+		{"file of two lines, first accepted", map[string]string{"TAU_CERTIFICATE_FILE": devFirst}, []string{"--addr", s.Addr()}, exitOK},
+		{"file of two lines, first refused", nil, []string{"--addr", s.Addr(), "--cert-file", devSecond}, exitStatus},
+		{"--cert takes one certificate", nil, []string{"--addr", s.Addr(), "--cert", dev + "," + other}, exitUsage},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

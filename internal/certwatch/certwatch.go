@@ -1,4 +1,6 @@
 // Package certwatch reloads the certificate file when a mounted Kubernetes Secret rotates.
+// The file holds one certificate or several, one a line (README.md, "Configuration"): a
+// rotation adds the new one as a second line, then removes the old one.
 //
 // Kubelet rotates a Secret volume by writing a new timestamped directory and swapping the
 // "..data" symlink, so the file's own path never sees a write: the watcher watches the
@@ -23,7 +25,7 @@ import (
 // DefaultPoll is how often the file is re-read even without an event.
 const DefaultPoll = 30 * time.Second
 
-// Watcher keeps a Keeper's certificate equal to a file's valid content.
+// Watcher keeps a Keeper's certificates equal to a file's valid content.
 type Watcher struct {
 	path    string
 	keeper  *auth.Keeper
@@ -39,7 +41,7 @@ func New(path string, keeper *auth.Keeper, log *zap.Logger, reg prometheus.Regis
 	w := &Watcher{path: path, keeper: keeper, log: log.Named("certwatch"), poll: poll,
 		reloads: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "tau_auth_certificate_reloads_total",
-			Help: "Certificate file changes seen, by result: loaded, or rejected (unreadable or invalid; the old certificate stays).",
+			Help: "Certificate file changes seen, by result: loaded, or rejected (unreadable or invalid; the old certificates stay).",
 		}, []string{"result"})}
 	w.reloads.WithLabelValues("loaded")
 	w.reloads.WithLabelValues("rejected")
@@ -81,23 +83,30 @@ func (w *Watcher) watchDir() (<-chan fsnotify.Event, <-chan error, func()) {
 	return fw.Events, fw.Errors, func() { _ = fw.Close() }
 }
 
-// reload installs the file's certificate if it is valid and new; otherwise the old one stays.
+// reload installs the file's certificates if they are valid and differ from the current set
+// (in content or order: positions are what tau_auth_connects_total counts by); otherwise the
+// current set stays. Errors and logs name lines and fingerprints, never a certificate.
 func (w *Watcher) reload() {
-	cert, err := config.ReadCertificateFile(w.path)
+	certs, err := config.ReadCertificateFile(w.path)
+	if err == nil && w.keeper.Holds(certs) {
+		w.lastRejection = ""
+		return
+	}
+	if err == nil {
+		err = w.keeper.Set(certs...) // ReadCertificateFile checked the set already
+	}
 	if err != nil {
 		if err.Error() == w.lastRejection {
 			return
 		}
 		w.lastRejection = err.Error()
 		w.reloads.WithLabelValues("rejected").Inc()
-		w.log.Warn("certificate file change rejected; keeping the current certificate", zap.Error(err))
+		w.log.Warn("certificate file change rejected; keeping the current certificates",
+			zap.Error(err), zap.Strings("fingerprints", w.keeper.Fingerprints()))
 		return
 	}
 	w.lastRejection = ""
-	if auth.Fingerprint(cert) == w.keeper.Fingerprint() {
-		return
-	}
-	w.keeper.Set(cert)
 	w.reloads.WithLabelValues("loaded").Inc()
-	w.log.Info("certificate reloaded", zap.String("fingerprint", w.keeper.Fingerprint()))
+	w.log.Info("certificates reloaded", zap.Int("certificates", w.keeper.Len()),
+		zap.Strings("fingerprints", w.keeper.Fingerprints()))
 }

@@ -41,8 +41,8 @@ const (
 type Config struct {
 	ListenAddress     string        `split_words:"true" default:"127.0.0.1:7701" desc:"TAU protocol listener, host:port"`
 	HTTPAddress       string        `split_words:"true" default:"127.0.0.1:7702" desc:"HTTP listener, host:port: /metrics, /healthz, /readyz (and /debug/pprof/ with TAU_PPROF=true)"`
-	Certificate       string        `split_words:"true" desc:"the 32-byte pre-shared certificate as 64 hex characters"`
-	CertificateFile   string        `split_words:"true" desc:"a file holding the certificate (64 hex characters, surrounding white space ignored, or exactly 32 raw bytes), as a Kubernetes Secret is mounted; reloaded for new CONNECTs when it changes (an invalid change is logged and the old certificate stays)"`
+	Certificate       string        `split_words:"true" desc:"the 32-byte pre-shared certificate as 64 hex characters; several (at most 8), comma-separated, are all accepted"`
+	CertificateFile   string        `split_words:"true" desc:"a file holding the certificate (64 hex characters, surrounding white space ignored, or exactly 32 raw bytes), or several (at most 8), one hex certificate a line, all accepted, as a Kubernetes Secret is mounted; reloaded for new CONNECTs when it changes (an invalid change is logged and the old certificates stay)"`
 	MaxConnections    int           `split_words:"true" default:"1024" desc:"concurrent connections; the next gets ERR busy and is closed"`
 	ConnectionTimeout time.Duration `split_words:"true" default:"30s" desc:"idle timeout (Go duration), also for a client that stops reading"`
 	MaxPayloadBytes   int           `split_words:"true" default:"1048576" desc:"largest request payload"`
@@ -149,7 +149,7 @@ func (c Config) Validate() error {
 		return errors.New("TAU_CERTIFICATE and TAU_CERTIFICATE_FILE are both set: set only one")
 	}
 	if c.Certificate != "" {
-		if _, err := auth.ParseHex(c.Certificate); err != nil {
+		if _, err := auth.ParseList(c.Certificate); err != nil {
 			return fmt.Errorf("TAU_CERTIFICATE is invalid: %w", err)
 		}
 	}
@@ -170,29 +170,35 @@ func (c Config) PoolSize() int {
 // UsesDevCertificate reports whether no certificate is configured.
 func (c Config) UsesDevCertificate() bool { return c.Certificate == "" && c.CertificateFile == "" }
 
-// LoadCertificate resolves the certificate: TAU_CERTIFICATE, the file, or the dev certificate.
-func (c Config) LoadCertificate() (auth.Certificate, error) {
+// LoadCertificates resolves the accepted certificates: TAU_CERTIFICATE's list, the file's
+// lines, or the dev certificate. Position i is entry or line i+1, the position
+// tau_auth_connects_total counts CONNECTs by.
+func (c Config) LoadCertificates() ([]auth.Certificate, error) {
 	switch {
 	case c.Certificate != "":
-		return auth.ParseHex(c.Certificate)
+		certs, err := auth.ParseList(c.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("TAU_CERTIFICATE is invalid: %w", err)
+		}
+		return certs, nil
 	case c.CertificateFile != "":
 		return ReadCertificateFile(c.CertificateFile)
 	}
-	return auth.DevCertificate, nil
+	return []auth.Certificate{auth.DevCertificate}, nil
 }
 
-// ReadCertificateFile reads and parses a certificate file; errors name the file, never the
-// content.
-func ReadCertificateFile(path string) (auth.Certificate, error) {
+// ReadCertificateFile reads and parses a certificate file; errors name the file and the line,
+// never the content.
+func ReadCertificateFile(path string) ([]auth.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return auth.Certificate{}, fmt.Errorf("TAU_CERTIFICATE_FILE=%q cannot be read: %w", path, errors.Unwrap(err))
+		return nil, fmt.Errorf("TAU_CERTIFICATE_FILE=%q cannot be read: %w", path, errors.Unwrap(err))
 	}
-	cert, err := auth.ParseCertificate(b)
+	certs, err := auth.ParseFile(b)
 	if err != nil {
-		return cert, fmt.Errorf("TAU_CERTIFICATE_FILE=%q is invalid: %w", path, err)
+		return nil, fmt.Errorf("TAU_CERTIFICATE_FILE=%q is invalid: %w", path, err)
 	}
-	return cert, nil
+	return certs, nil
 }
 
 // IsLoopback reports whether a host:port names a loopback host.

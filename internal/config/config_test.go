@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,30 @@ import (
 	"github.com/taudb/tau/internal/auth"
 )
 
-const devHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+const (
+	devHex   = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	otherHex = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+)
+
+// hexList is n distinct certificates, comma-separated.
+func hexList(n int) string {
+	entries := make([]string, n)
+	for i := range entries {
+		entries[i] = strings.Repeat(fmt.Sprintf("%02x", 0x10+i), 32)
+	}
+	return strings.Join(entries, ",")
+}
+
+// leaks reports whether a message shows any part of a test certificate.
+func leaks(msg string) bool {
+	msg = strings.ToLower(msg)
+	for _, c := range append(strings.Split(hexList(9), ","), devHex, otherHex) {
+		if strings.Contains(msg, c[:16]) || strings.Contains(msg, c[48:]) {
+			return true
+		}
+	}
+	return false
+}
 
 func TestDefaults(t *testing.T) {
 	c, err := Load()
@@ -40,7 +64,14 @@ func TestLoadErrors(t *testing.T) {
 		{"pprof on", map[string]string{"TAU_PPROF": "true"}, ""},
 		{"listen address", map[string]string{"TAU_LISTEN_ADDRESS": "7701"}, "TAU_LISTEN_ADDRESS"},
 		{"both certificates", map[string]string{"TAU_CERTIFICATE": devHex, "TAU_CERTIFICATE_FILE": "/x"}, "both set"},
-		{"short certificate", map[string]string{"TAU_CERTIFICATE": "abcd"}, "TAU_CERTIFICATE is invalid"},
+		{"short certificate", map[string]string{"TAU_CERTIFICATE": "abcd"}, "TAU_CERTIFICATE is invalid: entry 1: want 64 hex characters, got 4 characters"},
+		{"two certificates", map[string]string{"TAU_CERTIFICATE": devHex + "," + otherHex}, ""},
+		{"eight certificates", map[string]string{"TAU_CERTIFICATE": hexList(8)}, ""},
+		{"nine certificates", map[string]string{"TAU_CERTIFICATE": hexList(9)}, "TAU_CERTIFICATE is invalid: 9 certificates: at most 8 are accepted"},
+		{"bad second certificate", map[string]string{"TAU_CERTIFICATE": devHex + "," + otherHex[:63] + "x"}, "TAU_CERTIFICATE is invalid: entry 2: want 64 hex characters, found a non-hex character"},
+		{"empty entry", map[string]string{"TAU_CERTIFICATE": devHex + ",," + otherHex}, "TAU_CERTIFICATE is invalid: entry 2 is empty"},
+		{"trailing comma", map[string]string{"TAU_CERTIFICATE": devHex + ","}, "TAU_CERTIFICATE is invalid: entry 2 is empty"},
+		{"duplicate certificate", map[string]string{"TAU_CERTIFICATE": otherHex + "," + devHex + "," + strings.ToUpper(otherHex)}, "TAU_CERTIFICATE is invalid: entry 3 repeats entry 1"},
 		{"dev cert off loopback", map[string]string{"TAU_LISTEN_ADDRESS": "0.0.0.0:7701"}, "not a loopback"},
 		{"real cert off loopback", map[string]string{"TAU_LISTEN_ADDRESS": "0.0.0.0:7701", "TAU_CERTIFICATE": devHex}, ""},
 		{"ipv6 loopback", map[string]string{"TAU_LISTEN_ADDRESS": "[::1]:7701"}, ""},
@@ -58,7 +89,7 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("unexpected error: %v", err)
 			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
 				t.Fatalf("err = %v, want it to contain %q", err, c.wantErr)
-			case err != nil && (strings.Contains(err.Error(), devHex) || strings.Contains(err.Error(), "\n")):
+			case err != nil && (leaks(err.Error()) || strings.Contains(err.Error(), "\n")):
 				t.Fatalf("error leaks the certificate or spans lines: %v", err)
 			}
 		})
@@ -87,12 +118,12 @@ func TestCertificateFile(t *testing.T) {
 	}
 	c := Default()
 	c.CertificateFile = good
-	cert, err := c.LoadCertificate()
-	if err != nil || cert != auth.DevCertificate {
-		t.Fatalf("cert %x err %v", cert, err)
+	certs, err := c.LoadCertificates()
+	if err != nil || len(certs) != 1 || certs[0] != auth.DevCertificate {
+		t.Fatalf("certs %x err %v", certs, err)
 	}
 	c.CertificateFile = filepath.Join(dir, "missing")
-	if _, err := c.LoadCertificate(); err == nil || !strings.Contains(err.Error(), "missing") {
+	if _, err := c.LoadCertificates(); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("missing file: %v", err)
 	}
 	if e := c.Effective(); !strings.Contains(e["certificate"], "missing") {
@@ -105,4 +136,79 @@ func TestCertificateFile(t *testing.T) {
 			t.Fatalf("effective config shows the certificate in %s", k)
 		}
 	}
+}
+
+// TestLoadCertificates: the list and the file give the accepted certificates in their order
+// (positions 1, 2, ... of tau_auth_connects_total), and a bad entry or line is named by its
+// position, with the variable, and never shown.
+func TestLoadCertificates(t *testing.T) {
+	dev, other := mustHex(t, devHex), mustHex(t, otherHex)
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name     string
+		list     string
+		file     string
+		want     []auth.Certificate
+		wantErrs []string
+	}{
+		{name: "list of two", list: otherHex + "," + devHex, want: []auth.Certificate{other, dev}},
+		{name: "list, bad second", list: otherHex + ",abc", wantErrs: []string{"TAU_CERTIFICATE is invalid: entry 2: want 64 hex characters, got 3 characters"}},
+		{name: "dev", want: []auth.Certificate{dev}},
+		{name: "file of one", file: file("one", devHex+"\n"), want: []auth.Certificate{dev}},
+		{name: "file of raw bytes", file: file("raw", string(dev[:])), want: []auth.Certificate{dev}},
+		{name: "file of two", file: file("two", devHex+"\n"+otherHex+"\n"), want: []auth.Certificate{dev, other}},
+		{name: "file of eight", file: file("eight", strings.ReplaceAll(hexList(8), ",", "\n")+"\n")},
+		{name: "file of nine", file: file("nine", strings.ReplaceAll(hexList(9), ",", "\n")),
+			wantErrs: []string{`TAU_CERTIFICATE_FILE="`, `nine" is invalid: 9 certificates: at most 8 are accepted`}},
+		{name: "file, bad second line", file: file("bad2", devHex+"\n"+otherHex[:60]+"\n"),
+			wantErrs: []string{`bad2" is invalid: line 2: want 64 hex characters, got 60 characters`}},
+		{name: "file, empty line", file: file("gap", devHex+"\n\n"+otherHex+"\n"), wantErrs: []string{`gap" is invalid: line 2 is empty`}},
+		{name: "file, duplicate", file: file("dup", devHex+"\n"+otherHex+"\n"+devHex+"\n"), wantErrs: []string{`dup" is invalid: line 3 repeats line 1`}},
+		{name: "file, comma-separated", file: file("commas", devHex+","+otherHex), wantErrs: []string{`commas" is invalid: line 1`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Certificate, c.CertificateFile = tc.list, tc.file
+			got, err := c.LoadCertificates()
+			if err != nil && (leaks(err.Error()) || strings.Contains(err.Error(), "\n")) {
+				t.Fatalf("error leaks a certificate or spans lines: %v", err)
+			}
+			if tc.wantErrs != nil {
+				for _, w := range tc.wantErrs {
+					if err == nil || !strings.Contains(err.Error(), w) {
+						t.Fatalf("err = %v, want it to contain %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want != nil && fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("got %x, want %x", got, tc.want)
+			}
+			if tc.list != "" {
+				if err := c.Validate(); err != nil {
+					t.Fatalf("Validate refuses what LoadCertificates takes: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func mustHex(t *testing.T, s string) auth.Certificate {
+	t.Helper()
+	c, err := auth.ParseHex(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -208,7 +208,7 @@ func (c *conn) dispatch(op protocol.Opcode, p []byte, r *slot) bool {
 	eng := c.srv.engine
 	switch op {
 	case protocol.OpConnect:
-		if !c.session.Connect(p) {
+		if _, ok := c.session.Connect(p); !ok {
 			c.log.Debug("bad input", zap.Stringer("status", protocol.StatusAuthFailed))
 			c.srv.metrics.connsRejected.WithLabelValues(reasonAuth).Inc()
 			r.close = true

@@ -64,12 +64,17 @@ type Options struct {
 
 // New builds the server and binds both listeners, so a busy port fails here, at start.
 func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Options) (*Server, error) {
-	cert, err := cfg.LoadCertificate()
+	certs, err := cfg.LoadCertificates()
 	if err != nil {
 		return nil, err
 	}
+	keeper, err := auth.NewKeeper(certs...)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("certificates loaded", zap.Int("certificates", keeper.Len()), zap.Strings("fingerprints", keeper.Fingerprints()))
 	s := &Server{
-		cfg: cfg, log: log, keeper: auth.NewKeeper(cert),
+		cfg: cfg, log: log, keeper: keeper,
 		metrics:     newMetrics(reg),
 		stop:        make(chan struct{}),
 		conns:       make(map[*conn]struct{}),
@@ -114,7 +119,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // HTTPAddr is the HTTP listener's address.
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
-// Keeper holds the certificate, for the file watcher.
+// Keeper holds the accepted certificates, for the file watcher.
 func (s *Server) Keeper() *auth.Keeper { return s.keeper }
 
 // AddTo adds the server's components to g. oklog/run calls the interrupts one after the other,

@@ -18,11 +18,11 @@ func newSession(k *auth.Keeper) session { return session{keeper: k} }
 // Authenticated reports whether a CONNECT has succeeded.
 func (s *session) Authenticated() bool { return s.authenticated }
 
-// Connect checks a CONNECT payload; on failure the session is no longer authenticated (the
-// server closes the connection anyway).
-func (s *session) Connect(cert []byte) bool {
-	s.authenticated = s.keeper.Check(cert)
-	return s.authenticated
+// Connect checks a CONNECT payload and reports the position of the certificate it matched;
+// on failure the session is no longer authenticated (the server closes the connection anyway).
+func (s *session) Connect(cert []byte) (pos int, ok bool) {
+	pos, s.authenticated = s.keeper.Check(cert)
+	return pos, s.authenticated
 }
 
 // Allowed reports whether op may be handled in the current state (R0, R5).

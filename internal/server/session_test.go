@@ -23,7 +23,12 @@ func TestConfigBoundsMatchTheWire(t *testing.T) {
 }
 
 func TestSession(t *testing.T) {
-	k := auth.NewKeeper(auth.DevCertificate)
+	next := auth.DevCertificate
+	next[0] ^= 0xff
+	k, err := auth.NewKeeper(auth.DevCertificate, next)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := newSession(k)
 	for _, op := range []protocol.Opcode{protocol.OpConnect, protocol.OpDisconnect} {
 		if !s.Allowed(op) {
@@ -33,16 +38,21 @@ func TestSession(t *testing.T) {
 	if s.Allowed(protocol.OpPing) || s.Allowed(protocol.OpAppend) {
 		t.Fatal("a request allowed before CONNECT")
 	}
-	if !s.Connect(auth.DevCertificate[:]) || !s.Authenticated() || !s.Allowed(protocol.OpAppend) {
-		t.Fatal("CONNECT with the right certificate did not authenticate")
+	if pos, ok := s.Connect(auth.DevCertificate[:]); !ok || pos != 0 || !s.Authenticated() || !s.Allowed(protocol.OpAppend) {
+		t.Fatal("CONNECT with the first certificate did not authenticate at position 0")
+	}
+	if pos, ok := s.Connect(next[:]); !ok || pos != 1 || !s.Authenticated() {
+		t.Fatal("CONNECT with the second certificate did not authenticate at position 1")
 	}
 	wrong := auth.DevCertificate
 	wrong[0] ^= 1
-	if s.Connect(wrong[:]) || s.Authenticated() {
+	if _, ok := s.Connect(wrong[:]); ok || s.Authenticated() {
 		t.Fatal("a wrong certificate kept the session authenticated (R5)")
 	}
-	k.Set(wrong) // rotation: a re-CONNECT with the old certificate fails
-	if s.Connect(auth.DevCertificate[:]) || s.Authenticated() {
+	if err := k.Set(next); err != nil { // rotation: a re-CONNECT with the removed certificate fails
+		t.Fatal(err)
+	}
+	if _, ok := s.Connect(auth.DevCertificate[:]); ok || s.Authenticated() {
 		t.Fatal("rotated-out certificate accepted on re-CONNECT")
 	}
 }
