@@ -208,9 +208,10 @@ func (c *conn) dispatch(op protocol.Opcode, p []byte, r *slot) bool {
 	eng := c.srv.engine
 	switch op {
 	case protocol.OpConnect:
-		if _, ok := c.session.Connect(p); !ok {
+		pos, ok := c.session.Connect(p)
+		c.srv.metrics.connected(pos, ok)
+		if !ok {
 			c.log.Debug("bad input", zap.Stringer("status", protocol.StatusAuthFailed))
-			c.srv.metrics.connsRejected.WithLabelValues(reasonAuth).Inc()
 			r.close = true
 			r.answer(protocol.StatusAuthFailed)
 			return true

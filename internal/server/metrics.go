@@ -2,11 +2,13 @@ package server
 
 import (
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -35,7 +37,20 @@ type metrics struct {
 	// pre-resolved children for the hot path, indexed by opcode byte
 	okCount  [256]prometheus.Counter
 	observer [256]prometheus.Observer
+
+	// tau_auth_connects_total: successes by the position of the certificate that matched,
+	// and failures
+	connectOK     [auth.MaxCertificates]prometheus.Counter
+	connectFailed prometheus.Counter
 }
+
+// Values of tau_auth_connects_total's labels besides the positions "1".."8". The results are
+// the CONNECT statuses tau_requests_total uses.
+const (
+	connectResultOK     = "ok"
+	connectResultFailed = "auth_failed"
+	noCertificate       = "none"
+)
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
@@ -59,6 +74,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		storageErrors: f.NewCounter(prometheus.CounterOpts{Name: "tau_storage_write_refusals_total",
 			Help: "Mutations answered internal_error because the log refused or failed the write."}),
 	}
+	connects := f.NewCounterVec(prometheus.CounterOpts{Name: "tau_auth_connects_total",
+		Help: "CONNECTs by result (ok or auth_failed) and the position of the certificate that matched: " +
+			"its line in TAU_CERTIFICATE_FILE or entry in TAU_CERTIFICATE, 1 to 8 (none for auth_failed). " +
+			"During a rotation, the old certificate is unused once its count stops growing."},
+		[]string{"certificate", "result"})
+	for i := range m.connectOK {
+		m.connectOK[i] = connects.WithLabelValues(strconv.Itoa(i+1), connectResultOK)
+	}
+	m.connectFailed = connects.WithLabelValues(noCertificate, connectResultFailed)
 	reg.MustRegister(m.enqueueDepth)
 	for i := range m.observer {
 		op := opLabel(protocol.Opcode(i))
@@ -76,6 +100,18 @@ func opLabel(op protocol.Opcode) string {
 		return op.String()
 	}
 	return "unknown"
+}
+
+// connected counts a CONNECT: ok at the position (0-based) of the certificate it matched, or
+// failed. A failed CONNECT also counts in tau_connections_rejected_total{reason="auth"}, since
+// it closes the connection.
+func (m *metrics) connected(pos int, ok bool) {
+	if !ok {
+		m.connectFailed.Inc()
+		m.connsRejected.WithLabelValues(reasonAuth).Inc()
+		return
+	}
+	m.connectOK[pos].Inc()
 }
 
 // answered counts one answer and its latency.

@@ -16,6 +16,8 @@ func registerScrapeMetrics(reg *prometheus.Registry, s *Server) {
 	gauge := func(name, help string, fn func() float64) {
 		f.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn)
 	}
-	gauge("tau_auth_certificate_age_seconds", "Seconds since the current certificate was loaded (never the certificate itself).",
+	gauge("tau_auth_certificate_age_seconds", "Seconds since the current certificates were loaded (never a certificate itself).",
 		func() float64 { return time.Since(s.keeper.LoadedAt()).Seconds() })
+	gauge("tau_auth_loaded_certificates", "Certificates a CONNECT is accepted with: 1, or 2 and more during a rotation (at most 8).",
+		func() float64 { return float64(s.keeper.Len()) })
 }
