@@ -74,7 +74,7 @@ func TestExitCodes(t *testing.T) {
 			if tc.code == 2 && strings.Count(strings.TrimSpace(out.String()), "\n") != 0 {
 				t.Fatalf("config error spans lines: %q", out.String())
 			}
-			for _, c := range append(nine, a, b) {
+			for _, c := range append([]string{a, b}, nine...) {
 				if strings.Contains(out.String(), c[:16]) {
 					t.Fatalf("a certificate appears in the output: %q", out.String())
 				}
