@@ -160,6 +160,12 @@ Fail on settings the server or Kubernetes would reject later, with one clear mes
 {{- if and .Values.certificate.existingSecret .Values.certificate.value }}
 {{- fail "certificate: set only one of existingSecret and value" }}
 {{- end }}
+{{- if and .Values.certificate.existingSecret .Values.certificate.next }}
+{{- fail "certificate.next needs the chart's Secret: with existingSecret, write the second certificate as the second line of its key (hack/k8s/gen-cert.sh -p)" }}
+{{- end }}
+{{- if and .Values.certificate.next (eq (lower .Values.certificate.next) (lower .Values.certificate.value)) }}
+{{- fail "certificate.next equals certificate.value: a rotation needs a new certificate" }}
+{{- end }}
 {{- end }}
 
 {{/*

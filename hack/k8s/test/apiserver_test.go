@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -94,6 +95,22 @@ value: 1000000
 		k.helm(t, "upgrade", "tau", chartDir, "--namespace", ns, "--reuse-values")
 		if after := k.kubectl(t, "get", "secret", "tau-certificate", "-n", ns, "-o", "jsonpath={.data.certificate}"); after != cert {
 			t.Error("helm upgrade replaced the generated certificate")
+		}
+		// A rotation of the generated certificate (charts/tau/README.md): certificate.next is
+		// added as the second line and survives further upgrades; removing it leaves the
+		// generated certificate alone again.
+		generated := decodeBase64(t, cert)
+		next := strings.Repeat("5e", 32)
+		for range 2 {
+			k.helm(t, "upgrade", "tau", chartDir, "--namespace", ns, "--reuse-values", "--set", "certificate.next="+next)
+			got := decodeBase64(t, k.kubectl(t, "get", "secret", "tau-certificate", "-n", ns, "-o", "jsonpath={.data.certificate}"))
+			if got != generated+"\n"+next {
+				t.Errorf("with certificate.next the Secret holds %d bytes, want the generated certificate, a newline and next", len(got))
+			}
+		}
+		k.helm(t, "upgrade", "tau", chartDir, "--namespace", ns, "--reuse-values", "--set", "certificate.next=")
+		if after := k.kubectl(t, "get", "secret", "tau-certificate", "-n", ns, "-o", "jsonpath={.data.certificate}"); after != cert {
+			t.Error("certificate.next removed, yet the Secret is not the generated certificate alone")
 		}
 		if after := k.kubectl(t, "get", "statefulset", "tau", "-n", ns, "-o", "jsonpath={.spec.template.metadata.annotations.checksum/config}"); after != sum || sum == "" {
 			t.Errorf("checksum/config %q -> %q across an upgrade with the same values", sum, after)
@@ -480,4 +497,13 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func decodeBase64(t *testing.T, s string) string {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

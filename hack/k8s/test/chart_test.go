@@ -54,7 +54,25 @@ var renderCases = []renderCase{
 	{name: "no-persistence", release: "tau", sets: []string{"persistence.enabled=false"}},
 	{name: "other-release-name", release: "prod", sets: []string{"podDisruptionBudget.enabled=true"}},
 	{name: "certificate-value", release: "tau", sets: []string{"certificate.value=" + strings.Repeat("ab", 32)}},
+	{name: "certificate-rotation", release: "tau", sets: []string{
+		"certificate.value=" + strings.Repeat("ab", 32), "certificate.next=" + strings.Repeat("CD", 32)}},
+	{name: "generated-certificate-rotation", release: "tau", sets: []string{"certificate.next=" + strings.Repeat("ef", 32)}},
 }
+
+// The certificates the chart's Secret must hold, line by line, for the render cases that set
+// them ("" for a generated one).
+var wantCertificateLines = map[string][]string{
+	"defaults":                       {""},
+	"certificate-value":              {strings.Repeat("ab", 32)},
+	"certificate-rotation":           {strings.Repeat("ab", 32), strings.Repeat("cd", 32)},
+	"generated-certificate-rotation": {"", strings.Repeat("ef", 32)},
+	"all-features": {"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf",
+		"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"},
+}
+
+// maxCertificates is the server's limit on the lines of the certificate file (README.md,
+// "Configuration").
+const maxCertificates = 8
 
 func TestChartRenders(t *testing.T) {
 	for _, rc := range renderCases {
@@ -315,13 +333,41 @@ func checkCertificateMount(t *testing.T, objs *objects, spec corev1.PodSpec, c c
 		return
 	}
 	s := one[*corev1.Secret](t, objs, func(s *corev1.Secret) bool { return s.Name == secretName })
-	cert := strings.TrimSpace(string(s.Data[key]))
-	if b, err := hex.DecodeString(cert); err != nil || len(b) != 32 {
-		t.Errorf("Secret %s key %s = %q: want 64 hex characters", s.Name, key, cert)
+	lines := checkCertificateLines(t, s.Name+" key "+key, s.Data[key])
+	if want, ok := wantCertificateLines[rc.name]; ok {
+		if len(lines) != len(want) {
+			t.Fatalf("Secret %s holds %d certificates, want %d", s.Name, len(lines), len(want))
+		}
+		for i, w := range want {
+			if w != "" && lines[i] != w {
+				t.Errorf("Secret %s line %d is not the certificate the values set", s.Name, i+1)
+			}
+		}
 	}
-	if rc.name == "certificate-value" && cert != strings.Repeat("ab", 32) {
-		t.Errorf("certificate.value not in the Secret: %q", cert)
+}
+
+// checkCertificateLines checks content as the server reads its certificate file: one to
+// maxCertificates lines of 64 hex characters, no duplicate. It returns them lower-cased.
+// Messages never show a certificate.
+func checkCertificateLines(t *testing.T, what string, content []byte) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(string(content)), "\n")
+	if len(lines) > maxCertificates {
+		t.Errorf("%s: %d certificates, the server accepts at most %d", what, len(lines), maxCertificates)
 	}
+	seen := map[string]int{}
+	for i, l := range lines {
+		l = strings.ToLower(strings.TrimSpace(l))
+		lines[i] = l
+		if b, err := hex.DecodeString(l); err != nil || len(b) != 32 {
+			t.Errorf("%s line %d: want 64 hex characters", what, i+1)
+		}
+		if j, dup := seen[l]; dup {
+			t.Errorf("%s line %d repeats line %d: the server refuses the file", what, i+1, j+1)
+		}
+		seen[l] = i
+	}
+	return lines
 }
 
 // secretFile finds which Secret and key a file path in the container comes from.

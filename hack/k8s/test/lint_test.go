@@ -17,6 +17,7 @@ func TestHelmLint(t *testing.T) {
 		{"lint", "--strict", chartDir},
 		{"lint", "--strict", chartDir, "--values", fullValues},
 		{"lint", "--strict", chartDir, "--set", "certificate.existingSecret=x"},
+		{"lint", "--strict", chartDir, "--set", "certificate.next=" + strings.Repeat("ef", 32)},
 	} {
 		out, stderr, err := runErr(helm, args...)
 		if err != nil {
@@ -46,6 +47,9 @@ func TestValuesRejected(t *testing.T) {
 		{"grace period not longer than shutdown", "config.shutdownTimeout=1m", "terminationGracePeriodSeconds"},
 		{"grace period equal to shutdown", "terminationGracePeriodSeconds=20", "terminationGracePeriodSeconds"},
 		{"both secret and value", "certificate.existingSecret=x,certificate.value=" + strings.Repeat("0", 64), "only one"},
+		{"short next certificate", "certificate.next=abcd", "next"},
+		{"next with existingSecret", "certificate.existingSecret=x,certificate.next=" + strings.Repeat("0", 64), "second line of its key"},
+		{"next equals value", "certificate.value=" + strings.Repeat("ab", 32) + ",certificate.next=" + strings.Repeat("AB", 32), "certificate.next equals certificate.value"},
 		{"both pdb bounds", "podDisruptionBudget.enabled=true,podDisruptionBudget.minAvailable=1", "only one"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,6 +94,9 @@ func TestConfigChecksum(t *testing.T) {
 	}
 	if sum, _ := render("certificate.value=" + strings.Repeat("cd", 32)); sum != base {
 		t.Error("checksum/config changed with the certificate: rotation would restart the pods")
+	}
+	if sum, _ := render("certificate.value="+strings.Repeat("cd", 32), "certificate.next="+strings.Repeat("ef", 32)); sum != base {
+		t.Error("checksum/config changed with certificate.next: a rotation's second line would restart the pods")
 	}
 }
 
