@@ -48,9 +48,9 @@ func (c *connFlags) address(getenv env) string {
 //
 // A client presents one certificate. Where the server's variables hold several (a rotation),
 // the client takes the first: the first entry of TAU_CERTIFICATE, the first line of the file.
-// The rotation adds the new certificate as the second line and removes the old first line
-// last, so a client reading the server's own file keeps a certificate the server accepts. The
-// whole value is still checked as the server checks it.
+// A rotation adds the new certificate as the second line and removes the old first line last,
+// so a client reading the server's own file presents the old certificate, accepted, until its
+// line goes. The whole value is still checked as the server checks it.
 func (c *connFlags) certificate(getenv env) (protocol.Certificate, error) {
 	hexCert, file, hexName, fileName := c.cert, c.certFile, "--cert", "--cert-file"
 	if hexCert == "" && file == "" {
