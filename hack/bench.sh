@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
-# Tau against redis-server on this machine, both measured by the same client (tau bench).
+# Tau against redis-server on this machine, both measured by the same client (tau bench), and
+# Tau's PING against a no-op TAU server (hack/noopserver: parsing and system calls, no engine).
 #
 # Pairs of equal durability: Tau TAU_FSYNC=always vs Redis appendfsync always, and Tau
 # TAU_FSYNC=interval (1s) vs Redis appendfsync everysec. Each server gets a fresh temp dir.
 # For every pipeline depth, APPEND is compared with HSET series<N> <ts> <value> and QUERY_POINT
-# with HGET series<N> <ts> (queries ask for points the append phase stored). Prints one table
-# row per comparison: ops/s of each, tau ÷ redis, and p99 latency of each.
+# with HGET series<N> <ts> (queries ask for points the append phase stored), and Tau's PING with
+# the no-op server's. Prints one table row per comparison: ops/s of each, tau ÷ other; server
+# CPU per request of each (µs, shown as us/req), tau ÷ other; and p99 latency of each.
 #
-# Knobs (environment): DURATION per test (5s), CONNS (50), PIPELINES ("1 16"), SERIES (100).
+# CPU per request is the server's CPU time during the test divided by the requests tau bench
+# completed in it (its CSV "requests"). CPU time is utime+stime+cutime+cstime from
+# /proc/PID/stat (fields 14-17, clock ticks, getconf CLK_TCK): every thread of the server, and
+# the children it has reaped, which is Redis's AOF-rewrite fork (an in-process checkpoint in
+# Tau). The window is the test alone: tau bench prints its CSV header once its connections are
+# open and the series created (not measured), then each test's row the moment the test ends,
+# and the next test starts at once; the script reads /proc as each line arrives, so each
+# window is that test, give or take the millisecond the script needs to read the line. A forked
+# child's CPU counts when the server reaps it, in the row then running; one still running after
+# tau bench exits is waited for and counted in that run's last row.
+#
+# Knobs (environment): DURATION per test (5s), CONNS (50), PIPELINES ("1 16"), SERIES (100),
+# ROWS: the row groups, in order ("always interval ping"; always and interval are the Redis
+# pairs above, ping is Tau vs the no-op server).
 # Needs Go, and redis-server (installed with apt-get when missing and running as root).
 set -euo pipefail
 
@@ -15,19 +30,26 @@ DURATION=${DURATION:-5s}
 CONNS=${CONNS:-50}
 PIPELINES=${PIPELINES:-"1 16"}
 SERIES=${SERIES:-100}
+ROWS=${ROWS:-"always interval ping"}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tau-bench.XXXXXX")
 PIDS=()
 
-cleanup() {
-	# Only the servers this script started, by their process ids.
+# stop_servers stops only the servers this script started, by their process ids.
+stop_servers() {
+	local pid
 	for pid in "${PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	PIDS=()
+}
+
+cleanup() {
+	stop_servers
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -92,52 +114,164 @@ start_redis() { # appendfsync-mode port
 	wait_ready --resp --addr "127.0.0.1:$2"
 }
 
-# measure prints tau bench's CSV rows (no header) for append then query.
-measure() { # extra-flags...
-	timeout 120 "$WORK/tau" bench "$@" -c "$CONNS" --series "$SERIES" -t append,query \
-		-d "$DURATION" --csv -q | tail -n +2
+start_noop() { # port
+	LOGFILE="$WORK/noop.log"
+	"$WORK/noopserver" -addr "127.0.0.1:$1" >"$LOGFILE" 2>&1 &
+	PIDS+=($!)
+	wait_ready --addr "127.0.0.1:$1"
 }
 
-# row prints one comparison from two CSV rows (fields: 7 errors, 9 ops/s, 12 p99 ms).
-row() { # durability pipeline test tau-csv redis-csv
-	local t=$4 r=$5
+# cpu_ticks sets the variable named $1 to the CPU time of process $2 and of the children it
+# has reaped, in clock ticks: /proc/PID/stat fields 14-17 (utime stime cutime cstime). One
+# read, no subprocess: it runs while the load may already be running.
+cpu_ticks() { # variable pid
+	local stat f
+	read -r stat <"/proc/$2/stat"
+	read -r -a f <<<"${stat##*) }" # from field 3 on: the name in parentheses may hold spaces
+	printf -v "$1" '%s' "$((f[11] + f[12] + f[13] + f[14]))"
+}
+
+# has_child reports whether process $1 has a child, running or not yet reaped (a scan of /proc:
+# too slow to run inside a measured window).
+has_child() { # pid
+	local file stat f
+	for file in /proc/[0-9]*/stat; do
+		read -r stat 2>/dev/null <"$file" || continue # it may have ended
+		f=${stat##*) } # "state ppid ..."
+		f=${f#* }
+		[[ ${f%% *} == "$1" ]] && return 0
+	done
+	return 1
+}
+
+# measure runs tau bench (tests $2, then extra flags) against the server with process id $1
+# and prints one CSV row per test with the server's CPU ticks during that test appended (see
+# the top of this file for the window).
+measure() { # pid tests extra-flags...
+	local pid=$1 tests=$2 line before='' after rows=() ticks=() i
+	shift 2
+	while IFS= read -r line; do
+		cpu_ticks after "$pid"
+		if [[ -n $before ]]; then
+			rows+=("$line")
+			ticks+=($((after - before)))
+		fi
+		before=$after
+	done < <(timeout 120 "$WORK/tau" bench "$@" -c "$CONNS" --series "$SERIES" -t "$tests" \
+		-d "$DURATION" --csv -q)
+	if ((${#rows[@]} > 0)) && has_child "$pid"; then
+		log "waiting for process $pid's child (AOF rewrite), counted in the last row"
+		for _ in $(seq 1200); do
+			has_child "$pid" || break
+			sleep 0.1
+		done
+		cpu_ticks after "$pid"
+		ticks[-1]=$((ticks[-1] + after - before))
+	fi
+	for i in "${!rows[@]}"; do
+		printf '%s,%s\n' "${rows[i]}" "${ticks[i]}"
+	done
+}
+
+# header prints the column names, the other server being called $1.
+header() { # other-name
+	printf "%-19s %3s  %-18s %12s %12s %6s %13s %13s %6s %10s %11s\n" durability P test "tau ops/s" \
+		"$1 ops/s" ratio "tau us/req" "$1 us/req" ratio "tau p99ms" "$1 p99ms"
+}
+
+# row prints one comparison from two CSV rows (fields: 6 requests, 7 errors, 9 ops/s, 12 p99 ms,
+# 15 CPU ticks, appended by measure).
+row() { # durability pipeline test tau-csv other-csv other-name
+	local t=$4 o=$5 a b
 	IFS=, read -r -a a <<<"$t"
-	IFS=, read -r -a b <<<"$r"
-	awk -v d="$1" -v p="$2" -v n="$3" -v ta="${a[8]}" -v ra="${b[8]}" -v tp="${a[11]}" \
-		-v rp="${b[11]}" -v te="${a[6]}" -v re="${b[6]}" 'BEGIN {
-		printf "%-18s %3s  %-18s %12.0f %12.0f %7.2f %10.3f %10.3f", d, p, n, ta, ra, ta / ra, tp, rp
-		if (te + re > 0) printf "   errors tau %d redis %d", te, re
+	IFS=, read -r -a b <<<"$o"
+	if ((${#a[@]} < 15 || ${#b[@]} < 15)); then
+		log "$3 -P $2: tau bench failed (tau: '$t', $6: '$o')"
+		exit 1
+	fi
+	awk -v d="$1" -v p="$2" -v n="$3" -v other="$6" -v hz="$CLK_TCK" \
+		-v ta="${a[8]}" -v oa="${b[8]}" -v tp="${a[11]}" -v op="${b[11]}" -v te="${a[6]}" \
+		-v oe="${b[6]}" -v tn="${a[5]}" -v on="${b[5]}" -v tt="${a[14]}" -v ot="${b[14]}" 'BEGIN {
+		tc = tn > 0 ? tt * 1e6 / hz / tn : 0
+		oc = on > 0 ? ot * 1e6 / hz / on : 0
+		printf "%-19s %3s  %-18s %12.0f %12.0f ", d, p, n, ta, oa
+		if (oa > 0) printf "%6.2f", ta / oa; else printf "%6s", "-"
+		printf " %13.2f %13.2f ", tc, oc
+		if (oc > 0) printf "%6.2f", tc / oc; else printf "%6s", "-"
+		printf " %10.3f %11.3f", tp, op
+		if (te + oe > 0) printf "   errors tau %d %s %d", te, other, oe
 		printf "\n"
 	}'
 }
 
+# compare_redis runs the APPEND/HSET and QUERY/HGET rows of one durability pair.
+compare_redis() { # tau-fsync redis-appendfsync label
+	local tport rport tpid rpid p t r
+	free_port tport && start_tau "$1" "$tport" && tpid=${PIDS[-1]}
+	free_port rport && start_redis "$2" "$rport" && rpid=${PIDS[-1]}
+	for p in $PIPELINES; do
+		log "$3 -P $p"
+		mapfile -t t < <(measure "$tpid" append,query --addr "127.0.0.1:$tport" -P "$p")
+		mapfile -t r < <(measure "$rpid" append,query --resp --addr "127.0.0.1:$rport" -P "$p")
+		row "$3" "$p" "APPEND vs HSET" "${t[0]:-}" "${r[0]:-}" redis
+		row "$3" "$p" "QUERY vs HGET" "${t[1]:-}" "${r[1]:-}" redis
+	done
+	stop_servers
+}
+
+# compare_noop runs the PING rows: Tau (TAU_FSYNC=always; PING never reaches storage) against
+# the no-op server.
+compare_noop() {
+	local tport nport tpid npid p t n
+	free_port tport && start_tau always "$tport" && tpid=${PIDS[-1]}
+	free_port nport && start_noop "$nport" && npid=${PIDS[-1]}
+	for p in $PIPELINES; do
+		log "PING -P $p"
+		mapfile -t t < <(measure "$tpid" ping --addr "127.0.0.1:$tport" -P "$p")
+		mapfile -t n < <(measure "$npid" ping --addr "127.0.0.1:$nport" -P "$p")
+		row "none (PING)" "$p" "PING vs no-op PING" "${t[0]:-}" "${n[0]:-}" no-op
+	done
+	stop_servers
+}
+
 main() {
 	cd "$ROOT"
-	ensure_redis
-	log "building tau and tau-server into $WORK"
+	local group shown=''
+	for group in $ROWS; do
+		case $group in
+		always | interval | ping) ;;
+		*)
+			log "ROWS: unknown row group '$group' (want always, interval, ping)"
+			exit 2
+			;;
+		esac
+	done
+	if [[ " $ROWS " == *" always "* || " $ROWS " == *" interval "* ]]; then
+		ensure_redis
+	fi
+	CLK_TCK=$(getconf CLK_TCK)
+	log "building tau, tau-server and noopserver into $WORK"
 	go build -o "$WORK/tau" ./cmd/tau
 	go build -o "$WORK/tau-server" ./cmd/tau-server
-
-	local tau_always tau_interval redis_always redis_everysec
-	free_port tau_always && start_tau always "$tau_always"
-	free_port tau_interval && start_tau interval "$tau_interval"
-	free_port redis_always && start_redis always "$redis_always"
-	free_port redis_everysec && start_redis everysec "$redis_everysec"
+	go build -o "$WORK/noopserver" ./hack/noopserver
 
 	log "$CONNS connections, pipelines $PIPELINES, $SERIES series, $DURATION per test on $(nproc) cores"
-	printf "%-18s %3s  %-18s %12s %12s %7s %10s %10s\n" durability P test \
-		"tau ops/s" "redis ops/s" ratio "tau p99ms" "redis p99ms"
-	local p pair name tport rport t r
-	for pair in "always:$tau_always:$redis_always:fsync=always/always" \
-		"interval:$tau_interval:$redis_everysec:interval/everysec"; do
-		IFS=: read -r _ tport rport name <<<"$pair"
-		for p in $PIPELINES; do
-			log "$name -P $p"
-			mapfile -t t < <(measure --addr "127.0.0.1:$tport" -P "$p")
-			mapfile -t r < <(measure --resp --addr "127.0.0.1:$rport" -P "$p")
-			row "$name" "$p" "APPEND vs HSET" "${t[0]}" "${r[0]}"
-			row "$name" "$p" "QUERY vs HGET" "${t[1]}" "${r[1]}"
-		done
+	for group in $ROWS; do
+		case $group in
+		always | interval)
+			[[ $shown == redis ]] || header redis
+			shown=redis
+			;;
+		ping)
+			[[ $shown == no-op ]] || header no-op
+			shown=no-op
+			;;
+		esac
+		case $group in
+		always) compare_redis always always "fsync=always/always" ;;
+		interval) compare_redis interval everysec "interval/everysec" ;;
+		ping) compare_noop ;;
+		esac
 	done
 }
 

@@ -5,5 +5,5 @@
 bench-client: ## Client encode/decode and round-trip benchmarks, with allocations
 	go test -run '^$$' -bench . -benchmem ./pkg/client/
 
-bench-compare: ## Tau vs redis-server on this machine with the same client (DURATION, CONNS, PIPELINES)
+bench-compare: ## Tau vs redis-server and vs a no-op server, ops/s and server CPU per request (DURATION, CONNS, PIPELINES, SERIES, ROWS)
 	hack/bench.sh
