@@ -3,6 +3,7 @@ package actor
 import (
 	"sync"
 
+	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/storage"
 )
 
@@ -15,6 +16,8 @@ const (
 	KindQuery
 	KindDrop
 	KindSnapshot
+	KindInfo  // the series' point count and first and last timestamps, into Result.Info
+	KindRange // a range read, answered into Page
 )
 
 // Message is one request for a series.
@@ -24,6 +27,7 @@ type Message struct {
 	Value  uint64
 	Result *Result
 	Snap   *storage.SeriesSnapshot // KindSnapshot: filled by the actor
+	Page   *query.Page             // KindRange: the read, and where its answer lands
 }
 
 // mailbox is a bounded FIFO. The worker takes everything queued at once (one lock per batch,

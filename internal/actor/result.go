@@ -33,6 +33,7 @@ type Result struct {
 	Err    error          // nil, or one of the errors above (or the caller's own)
 	Found  bool           // point query: a point exists at the timestamp
 	Value  uint64         // point query: the value's IEEE-754 bits
+	Info   Info           // series info
 	Ticket storage.Ticket // resolves once the effect is durable
 	done   chan struct{}
 }
@@ -41,7 +42,16 @@ type Result struct {
 func NewResult() *Result { return &Result{done: make(chan struct{}, 1)} }
 
 // Reset prepares the result for a new operation.
-func (r *Result) Reset() { r.Err, r.Found, r.Value, r.Ticket = nil, false, 0, storage.Ticket{} }
+func (r *Result) Reset() {
+	r.Err, r.Found, r.Value, r.Info, r.Ticket = nil, false, 0, Info{}, storage.Ticket{}
+}
+
+// Info is what a series holds now: its points, and the timestamps of its first and last
+// (both 0 when it has none).
+type Info struct {
+	Points      uint64
+	First, Last int64
+}
 
 // Complete publishes the outcome to the waiting caller.
 func (r *Result) Complete() { r.done <- struct{}{} }
