@@ -176,6 +176,7 @@ func TestE1_LabelsAscendingByteWise(t *testing.T) {
 		t.Fatalf("listing:\n got %x\nwant %x", got, want)
 	}
 	t.Run("start is inclusive", func(t *testing.T) {
+		c := c.with(t)
 		for i, l := range want {
 			more, got := c.list(l, 0)
 			if more || !slices.Equal(got, want[i:]) {
@@ -184,12 +185,14 @@ func TestE1_LabelsAscendingByteWise(t *testing.T) {
 		}
 	})
 	t.Run("start between labels", func(t *testing.T) {
+		c := c.with(t)
 		more, got := c.list(protocol.Label{31: 2}, 1) // after {31: 1}, before {30: 0xFF, 31: 0xFF}
 		if !more || !slices.Equal(got, []protocol.Label{{30: 0xFF, 31: 0xFF}}) {
 			t.Fatalf("got %x more %v", got, more)
 		}
 	})
 	t.Run("all 0xFF is last and has no successor", func(t *testing.T) {
+		c := c.with(t)
 		more, got := c.list(ones(), 10)
 		if more || !slices.Equal(got, []protocol.Label{ones()}) {
 			t.Fatalf("from all-0xFF: %x more %v", got, more)
@@ -328,6 +331,13 @@ func TestE1_CreatesAndDropsDuringPaging(t *testing.T) {
 	if changes.Load() == 0 {
 		t.Fatal("nothing was created or dropped during the listings")
 	}
+}
+
+// with is c reporting to t, for subtests (FailNow belongs to the test that calls it).
+func (c *rawConn) with(t testing.TB) *rawConn {
+	d := *c
+	d.t = t
+	return &d
 }
 
 // roundTrip is call without Fatal, for helper goroutines.
@@ -492,6 +502,7 @@ func TestE4_EveryAggregation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.agg.String(), func(t *testing.T) {
+			c := c.with(t)
 			if more, got := c.queryRange(l, minT, maxT, 0, tc.agg, 10); more || !slices.Equal(got, tc.want) {
 				t.Fatalf("got %v", got)
 			}
@@ -704,6 +715,7 @@ func TestE4_InvalidCombinationsAreInvalidPayload(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			c := c.with(t)
 			for _, l := range []protocol.Label{known, unknown} { // malformed beats series_not_found
 				for _, se := range [][2]int64{{0, 10}, {10, 0}} { // and an empty range
 					c.expect(c.call(protocol.OpQueryRange, rangeP(l, se[0], se[1], 0, tc.agg, tc.bucket)), errAnswer(protocol.StatusInvalidPayload))
@@ -713,6 +725,7 @@ func TestE4_InvalidCombinationsAreInvalidPayload(t *testing.T) {
 		})
 	}
 	t.Run("wrong lengths, unknown series", func(t *testing.T) {
+		c := c.with(t)
 		for _, n := range []int{0, 32, 60, 62, 122} {
 			p := make([]byte, n)
 			copy(p, unknown[:])

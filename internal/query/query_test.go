@@ -202,7 +202,7 @@ func TestRunMatchesReference(t *testing.T) {
 			if !samePoints(got, want, q.Agg) || more != wantMore {
 				t.Fatalf("trial %d, %+v over %d points:\ngot  %v more %v\nwant %v more %v", trial, q, len(pts), got, more, want, wantMore)
 			}
-			checkPaging(t, s, pts, q)
+			checkPaging(t, s, q)
 		}
 	}
 }
@@ -211,7 +211,7 @@ func TestRunMatchesReference(t *testing.T) {
 // start + bucket) and compares their concatenation with one page holding everything. A walk
 // that pages right after a bucket clamped at MinInt64 resumes at MinInt64 + bucket, as the
 // contract says, which is past the next bucket's real start: such walks are not compared.
-func checkPaging(t *testing.T, s *chunkenc.Series, pts []pt, q Range) {
+func checkPaging(t *testing.T, s *chunkenc.Series, q Range) {
 	t.Helper()
 	if !q.Valid() {
 		return
