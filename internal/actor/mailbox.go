@@ -3,7 +3,6 @@ package actor
 import (
 	"sync"
 
-	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/storage"
 )
 
@@ -17,7 +16,7 @@ const (
 	KindDrop
 	KindSnapshot
 	KindInfo  // the series' point count and first and last timestamps, into Result.Info
-	KindRange // a range read, answered into Page
+	KindRange // a range read: Result.Page holds it and receives its answer
 )
 
 // Message is one request for a series.
@@ -27,7 +26,6 @@ type Message struct {
 	Value  uint64
 	Result *Result
 	Snap   *storage.SeriesSnapshot // KindSnapshot: filled by the actor
-	Page   *query.Page             // KindRange: the read, and where its answer lands
 }
 
 // mailbox is a bounded FIFO. The worker takes everything queued at once (one lock per batch,

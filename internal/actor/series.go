@@ -75,7 +75,9 @@ func (s *Series) handle(m *Message) {
 		r.Info = s.info()
 		r.Complete()
 	case KindRange:
-		m.Page.Run(s.data) // reads the chunks in place: nothing else touches them meanwhile
+		if r.Page != nil {
+			r.Page.Run(s.data) // reads the chunks in place: nothing else touches them meanwhile
+		}
 		r.Complete()
 	case KindDrop:
 		s.drop(r)

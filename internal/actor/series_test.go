@@ -112,6 +112,9 @@ func TestReadsRunInSeriesOrder(t *testing.T) {
 	page := &query.Page{Range: query.Range{Start: math.MinInt64, End: math.MaxInt64}}
 	send := func(m Message) {
 		m.Result = NewResult()
+		if m.Kind == KindRange {
+			m.Result.Page = page
+		}
 		if !s.Send(m) {
 			t.Fatal("mailbox full")
 		}
@@ -120,7 +123,7 @@ func TestReadsRunInSeriesOrder(t *testing.T) {
 	send(Message{Kind: KindAppend, TS: -5, Value: 1})
 	send(Message{Kind: KindAppend, TS: 7, Value: 2})
 	send(Message{Kind: KindInfo})
-	send(Message{Kind: KindRange, Page: page})
+	send(Message{Kind: KindRange})
 	send(Message{Kind: KindAppend, TS: 9, Value: 3})
 	for _, r := range results {
 		r.Wait()
@@ -138,7 +141,7 @@ func TestReadsRunInSeriesOrder(t *testing.T) {
 	if r := call(s, Message{Kind: KindInfo}); !errors.Is(r.Err, ErrSeriesNotFound) {
 		t.Fatalf("info after drop: %v", r.Err)
 	}
-	if r := call(s, Message{Kind: KindRange, Page: page}); !errors.Is(r.Err, ErrSeriesNotFound) {
+	if r := call(s, Message{Kind: KindRange}); !errors.Is(r.Err, ErrSeriesNotFound) {
 		t.Fatalf("range after drop: %v", r.Err)
 	}
 }

@@ -73,7 +73,9 @@ func (e *Engine) QueryRange(l series.Label, q RangeQuery, page *RangePage, res *
 		return
 	}
 	page.Range = q
-	e.send(l, actor.Message{Kind: actor.KindRange, Page: page}, res)
+	res.reset()
+	res.r.Page = page
+	e.route(l, actor.Message{Kind: actor.KindRange}, res)
 }
 
 // ListSeries lists into page the labels of live series >= start, ascending byte-wise, at most
