@@ -15,6 +15,8 @@ const (
 	KindQuery
 	KindDrop
 	KindSnapshot
+	KindInfo  // the series' point count and first and last timestamps, into Result.Info
+	KindRange // a range read: Result.Page holds it and receives its answer
 )
 
 // Message is one request for a series.

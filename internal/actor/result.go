@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/storage"
 )
 
@@ -33,6 +34,8 @@ type Result struct {
 	Err    error          // nil, or one of the errors above (or the caller's own)
 	Found  bool           // point query: a point exists at the timestamp
 	Value  uint64         // point query: the value's IEEE-754 bits
+	Info   Info           // series info
+	Page   *query.Page    // range read: the read, and where its answer lands (the caller's)
 	Ticket storage.Ticket // resolves once the effect is durable
 	done   chan struct{}
 }
@@ -41,7 +44,16 @@ type Result struct {
 func NewResult() *Result { return &Result{done: make(chan struct{}, 1)} }
 
 // Reset prepares the result for a new operation.
-func (r *Result) Reset() { r.Err, r.Found, r.Value, r.Ticket = nil, false, 0, storage.Ticket{} }
+func (r *Result) Reset() {
+	r.Err, r.Found, r.Value, r.Info, r.Page, r.Ticket = nil, false, 0, Info{}, nil, storage.Ticket{}
+}
+
+// Info is what a series holds now: its points, and the timestamps of its first and last
+// (both 0 when it has none).
+type Info struct {
+	Points      uint64
+	First, Last int64
+}
 
 // Complete publishes the outcome to the waiting caller.
 func (r *Result) Complete() { r.done <- struct{}{} }

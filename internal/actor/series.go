@@ -71,11 +71,25 @@ func (s *Series) handle(m *Message) {
 	case KindQuery:
 		r.Value, r.Found = s.data.Lookup(m.TS)
 		r.Complete()
+	case KindInfo:
+		r.Info = s.info()
+		r.Complete()
+	case KindRange:
+		if r.Page != nil {
+			r.Page.Run(s.data) // reads the chunks in place: nothing else touches them meanwhile
+		}
+		r.Complete()
 	case KindDrop:
 		s.drop(r)
 	case KindSnapshot:
 		s.snapshot(m.Snap, r)
 	}
+}
+
+func (s *Series) info() Info {
+	first, _ := s.data.FirstTimestamp()
+	last, _ := s.data.LastTimestamp()
+	return Info{Points: uint64(s.data.Len()), First: first, Last: last}
 }
 
 // append checks order, logs the point, then applies it. The caller's answer waits for the

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage"
 )
@@ -95,5 +96,52 @@ func TestManySeriesConcurrently(t *testing.T) {
 	wg.Wait()
 	if p.Stats().Progress == 0 {
 		t.Fatal("no progress counted")
+	}
+}
+
+// TestReadsRunInSeriesOrder: SERIES_INFO and range reads see every earlier request on the
+// series, and a dropped series answers them series_not_found.
+func TestReadsRunInSeriesOrder(t *testing.T) {
+	p := startPool(t, 2, Hooks{})
+	s := p.NewSeries(series.LabelFromString("reads"), nil, 0)
+	if r := call(s, Message{Kind: KindInfo}); r.Err != nil || r.Info != (Info{}) {
+		t.Fatalf("empty series info %+v %v", r.Info, r.Err)
+	}
+	// Queued back to back: each read must see the appends before it and none after.
+	results := make([]*Result, 0, 6)
+	page := &query.Page{Range: query.Range{Start: math.MinInt64, End: math.MaxInt64}}
+	send := func(m Message) {
+		m.Result = NewResult()
+		if m.Kind == KindRange {
+			m.Result.Page = page
+		}
+		if !s.Send(m) {
+			t.Fatal("mailbox full")
+		}
+		results = append(results, m.Result)
+	}
+	send(Message{Kind: KindAppend, TS: -5, Value: 1})
+	send(Message{Kind: KindAppend, TS: 7, Value: 2})
+	send(Message{Kind: KindInfo})
+	send(Message{Kind: KindRange})
+	send(Message{Kind: KindAppend, TS: 9, Value: 3})
+	for _, r := range results {
+		r.Wait()
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if got := results[2].Info; got != (Info{Points: 2, First: -5, Last: 7}) {
+		t.Fatalf("info %+v", got)
+	}
+	if len(page.Points) != 2 || page.Points[1] != (query.Point{TS: 7, Value: 2}) {
+		t.Fatalf("range %v", page.Points)
+	}
+	call(s, Message{Kind: KindDrop})
+	if r := call(s, Message{Kind: KindInfo}); !errors.Is(r.Err, ErrSeriesNotFound) {
+		t.Fatalf("info after drop: %v", r.Err)
+	}
+	if r := call(s, Message{Kind: KindRange}); !errors.Is(r.Err, ErrSeriesNotFound) {
+		t.Fatalf("range after drop: %v", r.Err)
 	}
 }

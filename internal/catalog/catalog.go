@@ -1,5 +1,6 @@
 // Package catalog routes labels to series actors. Lookups are lock-free; only creating and
 // dropping a series take the catalog's lock (the original's "small RwLock on the routing table").
+// Beside the routes it keeps the labels in order, for listings (index.go).
 package catalog
 
 import (
@@ -35,6 +36,7 @@ type Options struct {
 // Catalog owns the routing table and the actor pool.
 type Catalog struct {
 	routes        sync.Map // series.Label → *actor.Series
+	index         index    // the same labels in order, for List
 	mu            sync.Mutex
 	count         atomic.Int64
 	capacity      int
@@ -61,9 +63,12 @@ func (c *Catalog) Pool() *actor.Pool { return c.pool }
 // than the capacity may come back (the capacity was lowered); they are kept, and creates are
 // refused until drops bring the count under it.
 func (c *Catalog) Restore(states []storage.SeriesState) {
+	labels := make([]series.Label, 0, len(states))
 	for _, st := range states {
 		c.routes.Store(st.Label, c.pool.NewSeries(st.Label, st.Series, st.LastLSN))
+		labels = append(labels, st.Label)
 	}
+	c.index.reset(labels)
 	c.count.Store(int64(len(states)))
 }
 
@@ -97,6 +102,7 @@ func (c *Catalog) Create(l series.Label) (storage.Ticket, error) {
 		return storage.Ticket{}, actor.StorageFailed(err)
 	}
 	c.routes.Store(l, c.pool.NewSeries(l, nil, rec.LSN))
+	c.index.insert(l)
 	c.count.Add(1)
 	return t, nil
 }
@@ -108,8 +114,16 @@ func (c *Catalog) dropped(s *actor.Series) {
 	defer c.mu.Unlock()
 	if cur, ok := c.routes.Load(s.Label()); ok && cur == s {
 		c.routes.Delete(s.Label())
+		c.index.remove(s.Label())
 		c.count.Add(-1)
 	}
+}
+
+// List appends to dst the labels of live series >= start, ascending byte-wise, at most limit
+// of them (1..MaxListLimit; any other value means MaxListLimit), and reports whether further
+// labels follow the last one. The page is one consistent instant of the catalog (index.go).
+func (c *Catalog) List(start series.Label, limit int, dst []series.Label) (labels []series.Label, more bool) {
+	return c.index.page(start, limit, dst)
 }
 
 // Len is the number of live series.

@@ -25,9 +25,9 @@ import (
 const Prefix = "TAU"
 
 // MinPayloadBytes is the smallest TAU_MAX_PAYLOAD_BYTES allowed: the largest fixed-size request
-// of the wire (an APPEND, 48 bytes). The server's tests check it against the wire package, so
-// config need not import it.
-const MinPayloadBytes = 48
+// of the wire (a QUERY_RANGE, 61 bytes), so every request the server implements fits. The
+// server's tests check it against the wire package, so config need not import it.
+const MinPayloadBytes = 61
 
 // Fsync policies.
 const (
@@ -129,7 +129,7 @@ func (c Config) Validate() error {
 		{c.MaxConnections >= 1, "MAX_CONNECTIONS", fmt.Sprint(c.MaxConnections), "at least 1"},
 		{c.ConnectionTimeout > 0, "CONNECTION_TIMEOUT", c.ConnectionTimeout.String(), "a positive duration"},
 		{c.MaxPayloadBytes >= MinPayloadBytes && c.MaxPayloadBytes <= 1<<31-1, "MAX_PAYLOAD_BYTES",
-			fmt.Sprint(c.MaxPayloadBytes), fmt.Sprintf("between %d (an APPEND) and 2147483647", MinPayloadBytes)},
+			fmt.Sprint(c.MaxPayloadBytes), fmt.Sprintf("between %d (a QUERY_RANGE) and 2147483647", MinPayloadBytes)},
 		{c.CatalogCapacity >= 1, "CATALOG_CAPACITY", fmt.Sprint(c.CatalogCapacity), "at least 1"},
 		{c.ActorPoolSize >= 0, "ACTOR_POOL_SIZE", fmt.Sprint(c.ActorPoolSize), "0 (one per CPU) or more"},
 		{c.MailboxCapacity >= 1, "MAILBOX_CAPACITY", fmt.Sprint(c.MailboxCapacity), "at least 1"},

@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/server/servertest"
@@ -141,4 +144,79 @@ func (c *benchConn) readAnswer(op string) error {
 func BenchmarkConcurrentQuery(b *testing.B) {
 	srv := start(b)
 	benchPipelined(b, srv.Addr(), "query", 16, 16)
+}
+
+// BenchmarkQueryRangeVsPoint reads every point of a 1 Mi-point series (2^20 points, one every
+// 10 s in ns) over loopback two ways in each iteration: QUERY_RANGE raw, paging through it
+// 65,536 points at a time (each page starting at the last timestamp + 1), and QUERY_POINT for
+// each timestamp, pipelined a window (256) deep. It reports each as ns/point and their ratio
+// (point time / range time).
+//
+//	go test -run '^$' -bench QueryRangeVsPoint -benchtime 3x ./internal/e2e
+func BenchmarkQueryRangeVsPoint(b *testing.B) {
+	const n, step, depth = 1 << 20, int64(10e9), 256
+	srv := start(b)
+	c := connect(b, srv.Addr())
+	l := label("range-vs-point")
+	pts := make([]rp, n)
+	v := 20.0
+	for i := range pts {
+		v += float64(i%7-3) / 100
+		pts[i] = rp{TS: 1_700_000_000e9 + int64(i)*step, Bits: math.Float64bits(math.Round(v*100) / 100)}
+	}
+	c.create(l, pts)
+	in := make([]byte, protocol.HeaderSize+protocol.PageHeaderSize+protocol.MaxRangeLimit*protocol.RangePointSize)
+	out := make([]byte, 0, depth*(protocol.HeaderSize+protocol.QueryPayloadSize))
+	var rangeTime, pointTime time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if got := benchRange(b, c, l, in); got != n {
+			b.Fatalf("QUERY_RANGE paged through %d points, want %d", got, n)
+		}
+		t1 := time.Now()
+		for i := 0; i < n; i += depth {
+			out = out[:0]
+			for _, p := range pts[i : i+depth] {
+				out = protocol.AppendHeader(out, protocol.OpQueryPoint, protocol.QueryPayloadSize)
+				out = protocol.EncodeQuery(out, l, p.TS)
+			}
+			if _, err := c.nc.Write(out); err != nil {
+				b.Fatal(err)
+			}
+			for range depth {
+				if _, err := io.ReadFull(c.br, in[:protocol.HeaderSize+9]); err != nil || in[protocol.HeaderSize] != 1 {
+					b.Fatalf("QUERY_POINT answer %x %v", in[:protocol.HeaderSize+1], err)
+				}
+			}
+		}
+		rangeTime += t1.Sub(t0)
+		pointTime += time.Since(t1)
+	}
+	iters := float64(b.N)
+	b.ReportMetric(float64(rangeTime.Nanoseconds())/iters/n, "range-ns/point")
+	b.ReportMetric(float64(pointTime.Nanoseconds())/iters/n, "point-ns/point")
+	b.ReportMetric(float64(pointTime)/float64(rangeTime), "point/range")
+}
+
+// benchRange pages through l with QUERY_RANGE raw, full pages, and returns the points read.
+func benchRange(b *testing.B, c *rawConn, l protocol.Label, in []byte) int {
+	total, start := 0, int64(math.MinInt64)
+	for {
+		c.send(protocol.OpQueryRange, rangeP(l, start, math.MaxInt64, 0, protocol.AggRaw, 0))
+		h := in[:protocol.HeaderSize]
+		if _, err := io.ReadFull(c.br, h); err != nil || protocol.Opcode(h[4]) != protocol.OpOK {
+			b.Fatalf("QUERY_RANGE answer %x %v", h, err)
+		}
+		p := in[protocol.HeaderSize : protocol.HeaderSize+int(binary.BigEndian.Uint32(h[6:]))]
+		if _, err := io.ReadFull(c.br, p); err != nil {
+			b.Fatal(err)
+		}
+		k := int(binary.BigEndian.Uint32(p[1:]))
+		total += k
+		if p[0] == 0 || k == 0 {
+			return total
+		}
+		last := p[protocol.PageHeaderSize+(k-1)*protocol.RangePointSize:]
+		start = int64(binary.BigEndian.Uint64(last)) + 1
+	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"io"
+	"math"
 	"net"
 	"testing"
 	"time"
@@ -28,6 +29,13 @@ func FuzzConnection(f *testing.F) {
 	f.Add(true, protocol.AppendHeader(nil, protocol.OpAppend, 0xFFFFFFFF))
 	f.Add(false, []byte("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))
 	f.Add(true, []byte{'T', 'A', 'U', 1, 0x20, 0, 0, 0, 0, 48, 1, 2, 3})
+	// The read extensions (E1, E2, E4): well-formed, malformed fields, and wrong lengths.
+	f.Add(true, frame(nil, protocol.OpListSeries, listP(protocol.Label{}, 0)))
+	f.Add(true, frame(frame(nil, protocol.OpSeriesInfo, series(fuzzKept)), protocol.OpSeriesInfo, make([]byte, 31)))
+	f.Add(true, frame(nil, protocol.OpQueryRange, rangeP(fuzzKept, math.MinInt64, math.MaxInt64, 0, protocol.AggRaw, 0)))
+	f.Add(true, frame(nil, protocol.OpQueryRange, rangeP(fuzzKept, -100, 100, 1, protocol.AggAvg, 3)))
+	f.Add(true, frame(frame(nil, protocol.OpQueryRange, rangeP(l, 0, 10, 0, 9, 1)), protocol.OpQueryRange, make([]byte, 60)))
+	f.Add(false, frame(nil, protocol.OpQueryRange, rangeP(fuzzKept, 0, 10, 0, protocol.AggRaw, 0)))
 	fuzzServer := startFuzzServer(f) // one per process: fuzz workers each start their own
 	f.Fuzz(func(t *testing.T, authenticate bool, input []byte) {
 		nc, err := net.Dial("tcp", fuzzServer.Addr())
@@ -52,6 +60,9 @@ func FuzzConnection(f *testing.F) {
 		c := connect(t, fuzzServer.Addr())
 		c.expectOpen()
 		c.expect(c.call(protocol.OpQueryPoint, queryP(fuzzKept, 7)), foundAnswer(0.5))
+		if more, got := c.queryRange(fuzzKept, math.MinInt64, math.MaxInt64, 0, protocol.AggRaw, 0); more || len(got) != 1 {
+			t.Fatalf("the kept series reads back %v", got)
+		}
 	})
 }
 

@@ -93,10 +93,12 @@ func TestR10_IdleTimeout(t *testing.T) {
 }
 
 func TestR10_MaxPayloadConfigurable(t *testing.T) {
-	srv := start(t, func(c *config.Config) { c.MaxPayloadBytes = 48 })
+	// The smallest limit allowed still takes the largest request, a 61-byte QUERY_RANGE.
+	srv := start(t, func(c *config.Config) { c.MaxPayloadBytes = config.MinPayloadBytes })
 	c := connect(t, srv.Addr())
-	c.expect(c.call(protocol.OpPing, make([]byte, 48)), pongAnswer)
-	c.expect(c.call(protocol.OpPing, make([]byte, 49)), errAnswer(protocol.StatusPayloadTooLarge))
+	c.expect(c.call(protocol.OpQueryRange, rangeP(label("none"), 0, 1, 0, 0, 0)), errAnswer(protocol.StatusSeriesNotFound))
+	c.expect(c.call(protocol.OpPing, make([]byte, 61)), pongAnswer)
+	c.expect(c.call(protocol.OpPing, make([]byte, 62)), errAnswer(protocol.StatusPayloadTooLarge))
 	c.expectClosed()
 }
 

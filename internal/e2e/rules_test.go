@@ -36,6 +36,12 @@ func TestR0_OrderOfChecks(t *testing.T) {
 		{"length before operation", true, protocol.AppendFrame(nil, protocol.OpDropSeries, make([]byte, 31)), errAnswer(protocol.StatusInvalidPayload), false},
 		{"operation last", true, protocol.AppendFrame(nil, protocol.OpDropSeries, make([]byte, 32)), errAnswer(protocol.StatusSeriesNotFound), false},
 		{"server-only opcode after auth", true, protocol.AppendFrame(nil, protocol.OpOK, nil), errAnswer(protocol.StatusBadOpcode), false},
+		// The extensions keep the same order (docs/protocol.md, "Extensions").
+		{"extension: auth before length", false, protocol.AppendFrame(nil, protocol.OpQueryRange, make([]byte, 3)), errAnswer(protocol.StatusNotAuthenticated), true},
+		{"extension: auth before operation", false, protocol.AppendFrame(nil, protocol.OpListSeries, make([]byte, 36)), errAnswer(protocol.StatusNotAuthenticated), true},
+		{"extension: length before operation", true, protocol.AppendFrame(nil, protocol.OpSeriesInfo, make([]byte, 33)), errAnswer(protocol.StatusInvalidPayload), false},
+		{"extension: fields before operation", true, protocol.AppendFrame(nil, protocol.OpQueryRange, rangeP(label("nope"), 0, 10, 0, 9, 1)), errAnswer(protocol.StatusInvalidPayload), false},
+		{"extension: operation last", true, protocol.AppendFrame(nil, protocol.OpQueryRange, rangeP(label("nope"), 0, 10, 0, 0, 0)), errAnswer(protocol.StatusSeriesNotFound), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,7 +140,9 @@ func TestR3_UnknownOpcodesKeepConnection(t *testing.T) {
 			unknown = append(unknown, protocol.Opcode(op))
 		}
 	}
-	for _, reserved := range []protocol.Opcode{0x40, 0x41, 0x42, 0x43, 0x44, 0x12, 0x21, 0x31, protocol.OpPong, protocol.OpOK, protocol.OpErr} {
+	// APPEND_BATCH and the lens family are defined by the contract but not implemented: they
+	// stay unknown, as in the original 1.3.0.
+	for _, reserved := range []protocol.Opcode{0x40, 0x41, 0x42, 0x43, 0x44, 0x21, protocol.OpPong, protocol.OpOK, protocol.OpErr} {
 		if reserved.IsRequest() {
 			t.Fatalf("reserved opcode 0x%02x treated as known", byte(reserved))
 		}
@@ -150,7 +158,8 @@ func TestR4_PayloadLengthsAreExact(t *testing.T) {
 	srv := start(t)
 	c := connect(t, srv.Addr())
 	sizes := map[protocol.Opcode]int{protocol.OpConnect: 32, protocol.OpCreateSeries: 32,
-		protocol.OpDropSeries: 32, protocol.OpAppend: 48, protocol.OpQueryPoint: 40}
+		protocol.OpDropSeries: 32, protocol.OpAppend: 48, protocol.OpQueryPoint: 40,
+		protocol.OpListSeries: 36, protocol.OpSeriesInfo: 32, protocol.OpQueryRange: 61}
 	for op, size := range sizes {
 		for _, n := range []int{0, 1, size - 1, size + 1, 2 * size, 1000} {
 			c.expect(c.call(op, make([]byte, n)), errAnswer(protocol.StatusInvalidPayload))
@@ -167,7 +176,8 @@ func TestR5_Authentication(t *testing.T) {
 	srv := start(t)
 	wrong := bytes.Repeat([]byte{0xEE}, 32)
 	t.Run("requests before CONNECT are refused and close", func(t *testing.T) {
-		for _, op := range []protocol.Opcode{protocol.OpPing, protocol.OpCreateSeries, protocol.OpAppend, protocol.OpQueryPoint, protocol.OpDropSeries} {
+		for _, op := range []protocol.Opcode{protocol.OpPing, protocol.OpCreateSeries, protocol.OpAppend, protocol.OpQueryPoint, protocol.OpDropSeries,
+			protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange} {
 			c := dial(t, srv.Addr())
 			c.expect(c.call(op, make([]byte, op.PayloadSize()+1)), errAnswer(protocol.StatusNotAuthenticated))
 			c.expectClosed()
@@ -320,7 +330,7 @@ func TestR1_RandomPipelinedMix(t *testing.T) {
 	l := label("mix")
 	c.expect(c.call(protocol.OpCreateSeries, series(l)), okAnswer)
 	rng := rand.New(rand.NewSource(1))
-	unknown := []protocol.Opcode{0x00, 0x05, 0x12, 0x21, 0x31, 0x40, 0x44, protocol.OpPong, protocol.OpOK, protocol.OpErr, 0xEE}
+	unknown := []protocol.Opcode{0x00, 0x05, 0x14, 0x21, 0x32, 0x40, 0x44, protocol.OpPong, protocol.OpOK, protocol.OpErr, 0xEE}
 	ts := int64(0)
 	for round := 0; round < 50; round++ {
 		var b []byte

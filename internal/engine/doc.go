@@ -7,6 +7,7 @@
 // the actors (package actor), and the storage package makes every effect durable: a request's
 // Result completes once its actor has run it, and Result.Durable waits for the log.
 //
-// Room to grow: each new read or write (ranges, batches, listings, lenses) is one more method
-// here and one more message kind for the actors, answering in the same Result.
+// Room to grow: each new read or write is one more method here and one more message kind for
+// the actors, answering in the same Result. The reads beyond a point (reads.go: SeriesInfo,
+// QueryRange, ListSeries) answer variable-size pages into buffers the caller keeps and reuses.
 package engine

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -201,5 +202,77 @@ func TestStopDuringCheckpoint(t *testing.T) {
 		if err := e.Checkpoint(); !errors.Is(err, ErrStopped) {
 			t.Fatalf("checkpoint after Stop: %v, want ErrStopped", err)
 		}
+	}
+}
+
+func pt(ts int64, bits uint64) Point { return Point{TS: ts, Value: bits} }
+
+func TestReads(t *testing.T) {
+	e := start(t, MemoryStore(), Options{Capacity: 4})
+	a, b, unknown := series.LabelFromString("a"), series.LabelFromString("b"), series.LabelFromString("nope")
+	for _, l := range []series.Label{b, a} {
+		if _, err := call(func(r *Result) { e.Create(l, r) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info := func(l series.Label) (SeriesInfo, error) {
+		res, err := call(func(r *Result) { e.SeriesInfo(l, r) })
+		return res.Info(), err
+	}
+	if got, err := info(a); err != nil || got != (SeriesInfo{}) {
+		t.Fatalf("info of an empty series: %+v %v", got, err)
+	}
+	if _, err := info(unknown); !errors.Is(err, ErrSeriesNotFound) {
+		t.Fatalf("info of an unknown series: %v", err)
+	}
+	for i, ts := range []int64{-20, -11, 0, 5, 9, 10} {
+		if _, err := call(func(r *Result) { e.Append(a, ts, math.Float64bits(float64(i)), r) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := info(a); err != nil || got != (SeriesInfo{Points: 6, First: -20, Last: 10}) {
+		t.Fatalf("info: %+v %v", got, err)
+	}
+
+	page := &RangePage{}
+	rangeCases := []struct {
+		name  string
+		l     series.Label
+		q     RangeQuery
+		err   error
+		want  []Point
+		more  bool
+		label series.Label
+	}{
+		{"raw", a, RangeQuery{Start: -11, End: 10, Limit: 3}, nil,
+			[]Point{pt(-11, math.Float64bits(1)), pt(0, math.Float64bits(2)), pt(5, math.Float64bits(3))}, true, a},
+		{"count in buckets of 10", a, RangeQuery{Start: math.MinInt64, End: math.MaxInt64, Agg: AggCount, Bucket: 10}, nil,
+			[]Point{pt(-20, math.Float64bits(2)), pt(0, math.Float64bits(3)), pt(10, math.Float64bits(1))}, false, a},
+		{"empty series", b, RangeQuery{Start: 0, End: 100}, nil, nil, false, b},
+		{"unknown series", unknown, RangeQuery{Start: 0, End: 100}, ErrSeriesNotFound, nil, false, unknown},
+		{"raw with a bucket", a, RangeQuery{Start: 0, End: 100, Bucket: 1}, ErrInvalidQuery, nil, false, a},
+		{"unknown aggregation", a, RangeQuery{Start: 0, End: 100, Agg: 8, Bucket: 1}, ErrInvalidQuery, nil, false, a},
+	}
+	for _, c := range rangeCases {
+		t.Run(c.name, func(t *testing.T) {
+			page.Points, page.More = append(page.Points[:0], pt(1, 1)), true // a stale answer must not survive
+			_, err := call(func(r *Result) { e.QueryRange(c.l, c.q, page, r) })
+			if !errors.Is(err, c.err) || (c.err == nil && err != nil) {
+				t.Fatalf("error %v, want %v", err, c.err)
+			}
+			if c.err == nil && (!slices.Equal(page.Points, c.want) || page.More != c.more) {
+				t.Fatalf("got %v more %v, want %v more %v", page.Points, page.More, c.want, c.more)
+			}
+		})
+	}
+
+	list := &ListPage{}
+	if _, err := call(func(r *Result) { e.ListSeries(series.Label{}, 1, list, r) }); err != nil ||
+		!slices.Equal(list.Labels, []series.Label{a}) || !list.More {
+		t.Fatalf("list: %v more %v", list.Labels, list.More)
+	}
+	if _, err := call(func(r *Result) { e.ListSeries(series.Label{1}, 0, list, r) }); err != nil ||
+		!slices.Equal(list.Labels, []series.Label{a, b}) || list.More {
+		t.Fatalf("list from 0x01: %v more %v", list.Labels, list.More)
 	}
 }

@@ -38,6 +38,11 @@ func (e *Engine) QueryPoint(l series.Label, ts int64, res *Result) {
 // when its mailbox is full.
 func (e *Engine) send(l series.Label, m actor.Message, res *Result) {
 	res.reset()
+	e.route(l, m, res)
+}
+
+// route is send for a result already reset (and given what the request needs).
+func (e *Engine) route(l series.Label, m actor.Message, res *Result) {
 	s, ok := e.catalog.Lookup(l)
 	if !ok {
 		res.fail(ErrSeriesNotFound)

@@ -31,6 +31,9 @@ func (res *Result) Found() bool { return res.r.Found }
 // Value is, after Wait, the found point's value as IEEE-754 bits, exactly as appended.
 func (res *Result) Value() uint64 { return res.r.Value }
 
+// Info is, after Wait, what SeriesInfo read.
+func (res *Result) Info() SeriesInfo { return res.r.Info }
+
 // reset prepares the result for the next request.
 func (res *Result) reset() { res.r.Reset() }
 

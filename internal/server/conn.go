@@ -25,6 +25,7 @@ const maxWindow = 256
 // Slots circulate between the reader and the writer, so they allocate nothing in steady state.
 type slot struct {
 	res    *engine.Result
+	page   *page // LIST_SERIES and QUERY_RANGE: the answer's buffer, lent until it is written
 	op     protocol.Opcode
 	status protocol.Status // the answer when the front end answers itself (local)
 	local  bool            // answered by the front end: the engine never saw it
@@ -50,8 +51,12 @@ type conn struct {
 	log     *zap.Logger
 	free    chan *slot // slots the reader may fill: the window
 	pending chan *slot // filled slots, in request order, for the writer
-	out     []byte
-	failed  bool // a write failed: keep draining, write nothing
+	held    []*slot    // the reader's scratch while it waits for the window to drain (quiesce)
+	// pageFree holds a token while no paged answer (LIST_SERIES, QUERY_RANGE) is in flight:
+	// one at a time per connection bounds its memory (reads.go).
+	pageFree chan struct{}
+	out      []byte
+	failed   bool // a write failed: keep draining, write nothing
 	// moreInput is set by the reader when another request is already buffered whole: the
 	// writer then holds its answers for the same write instead of flushing each.
 	moreInput atomic.Bool
@@ -61,17 +66,20 @@ func newConn(s *Server, nc net.Conn) *conn {
 	window := min(maxWindow, s.cfg.MailboxCapacity)
 	c := &conn{
 		srv: s, nc: nc,
-		r:       protocol.NewReader(bufio.NewReaderSize(nc, 32<<10), uint32(s.cfg.MaxPayloadBytes)),
-		bw:      bufio.NewWriterSize(nc, 32<<10),
-		session: newSession(s.keeper),
-		log:     s.log.With(zap.Stringer("remote", nc.RemoteAddr())),
-		free:    make(chan *slot, window),
-		pending: make(chan *slot, window),
-		out:     make([]byte, 0, protocol.HeaderSize+9),
+		r:        protocol.NewReader(bufio.NewReaderSize(nc, 32<<10), uint32(s.cfg.MaxPayloadBytes)),
+		bw:       bufio.NewWriterSize(nc, 32<<10),
+		session:  newSession(s.keeper),
+		log:      s.log.With(zap.Stringer("remote", nc.RemoteAddr())),
+		free:     make(chan *slot, window),
+		pending:  make(chan *slot, window),
+		held:     make([]*slot, 0, window),
+		pageFree: make(chan struct{}, 1),
+		out:      make([]byte, 0, protocol.HeaderSize+protocol.SeriesInfoAnswerSize),
 	}
 	for i := 0; i < window; i++ {
 		c.free <- &slot{res: engine.NewResult()}
 	}
+	c.pageFree <- struct{}{}
 	return c
 }
 
@@ -233,6 +241,8 @@ func (c *conn) dispatch(op protocol.Opcode, p []byte, r *slot) bool {
 	case protocol.OpQueryPoint:
 		l, ts := protocol.QueryRequest(p)
 		eng.QueryPoint(series.Label(l), ts, r.res)
+	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange:
+		c.dispatchRead(op, p, r)
 	}
 	return false
 }
@@ -245,6 +255,7 @@ func (c *conn) writeLoop() {
 	for r := range c.pending {
 		c.settle(r)
 		c.write(r)
+		c.releasePage(r)
 		c.srv.metrics.answered(r.op, r.status, r.start)
 		closeAfter := r.close
 		c.free <- r
@@ -290,9 +301,23 @@ func (c *conn) write(r *slot) {
 		c.out = protocol.AppendHeader(c.out, protocol.OpPong, 0)
 	case r.op == protocol.OpQueryPoint:
 		c.out = protocol.AppendQueryAnswer(c.out, r.res.Found(), r.res.Value())
+	case r.op == protocol.OpSeriesInfo:
+		info := r.res.Info()
+		c.out = protocol.AppendSeriesInfoAnswer(c.out, info.Points, info.First, info.Last)
+	case r.op == protocol.OpQueryRange:
+		c.writeRange(&r.page.rng)
+		return
+	case r.op == protocol.OpListSeries:
+		c.writeList(&r.page.list)
+		return
 	default:
 		c.out = protocol.AppendHeader(c.out, protocol.OpOK, 0)
 	}
+	c.writeOut()
+}
+
+// writeOut writes c.out, arming the write deadline when the write may block.
+func (c *conn) writeOut() {
 	if c.bw.Available() < len(c.out) {
 		c.armWriteDeadline()
 	}

@@ -19,6 +19,10 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("TAU\x02\x01\x00\x00\x00\x00\x00"))
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
 	f.Add(AppendFrame(nil, Opcode(0x40), []byte("lens")))
+	f.Add(AppendFrame(nil, OpListSeries, EncodeListSeries(nil, Label{}, 0)))
+	f.Add(AppendFrame(nil, OpSeriesInfo, make([]byte, SeriesInfoPayloadSize)))
+	f.Add(AppendFrame(AppendFrame(nil, OpQueryRange, EncodeQueryRange(nil, &QueryRange{End: 100, Aggregation: AggAvg, Bucket: 10})),
+		OpQueryRange, make([]byte, QueryRangePayloadSize-1)))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := NewReader(bufio.NewReader(bytes.NewReader(in)), 1024)
 		for {

@@ -28,20 +28,26 @@ const (
 	OpPong         Opcode = 0x04
 	OpCreateSeries Opcode = 0x10
 	OpDropSeries   Opcode = 0x11
+	OpListSeries   Opcode = 0x12 // extension E1 (reads.go)
+	OpSeriesInfo   Opcode = 0x13 // extension E2
 	OpAppend       Opcode = 0x20
 	OpQueryPoint   Opcode = 0x30
+	OpQueryRange   Opcode = 0x31 // extension E4
 	OpOK           Opcode = 0xF0
 	OpErr          Opcode = 0xFF
 )
 
-// Payload sizes fixed by R4.
+// Payload sizes fixed by R4 (and, for the extensions, by their table in docs/protocol.md).
 const (
-	LabelSize          = 32
-	CertificateSize    = 32
-	ConnectPayloadSize = CertificateSize
-	SeriesPayloadSize  = LabelSize
-	AppendPayloadSize  = LabelSize + 8 + 8
-	QueryPayloadSize   = LabelSize + 8
+	LabelSize             = 32
+	CertificateSize       = 32
+	ConnectPayloadSize    = CertificateSize
+	SeriesPayloadSize     = LabelSize
+	AppendPayloadSize     = LabelSize + 8 + 8
+	QueryPayloadSize      = LabelSize + 8
+	ListSeriesPayloadSize = LabelSize + 4                 // E1: start label, u32 limit
+	SeriesInfoPayloadSize = LabelSize                     // E2: label
+	QueryRangePayloadSize = LabelSize + 8 + 8 + 4 + 1 + 8 // E4: label, start, end, limit, aggregation, bucket
 )
 
 // Label names a series: 32 opaque bytes compared byte for byte (R6).
@@ -78,6 +84,12 @@ func (o Opcode) String() string {
 		return "APPEND"
 	case OpQueryPoint:
 		return "QUERY_POINT"
+	case OpListSeries:
+		return "LIST_SERIES"
+	case OpSeriesInfo:
+		return "SERIES_INFO"
+	case OpQueryRange:
+		return "QUERY_RANGE"
 	case OpOK:
 		return "OK"
 	case OpErr:
@@ -87,10 +99,13 @@ func (o Opcode) String() string {
 }
 
 // IsRequest reports whether a client may send this opcode (R3: server-only and unlisted
-// opcodes, reserved ones included, are unknown).
+// opcodes, reserved ones included, are unknown). Of the extensions, E1 LIST_SERIES, E2
+// SERIES_INFO and E4 QUERY_RANGE are requests; APPEND_BATCH (0x21) and the lens family
+// (0x40–0x44) are not implemented and stay unknown.
 func (o Opcode) IsRequest() bool {
 	switch o {
-	case OpConnect, OpDisconnect, OpPing, OpCreateSeries, OpDropSeries, OpAppend, OpQueryPoint:
+	case OpConnect, OpDisconnect, OpPing, OpCreateSeries, OpDropSeries, OpAppend, OpQueryPoint,
+		OpListSeries, OpSeriesInfo, OpQueryRange:
 		return true
 	}
 	return false
@@ -108,6 +123,12 @@ func (o Opcode) PayloadSize() int {
 		return AppendPayloadSize
 	case OpQueryPoint:
 		return QueryPayloadSize
+	case OpListSeries:
+		return ListSeriesPayloadSize
+	case OpSeriesInfo:
+		return SeriesInfoPayloadSize
+	case OpQueryRange:
+		return QueryRangePayloadSize
 	}
 	return -1
 }

@@ -6,9 +6,10 @@ import (
 	"io"
 )
 
-// MaxRequestPayload is the largest payload any request opcode uses; longer payloads are never
-// buffered, only discarded, so a connection's memory does not grow with what a client claims.
-const MaxRequestPayload = AppendPayloadSize
+// MaxRequestPayload is the largest payload any request opcode uses (QUERY_RANGE's 61 bytes);
+// longer payloads are never buffered, only discarded, so a connection's memory does not grow
+// with what a client claims.
+const MaxRequestPayload = QueryRangePayloadSize
 
 // ErrPayloadTooLarge is returned for a header whose length exceeds the reader's limit (R2).
 var ErrPayloadTooLarge = errors.New("protocol: payload too large")

@@ -20,6 +20,9 @@ var table = []struct {
 	{engine.ErrSeriesExists, protocol.StatusSeriesAlreadyExists},
 	{engine.ErrOutOfOrder, protocol.StatusOutOfOrder},
 	{engine.ErrBusy, protocol.StatusBusy},
+	// The front end checks a range read's fields before the engine sees them (E4); this is the
+	// engine's own check, answered as the front end would.
+	{engine.ErrInvalidQuery, protocol.StatusInvalidPayload},
 	// The original server reports a full catalog and a failed disk as internal_error (R10, R11).
 	{engine.ErrCatalogFull, protocol.StatusInternalError},
 	{engine.ErrStorageFailed, protocol.StatusInternalError},

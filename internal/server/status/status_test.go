@@ -21,6 +21,7 @@ func TestOf(t *testing.T) {
 		{"out of order", engine.ErrOutOfOrder, protocol.StatusOutOfOrder},
 		{"busy", engine.ErrBusy, protocol.StatusBusy},
 		{"catalog full", engine.ErrCatalogFull, protocol.StatusInternalError},
+		{"invalid query", engine.ErrInvalidQuery, protocol.StatusInvalidPayload},
 		{"storage wrapped", fmt.Errorf("%w: %w", engine.ErrStorageFailed, engine.ErrLogFailed), protocol.StatusInternalError},
 		{"unknown", errors.New("a bug"), protocol.StatusInternalError},
 	}

@@ -2,6 +2,10 @@
 // protocol's answers and order (docs/protocol.md, R1 and R4–R9) and lets a test step in before
 // any request is answered, to make it busy, slow, or misbehave. It stores nothing durably and has
 // none of the real server's limits; test against internal/server/servertest for those.
+//
+// It speaks only the v1 opcodes: the extensions the real server implements (LIST_SERIES,
+// SERIES_INFO, QUERY_RANGE) are answered bad_opcode once authenticated, as the original 1.3.0
+// server answers them, so a client's probe for an extension sees "not supported" here.
 package clienttest
 
 import (
@@ -181,7 +185,7 @@ func (s *Server) answer(dst []byte, req Request, authed *bool) ([]byte, bool) {
 		return protocol.AppendFrame(dst, protocol.OpOK, nil), true
 	case !*authed && op != protocol.OpConnect:
 		return protocol.AppendErr(dst, protocol.StatusNotAuthenticated), true
-	case !op.IsRequest():
+	case !op.IsRequest() || !v1(op):
 		return protocol.AppendErr(dst, protocol.StatusBadOpcode), false
 	case op.PayloadSize() >= 0 && len(p) != op.PayloadSize():
 		return protocol.AppendErr(dst, protocol.StatusInvalidPayload), false
@@ -195,6 +199,15 @@ func (s *Server) answer(dst []byte, req Request, authed *bool) ([]byte, bool) {
 		return protocol.AppendFrame(dst, protocol.OpPong, nil), false
 	}
 	return s.operate(dst, op, p), false
+}
+
+// v1 reports whether op is one of the original's opcodes, the ones the fake implements.
+func v1(op protocol.Opcode) bool {
+	switch op {
+	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange:
+		return false
+	}
+	return true
 }
 
 // operate carries out the series operations. Failures are the engine's errors, turned into

@@ -1,0 +1,100 @@
+package chunkenc
+
+// RangeIter walks the points with start <= ts < end, oldest first, decoding as it goes: it
+// never copies the series. Its first chunk is found by binary search on the chunks' maxT;
+// when start lies at or past that chunk's skip point, decoding resumes there instead of at
+// the chunk's first point. Each chunk is decoded at most once, and the walk stops at the
+// first point at or after end, or when the caller stops asking.
+//
+// It reads the series in place, so the series must not change while it is used (its actor
+// is its only user).
+type RangeIter struct {
+	rest  []chunk // chunks after the one being decoded
+	it    chunkIter
+	start int64
+	end   int64
+	t     int64
+	v     uint64
+	mid   bool // the skip point itself is the first point to yield
+	done  bool
+}
+
+// Range returns an iterator over the points with start <= ts < end; end <= start gives none.
+func (s *Series) Range(start, end int64) RangeIter {
+	r := RangeIter{start: start, end: end}
+	if end <= start {
+		r.done = true
+		return r
+	}
+	// The first chunk ending at or after start holds the first point in range, if any.
+	lo, hi := 0, len(s.chunks)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.chunks[m].maxT < start {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == len(s.chunks) || s.chunks[lo].minT >= end {
+		r.done = true
+		return r
+	}
+	c := &s.chunks[lo]
+	r.rest = s.chunks[lo+1:]
+	switch {
+	case c.hasMid() && start > c.mid.t:
+		r.it = c.iterFrom()
+	case c.hasMid() && start == c.mid.t:
+		r.it = c.iterFrom()
+		r.mid, r.t, r.v = true, c.mid.t, c.mid.v
+	default:
+		r.it = c.iter()
+	}
+	return r
+}
+
+// Next advances to the next point in range; it returns false once there is none.
+func (r *RangeIter) Next() bool {
+	if r.done {
+		return false
+	}
+	if r.mid {
+		r.mid = false
+		if r.t < r.end {
+			return true
+		}
+		r.done = true
+		return false
+	}
+	for {
+		if r.it.next() {
+			if r.it.t >= r.end {
+				r.done = true
+				return false
+			}
+			if r.it.t < r.start { // only in the first chunk
+				continue
+			}
+			r.t, r.v = r.it.t, r.it.v
+			return true
+		}
+		if len(r.rest) == 0 || r.rest[0].minT >= r.end {
+			r.done = true
+			return false
+		}
+		r.it = r.rest[0].iter()
+		r.rest = r.rest[1:]
+	}
+}
+
+// At is the current point: its timestamp and value bits, exactly as appended.
+func (r *RangeIter) At() (ts int64, bits uint64) { return r.t, r.v }
+
+// FirstTimestamp is the oldest point's timestamp; ok is false for an empty series.
+func (s *Series) FirstTimestamp() (ts int64, ok bool) {
+	if len(s.chunks) == 0 {
+		return 0, false
+	}
+	return s.chunks[0].minT, true
+}

@@ -1,0 +1,74 @@
+package clienttest
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// TestExtensionsAreBadOpcode: the fake speaks only v1. Once authenticated it answers the
+// read extensions bad_opcode, whatever their length, and stays open; before CONNECT they are
+// not_authenticated and close, as R0 orders for every opcode.
+func TestExtensionsAreBadOpcode(t *testing.T) {
+	s := Start(t, nil)
+	ops := []protocol.Opcode{protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange}
+	for _, op := range ops {
+		nc, br := dialFake(t, s)
+		if got := call(t, nc, br, op, make([]byte, op.PayloadSize())); got != protocol.StatusNotAuthenticated {
+			t.Fatalf("%v before CONNECT: status %v", op, got)
+		}
+	}
+	nc, br := dialFake(t, s)
+	if got := call(t, nc, br, protocol.OpConnect, s.Cert[:]); got != 0 {
+		t.Fatalf("CONNECT: %v", got)
+	}
+	for _, op := range ops {
+		for _, n := range []int{op.PayloadSize(), 0, op.PayloadSize() + 1} {
+			if got := call(t, nc, br, op, make([]byte, n)); got != protocol.StatusBadOpcode {
+				t.Fatalf("%v with %d bytes: status %v, want bad_opcode", op, n, got)
+			}
+		}
+	}
+	if got := call(t, nc, br, protocol.OpPing, nil); got != 0 {
+		t.Fatalf("PING after the probes: %v", got)
+	}
+}
+
+func dialFake(t *testing.T, s *Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	nc, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
+	return nc, bufio.NewReader(nc)
+}
+
+// call sends one request and returns the answer's status: 0 for OK or PONG.
+func call(t *testing.T, nc net.Conn, br *bufio.Reader, op protocol.Opcode, payload []byte) protocol.Status {
+	t.Helper()
+	if _, err := nc.Write(protocol.AppendFrame(nil, op, payload)); err != nil {
+		t.Fatal(err)
+	}
+	var h [protocol.HeaderSize]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	hdr, err := protocol.DecodeHeader(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, hdr.Length)
+	if _, err := io.ReadFull(br, p); err != nil {
+		t.Fatal(err)
+	}
+	if hdr.Opcode == protocol.OpErr {
+		return protocol.Status(p[0])
+	}
+	return 0
+}
