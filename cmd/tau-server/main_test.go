@@ -4,29 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taudb/tau/internal/testenv/tauproc"
 )
 
-// buildServer compiles this command once per test binary run.
-func buildServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tau-server")
-	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func TestExitCodes(t *testing.T) {
-	bin := buildServer(t)
 	a, b := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
 	badLine := filepath.Join(t.TempDir(), "certificate")
 	if err := os.WriteFile(badLine, []byte(a+"\n"+b[:50]+"\n"), 0o600); err != nil {
@@ -56,8 +44,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(bin, tc.args...)
-			cmd.Env = append(cleanEnv(), tc.env...)
+			cmd := tauproc.Command(t, tc.env, tc.args...)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			err := cmd.Run()
@@ -84,54 +71,14 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestSIGTERMExitsZero(t *testing.T) {
-	bin := buildServer(t)
-	addr := freeAddr(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(cleanEnv(), "TAU_LISTEN_ADDRESS="+addr, "TAU_HTTP_ADDRESS="+freeAddr(t),
-		"TAU_DATA_DIR="+t.TempDir(), "TAU_LOG_FORMAT=console")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p := tauproc.Start(t, tauproc.Options{})
+	if code := p.Stop(time.Minute); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; log:\n%s", code, p.Log())
 	}
-	waitListening(t, addr)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if len(p.Entries("stopped")) != 1 {
+		t.Fatalf("no \"stopped\" line; log:\n%s", p.Log())
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
-	}
-	if strings.Contains(out.String(), "000102030405") {
+	if strings.Contains(p.Log(), "000102030405") {
 		t.Fatal("the certificate appears in the log")
 	}
-}
-
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TAU_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}
-
-func waitListening(t *testing.T, addr string) {
-	for i := 0; i < 600; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			_ = c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("server never listened on " + addr)
 }

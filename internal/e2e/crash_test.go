@@ -6,16 +6,13 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/testenv/tauproc"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -28,14 +25,13 @@ func TestR11_SIGKILLLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
 	}
-	bin := buildBinary(t)
 	dir := t.TempDir()
 	model := newDurableModel()
 	const rounds = 10
 	for round := 0; round < rounds; round++ {
 		fsync := []string{"always", "interval"}[round%2]
-		p := startBinary(t, bin, dir, fsync)
-		model.verify(t, p.addr, round)
+		p := startBinary(t, dir, fsync)
+		model.verify(t, p.Addr, round)
 		rng := rand.New(rand.NewSource(int64(round) + 1))
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -44,17 +40,17 @@ func TestR11_SIGKILLLosesNothingAcknowledged(t *testing.T) {
 			wrng := rand.New(rand.NewSource(rng.Int63()))
 			go func(w int) {
 				defer wg.Done()
-				model.write(p.addr, fmt.Sprintf("r%02d-w%d", round, w), round, wrng, stop)
+				model.write(p.Addr, fmt.Sprintf("r%02d-w%d", round, w), round, wrng, stop)
 			}(w)
 		}
 		time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
-		p.kill(t)
+		p.Kill()
 		close(stop)
 		wg.Wait()
 	}
-	p := startBinary(t, bin, dir, "always")
-	model.verify(t, p.addr, rounds)
-	p.kill(t)
+	p := startBinary(t, dir, "always")
+	model.verify(t, p.Addr, rounds)
+	p.Kill()
 	if model.acked() == 0 {
 		t.Fatal("no append was acknowledged")
 	}
@@ -234,51 +230,7 @@ func (m *durableModel) drops() (n int) {
 	return n
 }
 
-type serverProcess struct {
-	cmd  *exec.Cmd
-	addr string
-	log  *bytes.Buffer
-}
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tau-server")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tau-server").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func startBinary(t *testing.T, bin, dir, fsync string) *serverProcess {
-	t.Helper()
-	addr, httpAddr := freeAddr(t), freeAddr(t)
-	p := &serverProcess{cmd: exec.Command(bin), addr: addr, log: &bytes.Buffer{}}
-	p.cmd.Env = append(os.Environ(), "TAU_LISTEN_ADDRESS="+addr, "TAU_HTTP_ADDRESS="+httpAddr,
-		"TAU_DATA_DIR="+dir, "TAU_FSYNC="+fsync, "TAU_FSYNC_INTERVAL=50ms", "TAU_LOG_LEVEL=warn")
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
-	waitReady(t, httpAddr, p.log)
-	return p
-}
-
-func (p *serverProcess) kill(t *testing.T) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	_ = p.cmd.Wait()
-	if strings.Contains(p.log.String(), "panic") {
-		t.Fatalf("server panicked:\n%s", p.log.String())
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
+// startBinary runs the binary on dir with the given fsync policy.
+func startBinary(t *testing.T, dir, fsync string) *tauproc.Process {
+	return tauproc.Start(t, tauproc.Options{DataDir: dir, Env: []string{"TAU_FSYNC=" + fsync, "TAU_FSYNC_INTERVAL=50ms"}})
 }

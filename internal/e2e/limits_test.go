@@ -140,19 +140,12 @@ func TestR10_FullMailboxIsBusy(t *testing.T) {
 	for _, c := range queued { // queries: their order in the mailbox does not matter
 		c.send(protocol.OpQueryPoint, queryP(hot, 1))
 	}
-	// The mailbox may take a moment to hold both: retry until the third is refused.
+	// Wait until both are in the mailbox (the stalled append and the two queries were queued:
+	// three observations of the depth histogram). Asking earlier would queue the third query
+	// behind the stalled actor, where it waits for an answer that cannot come.
+	waitMetric(t, "http://"+srv.HTTPAddr()+"/metrics", "tau_actor_mailbox_enqueue_depth_messages_count 3")
 	late := connect(t, srv.Addr())
-	for i := 0; ; i++ {
-		got := late.call(protocol.OpQueryPoint, queryP(hot, 1))
-		if got.op == protocol.OpErr {
-			late.expect(got, errAnswer(protocol.StatusBusy))
-			break
-		}
-		if i > 1000 {
-			t.Fatal("mailbox never filled")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	late.expect(late.call(protocol.OpQueryPoint, queryP(hot, 1)), errAnswer(protocol.StatusBusy))
 	late.expectOpen()
 	// Other series are not blocked by the stalled one (R10, R12).
 	admin.expect(admin.call(protocol.OpAppend, appendP(cold, 1, 5)), okAnswer)

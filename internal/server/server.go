@@ -106,6 +106,9 @@ func (s *Server) listen(reg *prometheus.Registry) error {
 		return fmt.Errorf("TAU_HTTP_ADDRESS=%q: %w", s.cfg.HTTPAddress, err)
 	}
 	s.http = newHTTPServer(s, reg)
+	// With port 0 this line is how a supervisor (or the test harness) learns the real ports.
+	// The TAU port answers only once storage is recovered ("accepting TAU connections").
+	s.log.Info("listening", zap.String("tau_address", s.Addr()), zap.String("http_address", s.HTTPAddr()))
 	if s.cfg.Pprof {
 		s.log.Info("profiling enabled (TAU_PPROF=true): /debug/pprof/ is served on the HTTP port",
 			zap.String("address", s.HTTPAddr()))

@@ -2,8 +2,11 @@
 package servertest
 
 import (
-	"net/http"
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/server"
+	"github.com/taudb/tau/internal/testenv/tauproc"
 )
 
 // Server is a running test server.
@@ -23,10 +27,14 @@ type Server struct {
 	Config   config.Config
 	Registry *prometheus.Registry
 	stop     chan struct{}
-	done     chan error
-	once     sync.Once
-	err      error
+	stopOnce sync.Once
+	exited   chan struct{} // closed once Run has returned
+	err      error         // Run's error, once exited is closed
+	hung     bool          // a Stop timed out
 }
+
+// StopTimeout bounds Stop: a server still running after it is hung, not slow.
+const StopTimeout = 60 * time.Second
 
 // Start runs a server on 127.0.0.1:0 (both ports) with the development certificate and a fresh
 // data directory, and waits until it is ready. opts adjust the config; t.Cleanup stops it.
@@ -46,51 +54,56 @@ func StartWith(t testing.TB, o server.Options, opts ...func(*config.Config)) *Se
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Config: cfg, Registry: prometheus.NewRegistry(), stop: make(chan struct{}), done: make(chan error, 1)}
+	s := &Server{Config: cfg, Registry: prometheus.NewRegistry(), stop: make(chan struct{}), exited: make(chan struct{})}
 	srv, err := server.New(cfg, logger(t), s.Registry, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Server = srv
-	go func() { s.done <- srv.Run(s.stop) }()
+	go func() {
+		s.err = srv.Run(s.stop)
+		close(s.exited)
+	}()
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("server stopped with %v", err)
 		}
 	})
-	s.waitReady(t)
+	tauproc.WaitReady(t, s.HTTPAddr(), s.exited, func() string {
+		select {
+		case <-s.exited:
+			return fmt.Sprintf("Run returned %v", s.err)
+		default:
+			return "Run has not returned"
+		}
+	})
 	return s
 }
 
 // MemoryStore is the option for a server that keeps nothing on disk.
 func MemoryStore() server.Options { return server.Options{Store: engine.MemoryStore()} }
 
-func (s *Server) waitReady(t testing.TB) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + s.HTTPAddr() + "/readyz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("server exited before it was ready: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	t.Fatal("server not ready after 30s")
-}
-
-// Stop shuts the server down as SIGTERM would and returns Run's error. It is idempotent.
+// Stop shuts the server down as SIGTERM would and returns Run's error. It is idempotent. A
+// server that has not stopped after StopTimeout hangs: Stop returns an error holding every
+// goroutine's stack, so the test fails with where it waits instead of timing out.
 func (s *Server) Stop() error {
-	s.once.Do(func() {
-		close(s.stop)
-		s.err = <-s.done
-	})
-	return s.err
+	s.stopOnce.Do(func() { close(s.stop) })
+	timeout := StopTimeout
+	if s.hung {
+		timeout = 0 // said once already; the cleanup after a failed test need not wait again
+	}
+	select {
+	case <-s.exited:
+		return s.err
+	case <-time.After(timeout):
+		if s.hung {
+			return errors.New("server hangs (see the first Stop)")
+		}
+		s.hung = true
+		var stacks bytes.Buffer
+		_ = pprof.Lookup("goroutine").WriteTo(&stacks, 2)
+		return fmt.Errorf("server hangs: Run has not returned %v after stop; goroutines:\n%s", StopTimeout, stacks.String())
+	}
 }
 
 func logger(t testing.TB) *zap.Logger {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tauproc
+
+const raceEnabled = false
