@@ -134,7 +134,8 @@ func (s *Server) Keeper() *auth.Keeper { return s.keeper }
 //  2. stop the checkpoint loop; returns once a checkpoint it was writing has finished, since a
 //     checkpoint needs the worker pool that step 3 stops;
 //  3. write the final checkpoint, stop the workers and close storage; returns once closed;
-//  4. stop the HTTP server (probes and metrics answer until the end).
+//  4. stop the HTTP server (probes and metrics answer until the end); returns once it is shut;
+//  5. stop the certificate file watcher; returns once its goroutine has ended.
 func (s *Server) AddTo(g *run.Group) {
 	g.Add(s.serveTAU, func(error) { s.shutdownTAU() })
 	stopCheckpoints, checkpointsDone := make(chan struct{}), make(chan struct{})
@@ -150,7 +151,11 @@ func (s *Server) AddTo(g *run.Group) {
 	g.Add(s.serveHTTP, func(error) { s.stopHTTP() })
 	if s.certs != nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		g.Add(func() error { return s.certs.Run(ctx) }, func(error) { cancel() })
+		watchDone := make(chan struct{})
+		g.Add(func() error { defer close(watchDone); return s.certs.Run(ctx) }, func(error) {
+			cancel()
+			<-watchDone // like every interrupt here: return once the watcher has stopped
+		})
 	}
 }
 
