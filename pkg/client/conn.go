@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"net"
 	"sync"
@@ -271,26 +273,52 @@ func (c *Conn) finish(cl *call) {
 	putCall(cl)
 }
 
-// readLoop is the one reader: it matches each answer to the oldest unanswered request.
+// readLoop is the one reader: it matches each answer to the oldest unanswered request. Answers
+// of v1 requests are read into a fixed buffer; a page (LIST_SERIES, QUERY_RANGE) is read into
+// a buffer of its own, which its caller then owns.
 func (c *Conn) readLoop(br *bufio.Reader) {
 	defer close(c.readerDone)
-	r := protocol.NewReader(br, protocol.MaxRequestPayload)
+	var hdr [protocol.HeaderSize]byte
+	var small [smallAnswer]byte
 	for {
-		h, err := r.ReadHeader()
-		if err != nil {
-			c.fail(err)
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			c.fail(err, nil)
 			return
 		}
-		p, err := r.ReadPayload(h)
+		h, err := protocol.DecodeHeader(&hdr)
 		if err != nil {
-			c.fail(err)
+			c.fail(err, nil)
 			return
 		}
 		var cl *call
 		select {
 		case cl = <-c.pending:
 		default:
-			c.fail(unsolicited(h, p))
+		}
+		op := protocol.OpPing // no request waiting: only a short ERR is expected
+		if cl != nil {
+			op = cl.req.op
+		}
+		if h.Length > maxAnswer(op) {
+			c.fail(fmt.Errorf("%w: %s frame of %d bytes to %s", ErrUnexpectedAnswer, h.Opcode, h.Length, op), cl)
+			return
+		}
+		var p []byte
+		switch {
+		case h.Opcode == protocol.OpOK && isPaged(op):
+			p = make([]byte, h.Length)
+		case h.Length <= smallAnswer:
+			p = small[:h.Length]
+		default:
+			c.fail(fmt.Errorf("%w: %s frame of %d bytes to %s", ErrUnexpectedAnswer, h.Opcode, h.Length, op), cl)
+			return
+		}
+		if _, err := io.ReadFull(br, p); err != nil {
+			c.fail(err, cl)
+			return
+		}
+		if cl == nil {
+			c.fail(unsolicited(h, p), nil)
 			return
 		}
 		c.release()
@@ -299,8 +327,9 @@ func (c *Conn) readLoop(br *bufio.Reader) {
 	}
 }
 
-// fail breaks the connection and hands the error to every request still waiting.
-func (c *Conn) fail(cause error) {
+// fail breaks the connection and hands the error to cl, if the reader holds one, and to every
+// request still waiting.
+func (c *Conn) fail(cause error, cl *call) {
 	_ = c.nc.Close()
 	var err error = &ConnError{Addr: c.addr, Err: cause}
 	if c.closing.Load() {
@@ -311,6 +340,11 @@ func (c *Conn) fail(cause error) {
 		c.err = err
 	}
 	c.wmu.Unlock()
+	if cl != nil {
+		c.release()
+		cl.res = result{err: err}
+		c.finish(cl)
+	}
 	// No call is queued after c.err is set, so this drains them all.
 	for {
 		select {

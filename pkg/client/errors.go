@@ -24,16 +24,33 @@ type StatusError struct {
 // "tau: QUERY_POINT: series_not_found: no series has that label".
 func (e *StatusError) Error() string {
 	msg := e.Status.String() + ": " + Meaning(e.Status)
+	if e.unsupported() {
+		msg = e.Status.String() + ": the server does not support " + e.Op.String() +
+			" (it predates the read extensions, as 1.3.0 does)"
+	}
 	if e.Op == 0 {
 		return "tau: " + msg
 	}
 	return "tau: " + e.Op.String() + ": " + msg
 }
 
-// Is matches a sentinel with the same status, whatever the request.
+// Is matches a sentinel with the same status, whatever the request; and ErrUnsupported for a
+// bad_opcode answer to an extension (LIST_SERIES, SERIES_INFO, QUERY_RANGE).
 func (e *StatusError) Is(target error) bool {
+	if target == ErrUnsupported {
+		return e.unsupported()
+	}
 	t, ok := target.(*StatusError)
 	return ok && t.Op == 0 && t.Status == e.Status
+}
+
+// unsupported reports whether e is a bad_opcode answer to an extension the client sent.
+func (e *StatusError) unsupported() bool {
+	switch e.Op {
+	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange:
+		return e.Status == protocol.StatusBadOpcode
+	}
+	return false
 }
 
 // Sentinels for every status code of docs/protocol.md ("Status codes"), for errors.Is.

@@ -7,7 +7,9 @@ import (
 	"log"
 	"math"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -159,6 +161,82 @@ func ExamplePool() {
 	// Output:
 	// <nil>
 	// true
+}
+
+// Range pages through a time range on its own: raw points with their exact bits, or buckets of
+// an aggregation, each timestamped with its bucket's start.
+func ExampleConn_Range() {
+	ctx := context.Background()
+	conn, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	temp := protocol.LabelFromString("example.range")
+	if err := conn.Create(ctx, temp); err != nil {
+		log.Fatal(err)
+	}
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i := range 6 { // a point every 30 seconds
+		if err := conn.Append(ctx, temp, start+int64(i)*int64(30*time.Second), float64(20+i)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	end := start + int64(time.Hour)
+	// Raw points, two a page: Range asks for the next page itself.
+	for p, err := range conn.Range(ctx, temp, start, end, &client.RangeOptions{PageSize: 2}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(time.Unix(0, p.TS).UTC().Format(time.TimeOnly), p.Value)
+	}
+	// The average of each minute.
+	for p, err := range conn.Range(ctx, temp, start, end, &client.RangeOptions{Agg: client.Avg, Bucket: time.Minute}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(time.Unix(0, p.TS).UTC().Format(time.TimeOnly), "avg", p.Value)
+	}
+	// Output:
+	// 00:00:00 20
+	// 00:00:30 21
+	// 00:01:00 22
+	// 00:01:30 23
+	// 00:02:00 24
+	// 00:02:30 25
+	// 00:00:00 avg 20.5
+	// 00:01:00 avg 22.5
+	// 00:02:00 avg 24.5
+}
+
+// ListSeriesPrefix lists the series whose labels begin with a prefix, in byte order, paging on
+// its own; ListSeries lists every label from a start.
+func ExampleConn_ListSeriesPrefix() {
+	ctx := context.Background()
+	conn, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	for _, name := range []string{"example.list.mem", "example.list.cpu", "example.lisp"} {
+		if err := conn.Create(ctx, protocol.LabelFromString(name)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for l, err := range conn.ListSeriesPrefix(ctx, []byte("example.list.")) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(strings.TrimRight(string(l[:]), "\x00"))
+	}
+	info, err := conn.SeriesInfo(ctx, protocol.LabelFromString("example.list.cpu"))
+	fmt.Printf("%+v %v\n", info, err)
+	// Output:
+	// example.list.cpu
+	// example.list.mem
+	// {Points:0 First:0 Last:0} <nil>
 }
 
 func ExampleParseLabel() {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"iter"
 	"sync"
 	"sync/atomic"
 
@@ -145,4 +146,49 @@ func (p *Pool) Do(ctx context.Context, b *Batch) error {
 		return err
 	}
 	return c.Do(ctx, b)
+}
+
+// SeriesInfo is Conn.SeriesInfo on one of the pool's connections.
+func (p *Pool) SeriesInfo(ctx context.Context, l protocol.Label) (Info, error) {
+	c, err := p.Get(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	return c.SeriesInfo(ctx, l)
+}
+
+// ListSeriesPage is Conn.ListSeriesPage on one of the pool's connections.
+func (p *Pool) ListSeriesPage(ctx context.Context, start protocol.Label, limit int, dst []protocol.Label) ([]protocol.Label, bool, error) {
+	c, err := p.Get(ctx)
+	if err != nil {
+		return dst, false, err
+	}
+	return c.ListSeriesPage(ctx, start, limit, dst)
+}
+
+// ListSeries is Conn.ListSeries; each page may come from another of the pool's connections.
+func (p *Pool) ListSeries(ctx context.Context, start protocol.Label) iter.Seq2[protocol.Label, error] {
+	return listSeq(ctx, start, p.ListSeriesPage)
+}
+
+// ListSeriesPrefix is Conn.ListSeriesPrefix; each page may come from another of the pool's
+// connections.
+func (p *Pool) ListSeriesPrefix(ctx context.Context, prefix []byte) iter.Seq2[protocol.Label, error] {
+	return prefixSeq(prefix, func(start protocol.Label) iter.Seq2[protocol.Label, error] {
+		return p.ListSeries(ctx, start)
+	})
+}
+
+// QueryRange is Conn.QueryRange on one of the pool's connections.
+func (p *Pool) QueryRange(ctx context.Context, l protocol.Label, from, to int64, opts *RangeOptions, dst []Point) ([]Point, bool, error) {
+	c, err := p.Get(ctx)
+	if err != nil {
+		return dst, false, err
+	}
+	return c.QueryRange(ctx, l, from, to, opts, dst)
+}
+
+// Range is Conn.Range; each page may come from another of the pool's connections.
+func (p *Pool) Range(ctx context.Context, l protocol.Label, from, to int64, opts *RangeOptions) iter.Seq2[Point, error] {
+	return rangeSeq(ctx, l, from, to, opts, p.QueryRange)
 }

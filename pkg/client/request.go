@@ -12,19 +12,31 @@ import (
 // nothing.
 type request struct {
 	op   protocol.Opcode
-	key  [32]byte // the label, or the certificate for CONNECT
-	ts   int64
+	key  [32]byte // the label, or the certificate for CONNECT, or LIST_SERIES's start
+	ts   int64    // APPEND, QUERY_POINT; QUERY_RANGE's start
 	bits uint64
+	// QUERY_RANGE's further fields; limit is LIST_SERIES's too.
+	end    int64
+	bucket int64
+	limit  uint32
+	agg    protocol.Aggregation
 }
 
-// maxFrame is the largest request frame the client sends (APPEND).
-const maxFrame = protocol.HeaderSize + protocol.AppendPayloadSize
+// maxFrame is the largest request frame the client sends (QUERY_RANGE).
+const maxFrame = protocol.HeaderSize + protocol.QueryRangePayloadSize
 
 // appendFrame appends the encoded frame to dst using the protocol package's encoders.
 func (r *request) appendFrame(dst []byte) []byte {
 	switch r.op {
-	case protocol.OpConnect, protocol.OpCreateSeries, protocol.OpDropSeries:
+	case protocol.OpConnect, protocol.OpCreateSeries, protocol.OpDropSeries, protocol.OpSeriesInfo:
 		return protocol.AppendFrame(dst, r.op, r.key[:])
+	case protocol.OpListSeries:
+		dst = protocol.AppendHeader(dst, r.op, protocol.ListSeriesPayloadSize)
+		return protocol.EncodeListSeries(dst, r.key, r.limit)
+	case protocol.OpQueryRange:
+		dst = protocol.AppendHeader(dst, r.op, protocol.QueryRangePayloadSize)
+		q := protocol.QueryRange{Label: r.key, Start: r.ts, End: r.end, Limit: r.limit, Aggregation: r.agg, Bucket: r.bucket}
+		return protocol.EncodeQueryRange(dst, &q)
 	case protocol.OpAppend:
 		dst = protocol.AppendHeader(dst, r.op, protocol.AppendPayloadSize)
 		return protocol.EncodeAppend(dst, r.key, r.ts, math.Float64frombits(r.bits))
@@ -39,8 +51,12 @@ func (r *request) appendFrame(dst []byte) []byte {
 type result struct {
 	status protocol.Status // non-zero for an ERR answer
 	found  bool
-	bits   uint64
-	err    error // the connection's or the context's error; the answer is missing
+	bits   uint64 // QUERY_POINT's value; SERIES_INFO's number of points
+	// SERIES_INFO's first and last timestamps.
+	first, last int64
+	// page is the OK payload of LIST_SERIES or QUERY_RANGE, a copy the caller owns and decodes.
+	page []byte
+	err  error // the connection's or the context's error; the answer is missing
 }
 
 // error turns the result into the error a caller sees.
@@ -67,11 +83,39 @@ func decodeAnswer(req protocol.Opcode, h protocol.Header, p []byte) result {
 			return result{err: ErrUnexpectedAnswer}
 		}
 		return result{found: found, bits: bits}
+	case h.Opcode == protocol.OpOK && req == protocol.OpSeriesInfo:
+		points, first, last, err := protocol.DecodeSeriesInfoAnswer(p)
+		if err != nil {
+			return result{err: ErrUnexpectedAnswer}
+		}
+		return result{bits: points, first: first, last: last}
+	case h.Opcode == protocol.OpOK && isPaged(req):
+		return result{page: p} // the reader read it into a buffer of its own
 	case h.Opcode == protocol.OpOK && req != protocol.OpPing:
 		return result{}
 	}
 	return result{err: ErrUnexpectedAnswer}
 }
+
+// isPaged reports whether op's answer is a page (E1, E4), longer than any v1 answer.
+func isPaged(op protocol.Opcode) bool {
+	return op == protocol.OpListSeries || op == protocol.OpQueryRange
+}
+
+// maxAnswer is the longest answer payload the client reads for a request of op: a full page
+// for LIST_SERIES and QUERY_RANGE, else smallAnswer. A longer answer breaks the connection.
+func maxAnswer(op protocol.Opcode) uint32 {
+	switch op {
+	case protocol.OpListSeries:
+		return protocol.PageHeaderSize + protocol.MaxListLimit*protocol.LabelSize
+	case protocol.OpQueryRange:
+		return protocol.PageHeaderSize + protocol.MaxRangeLimit*protocol.RangePointSize
+	}
+	return smallAnswer
+}
+
+// smallAnswer bounds every answer that is not a page (SERIES_INFO's 24 bytes are the longest).
+const smallAnswer = 64
 
 // Call states: the waiter and the reader race to move a call out of callWaiting; whoever loses
 // knows the other side owns it (abandoned calls are recycled by the reader).

@@ -3,9 +3,11 @@
 // any request is answered, to make it busy, slow, or misbehave. It stores nothing durably and has
 // none of the real server's limits; test against internal/server/servertest for those.
 //
-// It speaks only the v1 opcodes: the extensions the real server implements (LIST_SERIES,
-// SERIES_INFO, QUERY_RANGE) are answered bad_opcode once authenticated, as the original 1.3.0
-// server answers them, so a client's probe for an extension sees "not supported" here.
+// Besides v1 it answers the read extensions the real server implements, E1 LIST_SERIES, E2
+// SERIES_INFO and E4 QUERY_RANGE, with the server's own range code (internal/query) over the
+// same point store (chunkenc), so its pages, aggregations and paging agree with the server's.
+// Options.V1Only makes it answer them bad_opcode instead, as the original 1.3.0 server does,
+// for testing a client's probe for an extension.
 package clienttest
 
 import (
@@ -13,11 +15,14 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/server/status"
+	"github.com/taudb/tau/internal/storage/chunkenc"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -44,8 +49,9 @@ type Server struct {
 	Addr string
 	Cert protocol.Certificate
 
-	ln   net.Listener
-	hook Hook
+	ln     net.Listener
+	hook   Hook
+	v1Only bool
 
 	mu     sync.Mutex
 	series map[protocol.Label]*series
@@ -56,9 +62,13 @@ type Server struct {
 }
 
 type series struct {
-	last   int64
-	any    bool
-	points map[int64]uint64
+	points *chunkenc.Series
+}
+
+// Options change what the fake speaks.
+type Options struct {
+	// V1Only answers the extensions bad_opcode once authenticated, as the original 1.3.0 does.
+	V1Only bool
 }
 
 // Start starts a fake server with the development certificate; it is stopped by t.Cleanup.
@@ -73,14 +83,28 @@ func Start(t testing.TB, hook Hook) *Server {
 	return s
 }
 
+// StartWith is Start with options.
+func StartWith(t testing.TB, hook Hook, o Options) *Server {
+	t.Helper()
+	s, err := ListenWith(hook, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 // Listen starts a fake server outside a test (for examples).
-func Listen(hook Hook) (*Server, error) {
+func Listen(hook Hook) (*Server, error) { return ListenWith(hook, Options{}) }
+
+// ListenWith is Listen with options.
+func ListenWith(hook Hook, o Options) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		Addr: ln.Addr().String(), Cert: protocol.DevCertificate, ln: ln, hook: hook,
+		Addr: ln.Addr().String(), Cert: protocol.DevCertificate, ln: ln, hook: hook, v1Only: o.V1Only,
 		series: map[protocol.Label]*series{}, conns: map[net.Conn]struct{}{},
 	}
 	s.wg.Add(1)
@@ -185,7 +209,7 @@ func (s *Server) answer(dst []byte, req Request, authed *bool) ([]byte, bool) {
 		return protocol.AppendFrame(dst, protocol.OpOK, nil), true
 	case !*authed && op != protocol.OpConnect:
 		return protocol.AppendErr(dst, protocol.StatusNotAuthenticated), true
-	case !op.IsRequest() || !v1(op):
+	case !op.IsRequest() || (s.v1Only && !v1(op)):
 		return protocol.AppendErr(dst, protocol.StatusBadOpcode), false
 	case op.PayloadSize() >= 0 && len(p) != op.PayloadSize():
 		return protocol.AppendErr(dst, protocol.StatusInvalidPayload), false
@@ -201,7 +225,7 @@ func (s *Server) answer(dst []byte, req Request, authed *bool) ([]byte, bool) {
 	return s.operate(dst, op, p), false
 }
 
-// v1 reports whether op is one of the original's opcodes, the ones the fake implements.
+// v1 reports whether op is one of the original's opcodes (the others are extensions).
 func v1(op protocol.Opcode) bool {
 	switch op {
 	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange:
@@ -215,42 +239,96 @@ func v1(op protocol.Opcode) bool {
 func (s *Server) operate(dst []byte, op protocol.Opcode, p []byte) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	found, bits, err := s.apply(op, p)
+	switch op {
+	case protocol.OpListSeries:
+		return s.list(dst, p)
+	case protocol.OpQueryRange:
+		// E4's fields are checked before the series is looked up (R0).
+		if q := protocol.QueryRangeRequest(p); !q.Valid() {
+			return protocol.AppendErr(dst, protocol.StatusInvalidPayload)
+		}
+	}
+	sr, err := s.apply(op, p)
 	switch {
 	case err != nil:
 		return protocol.AppendErr(dst, status.Of(err))
 	case op == protocol.OpQueryPoint:
+		_, ts := protocol.QueryRequest(p)
+		bits, found := sr.points.Lookup(ts)
 		return protocol.AppendQueryAnswer(dst, found, bits)
+	case op == protocol.OpSeriesInfo:
+		first, _ := sr.points.FirstTimestamp()
+		last, _ := sr.points.LastTimestamp()
+		return protocol.AppendSeriesInfoAnswer(dst, uint64(sr.points.Len()), first, last)
+	case op == protocol.OpQueryRange:
+		return queryRange(dst, sr, p)
 	}
 	return protocol.AppendFrame(dst, protocol.OpOK, nil)
 }
 
-// apply runs one series operation on the in-memory model.
-func (s *Server) apply(op protocol.Opcode, p []byte) (found bool, bits uint64, err error) {
+// apply runs one series operation on the in-memory model and returns the series it named.
+func (s *Server) apply(op protocol.Opcode, p []byte) (*series, error) {
 	l := protocol.SeriesRequest(p)
 	sr := s.series[l]
 	switch {
 	case op == protocol.OpCreateSeries && sr != nil:
-		return false, 0, engine.ErrSeriesExists
+		return nil, engine.ErrSeriesExists
 	case op == protocol.OpCreateSeries:
-		s.series[l] = &series{points: map[int64]uint64{}}
-		return false, 0, nil
+		s.series[l] = &series{points: chunkenc.NewSeries()}
+		return nil, nil
 	case sr == nil:
-		return false, 0, engine.ErrSeriesNotFound
+		return nil, engine.ErrSeriesNotFound
 	case op == protocol.OpDropSeries:
 		delete(s.series, l)
-		return false, 0, nil
+		return nil, nil
 	case op == protocol.OpAppend:
 		_, ts, v := protocol.AppendRequest(p)
-		if sr.any && ts <= sr.last {
-			return false, 0, engine.ErrOutOfOrder
+		if last, ok := sr.points.LastTimestamp(); ok && ts <= last {
+			return nil, engine.ErrOutOfOrder
 		}
-		sr.any, sr.last, sr.points[ts] = true, ts, v
-		return false, 0, nil
+		sr.points.Append(ts, v)
 	}
-	_, ts := protocol.QueryRequest(p)
-	bits, found = sr.points[ts]
-	return found, bits, nil
+	return sr, nil
+}
+
+// list answers LIST_SERIES (E1) from the labels in ascending byte order.
+func (s *Server) list(dst []byte, p []byte) []byte {
+	start, limit := protocol.ListSeriesRequest(p)
+	labels := make([]protocol.Label, 0, len(s.series))
+	for l := range s.series {
+		if bytesCompare(l, start) >= 0 {
+			labels = append(labels, l)
+		}
+	}
+	slices.SortFunc(labels, bytesCompare)
+	n := min(len(labels), protocol.ListLimit(limit))
+	dst = protocol.AppendListHeader(dst, n < len(labels), n)
+	for _, l := range labels[:n] {
+		dst = append(dst, l[:]...)
+	}
+	return dst
+}
+
+func bytesCompare(a, b protocol.Label) int { return slices.Compare(a[:], b[:]) }
+
+// aggregations maps E4's aggregation bytes to internal/query's (Valid has checked the byte).
+var aggregations = [...]query.Aggregation{
+	protocol.AggRaw: query.Raw, protocol.AggAvg: query.Avg, protocol.AggSum: query.Sum,
+	protocol.AggMin: query.Min, protocol.AggMax: query.Max, protocol.AggCount: query.Count,
+	protocol.AggFirst: query.First, protocol.AggLast: query.Last,
+}
+
+// queryRange answers QUERY_RANGE (E4) with the server's own range code.
+func queryRange(dst []byte, sr *series, p []byte) []byte {
+	q := protocol.QueryRangeRequest(p)
+	pg := query.Page{Range: query.Range{Start: q.Start, End: q.End, Limit: protocol.RangeLimit(q.Limit),
+		Agg: aggregations[q.Aggregation], Bucket: q.Bucket}}
+	pg.Run(sr.points)
+	dst = protocol.AppendRangeHeader(dst, pg.More, len(pg.Points))
+	for _, pt := range pg.Points {
+		dst = protocol.AppendRangePoint(dst, pt.TS, pt.Value)
+	}
+	return dst
 }
 
 // Busy is a Reply answering ERR busy.

@@ -10,11 +10,11 @@ import (
 	"github.com/taudb/tau/pkg/protocol"
 )
 
-// TestExtensionsAreBadOpcode: the fake speaks only v1. Once authenticated it answers the
-// read extensions bad_opcode, whatever their length, and stays open; before CONNECT they are
-// not_authenticated and close, as R0 orders for every opcode.
+// TestExtensionsAreBadOpcode: with V1Only the fake speaks only v1, as 1.3.0 does. Once
+// authenticated it answers the read extensions bad_opcode, whatever their length, and stays
+// open; before CONNECT they are not_authenticated and close, as R0 orders for every opcode.
 func TestExtensionsAreBadOpcode(t *testing.T) {
-	s := Start(t, nil)
+	s := StartWith(t, nil, Options{V1Only: true})
 	ops := []protocol.Opcode{protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange}
 	for _, op := range ops {
 		nc, br := dialFake(t, s)
@@ -35,6 +35,41 @@ func TestExtensionsAreBadOpcode(t *testing.T) {
 	}
 	if got := call(t, nc, br, protocol.OpPing, nil); got != 0 {
 		t.Fatalf("PING after the probes: %v", got)
+	}
+}
+
+// TestExtensionsKeepR0: by default the fake answers the read extensions. Their checks come in
+// R0's order: authentication, then the payload's length, then E4's fields, then the series.
+func TestExtensionsKeepR0(t *testing.T) {
+	s := Start(t, nil)
+	nc, br := dialFake(t, s)
+	if got := call(t, nc, br, protocol.OpSeriesInfo, make([]byte, 32)); got != protocol.StatusNotAuthenticated {
+		t.Fatalf("SERIES_INFO before CONNECT: %v", got)
+	}
+	nc, br = dialFake(t, s)
+	if got := call(t, nc, br, protocol.OpConnect, s.Cert[:]); got != 0 {
+		t.Fatalf("CONNECT: %v", got)
+	}
+	unknown := protocol.LabelFromString("nope")
+	bad := protocol.QueryRange{Label: unknown, Start: 0, End: 10, Aggregation: protocol.AggAvg} // bucket 0
+	good := protocol.QueryRange{Label: unknown, Start: 0, End: 10}
+	cases := []struct {
+		op      protocol.Opcode
+		payload []byte
+		want    protocol.Status
+	}{
+		{protocol.OpListSeries, make([]byte, 35), protocol.StatusInvalidPayload},
+		{protocol.OpSeriesInfo, make([]byte, 33), protocol.StatusInvalidPayload},
+		{protocol.OpQueryRange, make([]byte, 60), protocol.StatusInvalidPayload},
+		{protocol.OpQueryRange, protocol.EncodeQueryRange(nil, &bad), protocol.StatusInvalidPayload},
+		{protocol.OpQueryRange, protocol.EncodeQueryRange(nil, &good), protocol.StatusSeriesNotFound},
+		{protocol.OpSeriesInfo, unknown[:], protocol.StatusSeriesNotFound},
+		{protocol.OpListSeries, make([]byte, 36), 0},
+	}
+	for _, c := range cases {
+		if got := call(t, nc, br, c.op, c.payload); got != c.want {
+			t.Errorf("%v with %d bytes: status %v, want %v", c.op, len(c.payload), got, c.want)
+		}
 	}
 }
 
