@@ -40,6 +40,16 @@ func (c *command) dispatch(name string, args []string) error {
 		return c.query(args)
 	case "bench":
 		return c.bench(args)
+	case "range":
+		return c.rangeCmd(args)
+	case "export":
+		return c.export(args)
+	case "list":
+		return c.list(args)
+	case "info":
+		return c.info(args)
+	case "plot":
+		return c.plot(args)
 	case "help":
 		return flag.ErrHelp
 	}
@@ -64,9 +74,12 @@ func (c *command) printUsage(fs *flag.FlagSet) {
 	fs.PrintDefaults()
 }
 
-// parse parses a command's flags and checks it got exactly n arguments.
+// parse parses a command's flags and checks it got exactly n arguments. Flags may come before,
+// between or after the arguments; an argument that starts with "-" but names no flag of the
+// command, such as a relative time (-1h), a negative number (-5) or -Inf, is an argument.
 func (c *command) parse(fs *flag.FlagSet, args []string, n int) ([]string, error) {
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.printUsage(fs)
 			return nil, errHelpShown
@@ -74,12 +87,56 @@ func (c *command) parse(fs *flag.FlagSet, args []string, n int) ([]string, error
 		return nil, usagef("%s: %v", c.name, err)
 	}
 	switch {
-	case fs.NArg() != n && n == 0:
-		return nil, usagef("%s takes no arguments, got %q", c.name, fs.Args())
-	case fs.NArg() != n:
-		return nil, usagef("%s wants %s, got %d arguments", c.name, c.argsUsage, fs.NArg())
+	case len(pos) != n && n == 0:
+		return nil, usagef("%s takes no arguments, got %q", c.name, pos)
+	case len(pos) != n:
+		return nil, usagef("%s wants %s, got %d arguments", c.name, c.argsUsage, len(pos))
 	}
-	return fs.Args(), nil
+	return pos, nil
+}
+
+// parseInterspersed parses flags wherever they are among the arguments, and returns the
+// arguments. Everything after "--" is an argument.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		// Parse up to the next dash-argument that is not a flag; the flag package stops at
+		// the first non-flag itself.
+		cut := len(args)
+		for i, a := range args {
+			if a == "--" || isDashArgument(fs, a) {
+				cut = i
+				break
+			}
+		}
+		if err := fs.Parse(args[:cut]); err != nil {
+			return nil, err
+		}
+		rest := append(fs.Args(), args[cut:]...)
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	return pos, nil
+}
+
+// isDashArgument reports whether a, which may start with "-", is an argument rather than a
+// flag: a negative number, relative time or -Inf/-NaN that names no flag.
+func isDashArgument(fs *flag.FlagSet, a string) bool {
+	if len(a) < 2 || a[0] != '-' {
+		return false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	if fs.Lookup(name) != nil {
+		return false
+	}
+	c := a[1]
+	return c >= '0' && c <= '9' || c == '.' || c == '+' || strings.EqualFold(a, "-inf") ||
+		strings.EqualFold(a, "-infinity") || strings.EqualFold(a, "-nan")
 }
 
 // errHelpShown ends a command whose -h printed its usage; it exits 0.
@@ -212,7 +269,8 @@ func parseLabel(s string) (protocol.Label, error) {
 	return l, nil
 }
 
-// parseTimestamp accepts nanoseconds since the epoch (any int64), "now", or RFC 3339.
+// parseTimestamp accepts nanoseconds since the epoch (any int64), "now", a time relative to
+// now ("-1h", "+30m", "now-90s": a signed Go duration), or RFC 3339.
 func parseTimestamp(s string, now func() time.Time) (int64, error) {
 	if s == "now" {
 		return now().UnixNano(), nil
@@ -220,10 +278,20 @@ func parseTimestamp(s string, now func() time.Time) (int64, error) {
 	if ts, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return ts, nil
 	}
+	if rel, ok := strings.CutPrefix(s, "now"); ok && rel != "" || strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+		if !ok {
+			rel = s
+		}
+		if (rel[0] == '-' || rel[0] == '+') && len(rel) > 1 {
+			if d, err := time.ParseDuration(rel); err == nil {
+				return now().Add(d).UnixNano(), nil
+			}
+		}
+	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UnixNano(), nil
 	}
-	return 0, usagef("timestamp %q: want nanoseconds since the epoch, now, or RFC 3339", s)
+	return 0, usagef("timestamp %q: want nanoseconds since the epoch, now, a time relative to now (-1h, now-30m) or RFC 3339", s)
 }
 
 // parseValue reads a float64 as strconv does (NaN, Inf, -Inf, hex floats), or with bits its

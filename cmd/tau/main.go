@@ -30,13 +30,24 @@ Commands:
   ping                      check the server answers (prints PONG)
   create LABEL              create a series
   drop LABEL                drop a series and all its points
-  append LABEL TS VALUE     add a point; TS is nanoseconds since the epoch, "now" or RFC 3339;
+  append LABEL TS VALUE     add a point at TS (see below);
                             VALUE is a float64 (NaN, Inf, -Inf accepted), or its bits with --bits
   query LABEL TS            print the value at exactly TS, or (not found)
+  range LABEL FROM TO       print the points with FROM <= ts < TO, or with --agg and --bucket
+                            one aggregate per bucket; --format table|csv|json, --bits
+  export LABEL FROM TO      write the points as CSV (ts,value; values round-trip exactly),
+                            or ts,bits with --bits
+  list [PREFIX]             list the series' labels (those beginning with PREFIX)
+  info LABEL                print the series' number of points, first and last timestamps
+  plot LABEL FROM TO        draw the series in the terminal ($COLUMNS x $LINES, or --width,
+                            --height; default 80x24): min/max envelope per column, braille
   bench [flags]             load test (tau bench -h for its flags)
   help                      this text
 
 LABEL is a name of at most 32 bytes (zero-padded), or hex:<64 hex digits> for raw bytes.
+TS, FROM and TO are nanoseconds since the epoch, now, a time relative to now (-1h, now-30m)
+or RFC 3339. Flags may come before or after the arguments. range, export, list, info and
+plot need a server with the read extensions; an older one answers bad_opcode (exit 1).
 
 Connection flags (before or after COMMAND):
   --addr HOST:PORT     server address (env TAU_LISTEN_ADDRESS, default 127.0.0.1:7701)
@@ -100,6 +111,9 @@ func report(stdout, stderr io.Writer, err error) int {
 	case errors.As(err, &ue):
 		_, _ = fmt.Fprintf(stderr, "tau: %s\nRun 'tau help' for usage.\n", ue.msg)
 		return exitUsage
+	case errors.As(err, &se) && errors.Is(err, client.ErrUnsupported):
+		_, _ = fmt.Fprintf(stderr, "ERR %s: the server does not support %s (it lacks the read extensions, as 1.3.0 does)\n", se.Status, se.Op)
+		return exitStatus
 	case errors.As(err, &se):
 		_, _ = fmt.Fprintf(stderr, "ERR %s: %s\n", se.Status, client.Meaning(se.Status))
 		return exitStatus
