@@ -376,5 +376,28 @@ podman stop -t 30 "$CONTAINER" >/dev/null || true
 code=$(podman inspect --format '{{.State.ExitCode}}' "$CONTAINER")
 check "second stop → exit status 0 (got $code)" [ "$code" = 0 ]
 
+# Memory: under a container memory limit the server gives the Go runtime a soft limit of 90% of
+# it (internal/memlimit); GOMEMLIMIT, when set, wins.
+memlimit_log() { # memlimit_log PODMAN-RUN-FLAGS...: the server's memory line at start
+	local name="tau-image-memlimit-$$"
+	podman run -d --name "$name" "${RUN_FLAGS[@]}" --read-only --user "$UID_NONROOT:$UID_NONROOT" \
+		--tmpfs /var/lib/tau:uid=$UID_NONROOT,gid=$UID_NONROOT "$@" "$IMAGE" >/dev/null || return 1
+	local line=""
+	for _ in $(seq 50); do
+		line=$(podman logs "$name" 2>&1 | grep -m1 '"msg":"memory limit' || true)
+		[ -n "$line" ] && break
+		sleep 0.2
+	done
+	podman rm -f "$name" >/dev/null 2>&1 || true
+	printf '%s\n' "$line"
+}
+log "memory limit: podman run --memory 256m, with and without GOMEMLIMIT"
+mem=$(memlimit_log --memory 256m)
+echo "$mem"
+check "--memory 256m → GOMEMLIMIT 90% of it (241591910 bytes)" grep -q '"container_bytes":268435456,"GOMEMLIMIT_bytes":241591910' <<<"$mem"
+mem=$(memlimit_log --memory 256m --env GOMEMLIMIT=100MiB)
+echo "$mem"
+check "GOMEMLIMIT=100MiB wins over the container's limit" grep -q '"GOMEMLIMIT":"100MiB","bytes":104857600' <<<"$mem"
+
 summary
 [ "$FAILED" = 0 ]
