@@ -17,6 +17,7 @@ const (
 	KindSnapshot
 	KindInfo  // the series' point count and first and last timestamps, into Result.Info
 	KindRange // a range read: Result.Page holds it and receives its answer
+	KindBatch // an atomic batch of appends: Message.Points
 )
 
 // Message is one request for a series.
@@ -26,6 +27,10 @@ type Message struct {
 	Value  uint64
 	Result *Result
 	Snap   *storage.SeriesSnapshot // KindSnapshot: filled by the actor
+	// Points are KindBatch's points, owned by the caller, who must keep them unchanged until
+	// the Result completes: the actor reads them in place (logs and applies them) and keeps no
+	// reference after.
+	Points []storage.Point
 }
 
 // mailbox is a bounded FIFO. The worker takes everything queued at once (one lock per batch,

@@ -15,6 +15,8 @@ var (
 	ErrSeriesNotFound = errors.New("series not found")
 	// ErrOutOfOrder: the timestamp is not after the series' last point.
 	ErrOutOfOrder = errors.New("timestamp not after the series' last point")
+	// ErrInvalidBatch: a batch of no points, or of more than storage.MaxBatchPoints.
+	ErrInvalidBatch = errors.New("batch of no points or too many")
 	// ErrStorageFailed: the log refused the write or could not make it durable; it wraps the
 	// storage error.
 	ErrStorageFailed = errors.New("storage failed")

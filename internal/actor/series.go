@@ -68,6 +68,8 @@ func (s *Series) handle(m *Message) {
 	switch m.Kind {
 	case KindAppend:
 		s.append(m.TS, m.Value, r)
+	case KindBatch:
+		s.appendBatch(m.Points, r)
 	case KindQuery:
 		r.Value, r.Found = s.data.Lookup(m.TS)
 		r.Complete()
@@ -107,6 +109,40 @@ func (s *Series) append(ts int64, bits uint64, r *Result) {
 		return
 	}
 	s.data.Append(ts, bits)
+	s.lastLSN = s.rec.LSN
+	r.Ticket = t
+	r.Complete()
+}
+
+// appendBatch checks the order of the whole batch first, logs it as one record, then applies
+// every point (docs/protocol.md, E3): out of order anywhere means nothing is logged or stored.
+// One record, one ticket: the answer waits for that one ticket.
+func (s *Series) appendBatch(pts []storage.Point, r *Result) {
+	if len(pts) == 0 || len(pts) > storage.MaxBatchPoints {
+		r.Fail(ErrInvalidBatch)
+		return
+	}
+	if last, ok := s.data.LastTimestamp(); ok && pts[0].TS <= last {
+		r.Fail(ErrOutOfOrder)
+		return
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i].TS <= pts[i-1].TS {
+			r.Fail(ErrOutOfOrder)
+			return
+		}
+	}
+	s.rec = storage.Record{Type: storage.RecordBatch, Label: s.label, Points: pts}
+	t, err := s.pool.log.Append(&s.rec)
+	s.rec.Points = nil // the log has encoded them; the caller owns them
+	if err != nil {
+		s.pool.storageFailed(err)
+		r.Fail(storageFailed(err))
+		return
+	}
+	for _, p := range pts {
+		s.data.Append(p.TS, p.Value)
+	}
 	s.lastLSN = s.rec.LSN
 	r.Ticket = t
 	r.Complete()

@@ -140,9 +140,9 @@ func TestR3_UnknownOpcodesKeepConnection(t *testing.T) {
 			unknown = append(unknown, protocol.Opcode(op))
 		}
 	}
-	// APPEND_BATCH and the lens family are defined by the contract but not implemented: they
-	// stay unknown, as in the original 1.3.0.
-	for _, reserved := range []protocol.Opcode{0x40, 0x41, 0x42, 0x43, 0x44, 0x21, protocol.OpPong, protocol.OpOK, protocol.OpErr} {
+	// The lens family is defined by the contract but not implemented: it stays unknown, as in
+	// the original 1.3.0.
+	for _, reserved := range []protocol.Opcode{0x40, 0x41, 0x42, 0x43, 0x44, protocol.OpPong, protocol.OpOK, protocol.OpErr} {
 		if reserved.IsRequest() {
 			t.Fatalf("reserved opcode 0x%02x treated as known", byte(reserved))
 		}
@@ -330,7 +330,7 @@ func TestR1_RandomPipelinedMix(t *testing.T) {
 	l := label("mix")
 	c.expect(c.call(protocol.OpCreateSeries, series(l)), okAnswer)
 	rng := rand.New(rand.NewSource(1))
-	unknown := []protocol.Opcode{0x00, 0x05, 0x14, 0x21, 0x32, 0x40, 0x44, protocol.OpPong, protocol.OpOK, protocol.OpErr, 0xEE}
+	unknown := []protocol.Opcode{0x00, 0x05, 0x14, 0x22, 0x32, 0x40, 0x44, protocol.OpPong, protocol.OpOK, protocol.OpErr, 0xEE}
 	ts := int64(0)
 	for round := 0; round < 50; round++ {
 		var b []byte

@@ -24,13 +24,15 @@ var (
 	// ErrStorageFailed: the log refused the effect or could not make it durable. It wraps the
 	// storage error; after it the log refuses every write until restart.
 	ErrStorageFailed = actor.ErrStorageFailed
+	// ErrInvalidBatch: AppendBatch of no points, or of more than MaxBatchPoints.
+	ErrInvalidBatch = actor.ErrInvalidBatch
 	// ErrInvalidQuery: a range read with an unknown aggregation, or a bucket that does not fit
 	// its aggregation (raw needs 0, the others more than 0).
 	ErrInvalidQuery = errors.New("invalid range query")
 )
 
 // Errors lists every error above, for front ends to check that their mapping is complete.
-var Errors = []error{ErrSeriesNotFound, ErrSeriesExists, ErrOutOfOrder, ErrBusy, ErrCatalogFull, ErrStorageFailed, ErrInvalidQuery}
+var Errors = []error{ErrSeriesNotFound, ErrSeriesExists, ErrOutOfOrder, ErrBusy, ErrCatalogFull, ErrStorageFailed, ErrInvalidQuery, ErrInvalidBatch}
 
 // ErrLogFailed is the storage cause inside ErrStorageFailed once the log has failed.
 var ErrLogFailed = storage.ErrLogFailed

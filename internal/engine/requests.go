@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/taudb/tau/internal/actor"
 	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage"
 )
 
 // Each request below completes res exactly once: at once when it is refused before it reaches
@@ -27,6 +28,23 @@ func (e *Engine) Drop(l series.Label, res *Result) {
 // requests on the series at once; Durable tells when it is durable.
 func (e *Engine) Append(l series.Label, ts int64, bits uint64, res *Result) {
 	e.send(l, actor.Message{Kind: actor.KindAppend, TS: ts, Value: bits}, res)
+}
+
+// BatchPoint is one point of AppendBatch: a timestamp and its value's exact IEEE-754 bits.
+type BatchPoint = storage.Point
+
+// MaxBatchPoints is the most points one AppendBatch takes (ErrInvalidBatch beyond).
+const MaxBatchPoints = storage.MaxBatchPoints
+
+// AppendBatch adds points atomically (docs/protocol.md, E3): their timestamps must be strictly
+// increasing and the first after the series' last point, else ErrOutOfOrder and nothing is
+// stored. 1 to MaxBatchPoints points, else ErrInvalidBatch. The batch is one log record, so
+// after a crash it is there whole or not at all; Durable tells when it is durable.
+//
+// Ownership: points stay the caller's, but the caller must not change or reuse them until Wait
+// has returned; the series' actor reads them in place and keeps no reference afterwards.
+func (e *Engine) AppendBatch(l series.Label, points []BatchPoint, res *Result) {
+	e.send(l, actor.Message{Kind: actor.KindBatch, Points: points}, res)
 }
 
 // QueryPoint looks up the point at exactly ts: Found and Value after Wait.

@@ -24,8 +24,12 @@ const maxWindow = 256
 // slot is one request in flight: what the front end knows of it, and the engine's result.
 // Slots circulate between the reader and the writer, so they allocate nothing in steady state.
 type slot struct {
-	res    *engine.Result
-	page   *page // LIST_SERIES and QUERY_RANGE: the answer's buffer, lent until it is written
+	res  *engine.Result
+	page *page // LIST_SERIES and QUERY_RANGE: the answer's buffer, lent until it is written
+	// APPEND_BATCH: the points, lent to the engine until it has run them, and the payload
+	// budget they hold (batch.go)
+	batch  *[]engine.BatchPoint
+	held   int64
 	op     protocol.Opcode
 	status protocol.Status // the answer when the front end answers itself (local)
 	local  bool            // answered by the front end: the engine never saw it
@@ -56,7 +60,8 @@ type conn struct {
 	// one at a time per connection bounds its memory (reads.go).
 	pageFree chan struct{}
 	out      []byte
-	failed   bool // a write failed: keep draining, write nothing
+	batchBuf [batchChunk * protocol.BatchPointSize]byte // APPEND_BATCH's head, then its points piece by piece
+	failed   bool                                       // a write failed: keep draining, write nothing
 	// moreInput is set by the reader when another request is already buffered whole: the
 	// writer then holds its answers for the same write instead of flushing each.
 	moreInput atomic.Bool
@@ -128,6 +133,8 @@ func (c *conn) readRequest(r *slot) bool {
 	case !c.session.Allowed(h.Opcode): // R0, R5: before the opcode and length checks
 		c.badInput(r, protocol.StatusNotAuthenticated, reasonAuth)
 		return false
+	case h.Opcode == protocol.OpAppendBatch: // R4 and the rest in batch.go
+		return c.readBatch(h, r)
 	case !h.Opcode.IsRequest(): // R3
 		if err := c.r.Discard(h); err != nil {
 			return c.incomplete(r, err)
@@ -276,6 +283,7 @@ func (c *conn) settle(r *slot) {
 		return
 	}
 	r.res.Wait()
+	c.releaseBatch(r)
 	if r.res.Pending() {
 		c.flush()
 	}

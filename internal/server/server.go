@@ -31,6 +31,7 @@ type Server struct {
 	engine  *engine.Engine
 	metrics *metrics
 	health  *health
+	budget  *payloadBudget // APPEND_BATCH payloads held across connections (batch.go)
 
 	certs *certwatch.Watcher // nil without TAU_CERTIFICATE_FILE
 
@@ -60,6 +61,9 @@ type Options struct {
 	StallLimit time.Duration
 	// Checkpoints replace the checkpoint policy.
 	Checkpoints engine.CheckpointOptions
+	// PayloadBudget replaces the payload budget (batch.go); it is raised to
+	// TAU_MAX_PAYLOAD_BYTES if below, so the largest batch always fits.
+	PayloadBudget int64
 }
 
 // New builds the server and binds both listeners, so a busy port fails here, at start.
@@ -80,6 +84,11 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 		conns:       make(map[*conn]struct{}),
 		checkpoints: opts.Checkpoints,
 	}
+	budget := opts.PayloadBudget
+	if budget <= 0 {
+		budget = max(defaultPayloadBudget, 2*int64(cfg.MaxPayloadBytes))
+	}
+	s.budget = newPayloadBudget(max(budget, int64(cfg.MaxPayloadBytes)), reg)
 	if s.engine, err = s.openEngine(opts.Store, reg); err != nil {
 		return nil, err
 	}

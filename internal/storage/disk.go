@@ -175,8 +175,8 @@ func (d *Disk) makeDirs() error {
 // Append assigns r.LSN, encodes r into the batch filling now and returns that batch's ticket.
 // It never waits for I/O and, once the batch buffers have grown, never allocates.
 func (d *Disk) Append(r *Record) (Ticket, error) {
-	if payloadSize(r.Type) == 0 {
-		return Ticket{}, fmt.Errorf("storage: unknown record type %d", r.Type)
+	if payloadSize(r) == 0 {
+		return Ticket{}, fmt.Errorf("storage: unknown record type %d or batch of %d points", r.Type, len(r.Points))
 	}
 	d.mu.Lock()
 	if err := d.writableLocked(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +29,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from today's 
 
 const (
 	goldenSegmentPath    = "testdata/segment-v1.golden"
+	goldenSegmentV2Path  = "testdata/segment-v2.golden"
 	goldenCheckpointPath = "testdata/checkpoint-v1.golden"
 )
 
@@ -92,19 +94,59 @@ func goldenRecords() []Record {
 	return recs
 }
 
-// TestGoldenSegmentEncode: today's write path (a fresh Disk, the committer, createSegment)
-// and today's encoders alone both write the pinned records as exactly the pinned bytes.
+// goldenRecordsV2 is the content of testdata/segment-v2.golden: goldenRecords, then batch
+// records (which only version 2 may hold), LSNs 1 to 17. Never change it.
+func goldenRecordsV2() []Record {
+	cpu, bin, zero := goldenLabels()
+	recs := goldenRecords()
+	recs = append(recs,
+		Record{Type: RecordBatch, Label: cpu, Points: []Point{
+			{TS: math.MinInt64, Value: 0x7ff8deadbeef0001}, // NaN with a payload
+			{TS: -1, Value: 1 << 63},                       // -0.0
+			{TS: 0, Value: 0x7ff0000000000000},             // +Inf
+			{TS: 1_700_000_000_000_000_000, Value: math.Float64bits(0.1)},
+			{TS: math.MaxInt64, Value: 0x7ff0000000000001}, // signalling NaN
+		}},
+		Record{Type: RecordBatch, Label: zero, Points: []Point{{TS: 1, Value: 0xfff0000000000000}}},
+		create(bin),
+	)
+	for i := range recs {
+		recs[i].LSN = uint64(i + 1)
+	}
+	return recs
+}
+
+// segmentHeaderV is the header of segment seq in format version v.
+func segmentHeaderV(seq uint64, v int) []byte {
+	h := appendSegmentHeader(nil, seq)
+	h[len(segmentTag)] = '0' + byte(v)
+	return h
+}
+
+// TestGoldenSegmentEncode: today's encoders write the pinned records of each version as
+// exactly the pinned bytes (the framing of version 1's records did not change in version 2),
+// and today's write path (a fresh Disk, the committer, createSegment) writes the version-2 file.
 func TestGoldenSegmentEncode(t *testing.T) {
-	want := appendSegmentHeader(nil, 1)
+	v1 := segmentHeaderV(1, 1)
 	for _, r := range goldenRecords() {
+		v1 = appendFrame(v1, &r)
+	}
+	if *update {
+		t.Logf("not rewriting %s: version 1 is released", goldenSegmentPath)
+	} else {
+		checkGolden(t, goldenSegmentPath, v1)
+	}
+
+	want := appendSegmentHeader(nil, 1)
+	for _, r := range goldenRecordsV2() {
 		want = appendFrame(want, &r)
 	}
-	checkGolden(t, goldenSegmentPath, want)
+	checkGolden(t, goldenSegmentV2Path, want)
 
 	dir := t.TempDir()
 	d, _ := openRecovered(t, dir, DiskOptions{})
-	for _, r := range goldenRecords() {
-		if got := mustAppend(t, d, nil, Record{Type: r.Type, Label: r.Label, TS: r.TS, Value: r.Value}); got != r {
+	for _, r := range goldenRecordsV2() {
+		if got := mustAppend(t, d, nil, Record{Type: r.Type, Label: r.Label, TS: r.TS, Value: r.Value, Points: r.Points}); !sameRecord(got, r) {
 			t.Fatalf("logged %+v, want %+v", got, r)
 		}
 	}
@@ -120,28 +162,44 @@ func TestGoldenSegmentEncode(t *testing.T) {
 	}
 }
 
-// TestGoldenSegmentDecode: the pinned bytes decode to exactly the pinned records, as a last
-// segment and as an earlier one, and recover as a data directory.
+// TestGoldenSegmentDecode: the pinned bytes of each version decode to exactly the pinned
+// records, as a last segment and as an earlier one, and recover as a data directory.
 func TestGoldenSegmentDecode(t *testing.T) {
-	b, err := os.ReadFile(goldenSegmentPath)
+	for _, tc := range []struct {
+		path    string
+		version int
+		recs    []Record
+	}{
+		{goldenSegmentPath, 1, goldenRecords()},
+		{goldenSegmentV2Path, 2, goldenRecordsV2()},
+	} {
+		t.Run(tc.path, func(t *testing.T) { checkGoldenSegment(t, tc.path, tc.version, tc.recs) })
+	}
+}
+
+func checkGoldenSegment(t *testing.T, path string, version int, want []Record) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(b, []byte("TAUWSEG1")) {
-		t.Fatalf("golden segment starts %q, want a version-1 header", b[:8])
+	if !bytes.HasPrefix(b, segmentHeaderV(1, version)[:8]) {
+		t.Fatalf("golden segment starts %q, want a version-%d header", b[:8], version)
 	}
 	for _, last := range []bool{false, true} {
 		var got []Record
-		scan, err := scanSegment(goldenSegmentPath, 1, b, last, false, func(r *Record) { got = append(got, *r) })
-		if err != nil || scan != (segmentScan{version: 1, valid: len(b)}) {
+		scan, err := scanSegment(path, 1, b, last, false, func(r *Record) {
+			c := *r
+			c.Points = slices.Clone(r.Points)
+			got = append(got, c)
+		})
+		if err != nil || scan != (segmentScan{version: version, valid: len(b)}) {
 			t.Fatalf("scan: %+v, %v", scan, err)
 		}
-		want := goldenRecords()
 		if len(got) != len(want) {
 			t.Fatalf("decoded %d records, want %d", len(got), len(want))
 		}
 		for i := range want {
-			if got[i] != want[i] {
+			if !sameRecord(got[i], want[i]) {
 				t.Fatalf("record %d: got %+v, want %+v", i, got[i], want[i])
 			}
 		}
@@ -155,7 +213,7 @@ func TestGoldenSegmentDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := model{}
-	for _, r := range goldenRecords() {
+	for _, r := range want {
 		m.apply(r)
 	}
 	d, states := openRecovered(t, dir, DiskOptions{})

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 
@@ -36,6 +37,10 @@ func (m model) apply(r Record) {
 		delete(m, r.Label)
 	case RecordAppend:
 		m[r.Label] = append(m[r.Label], point{r.TS, r.Value})
+	case RecordBatch:
+		for _, p := range r.Points {
+			m[r.Label] = append(m[r.Label], point{p.TS, p.Value})
+		}
 	}
 }
 
@@ -119,3 +124,9 @@ func app(l series.Label, ts int64, v uint64) Record {
 }
 
 func (r Record) String() string { return fmt.Sprintf("%d@%d", r.Type, r.LSN) }
+
+// sameRecord compares records field by field, a batch's points included.
+func sameRecord(a, b Record) bool {
+	return a.Type == b.Type && a.LSN == b.LSN && a.Label == b.Label && a.TS == b.TS && a.Value == b.Value &&
+		slices.Equal(a.Points, b.Points)
+}

@@ -5,25 +5,49 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 
 	"github.com/taudb/tau/internal/series"
 )
 
 // On-disk framing of one WAL record (all integers little-endian), the same in segment format
-// versions 0 and 1 (segment.go: version 1 puts a header before the first record):
+// versions 0, 1 and 2 (segment.go: versions 1 and 2 put a header before the first record):
 //
 //	u32 payload length | u32 CRC32C(payload) | payload
 //
-// payload = u8 type | u64 LSN | 32-byte label [| i64 ts | u64 value bits]   (the last two for appends)
+// payload = u8 type | u64 LSN | 32-byte label, then by type:
 //
-// Every type has one fixed payload size, so a length that does not match its type is corruption,
-// and a damaged length field can never make the reader skip more than one record's worth.
+//	create, drop (1, 2): nothing                                     41 bytes
+//	append (3):          i64 ts | u64 value bits                     57 bytes
+//	batch (4):           u32 n | n × (i64 ts | u64 value bits)       45 + 16n bytes, 1 ≤ n ≤ MaxBatchPoints
+//
+// Create, drop and append have one fixed payload size each; a batch's size is fixed by its n.
+// So a length that matches no type is corruption, and a length that does match is checked
+// again against the type and n inside the payload, once the CRC has vouched for them. The
+// batch (segment format version 2 on) is what made lengths vary: the largest record is
+// maxFrameSize, a batch of MaxBatchPoints points, and no length field is trusted beyond it.
 const (
 	frameHeaderSize   = 8
 	seriesPayloadSize = 1 + 8 + series.LabelSize // create, drop
 	appendPayloadSize = seriesPayloadSize + 8 + 8
-	maxFrameSize      = frameHeaderSize + appendPayloadSize
+	batchHeaderSize   = seriesPayloadSize + 4 // a batch's payload before its points
+	batchPointSize    = 8 + 8
+	maxBatchPayload   = batchHeaderSize + MaxBatchPoints*batchPointSize
+	// maxFixedFrameSize is the largest record of a fixed size: an append.
+	maxFixedFrameSize = frameHeaderSize + appendPayloadSize
+	// maxFrameSize is the largest record of any type: a batch of MaxBatchPoints points.
+	maxFrameSize = frameHeaderSize + maxBatchPayload
 )
+
+// batchLength reports whether n is the payload length of a batch of 1 to MaxBatchPoints points.
+func batchLength(n int) bool {
+	return n > batchHeaderSize && n <= maxBatchPayload && (n-batchHeaderSize)%batchPointSize == 0
+}
+
+// validLength reports whether n is the payload length of some record type.
+func validLength(n int) bool {
+	return n == seriesPayloadSize || n == appendPayloadSize || batchLength(n)
+}
 
 // castagnoli is the CRC32C table; the hardware computes it on amd64 and arm64.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -31,13 +55,19 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // errBadRecord marks a frame that does not decode: torn, bit-flipped or garbage.
 var errBadRecord = errors.New("storage: bad record")
 
-// payloadSize is the payload size of type t, 0 when t is unknown.
-func payloadSize(t RecordType) int {
-	switch t {
+// payloadSize is the payload size of r, 0 when its type is unknown or a batch's point count
+// is out of range.
+func payloadSize(r *Record) int {
+	switch r.Type {
 	case RecordCreate, RecordDrop:
 		return seriesPayloadSize
 	case RecordAppend:
 		return appendPayloadSize
+	case RecordBatch:
+		if len(r.Points) < 1 || len(r.Points) > MaxBatchPoints {
+			return 0
+		}
+		return batchHeaderSize + batchPointSize*len(r.Points)
 	}
 	return 0
 }
@@ -45,16 +75,24 @@ func payloadSize(t RecordType) int {
 // appendFrame appends r's frame to dst. It allocates only when dst must grow, so a reused
 // batch buffer makes Append allocation-free.
 func appendFrame(dst []byte, r *Record) []byte {
-	n := payloadSize(r.Type)
+	n := payloadSize(r)
 	start := len(dst)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(n))
 	dst = binary.LittleEndian.AppendUint32(dst, 0) // CRC, filled below
 	dst = append(dst, byte(r.Type))
 	dst = binary.LittleEndian.AppendUint64(dst, r.LSN)
 	dst = append(dst, r.Label[:]...)
-	if r.Type == RecordAppend {
+	switch r.Type {
+	case RecordAppend:
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(r.TS))
 		dst = binary.LittleEndian.AppendUint64(dst, r.Value)
+	case RecordBatch:
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(r.Points)))
+		dst = slices.Grow(dst, batchPointSize*len(r.Points))
+		for _, p := range r.Points {
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(p.TS))
+			dst = binary.LittleEndian.AppendUint64(dst, p.Value)
+		}
 	}
 	payload := dst[start+frameHeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))
@@ -62,13 +100,14 @@ func appendFrame(dst []byte, r *Record) []byte {
 }
 
 // decodeFrame decodes the frame at the start of b into r and returns its size. Any damage,
-// including a frame cut short by the end of b, is errBadRecord.
+// including a frame cut short by the end of b, is errBadRecord. A batch's points are decoded
+// into r.Points' storage, reused from call to call.
 func decodeFrame(b []byte, r *Record) (int, error) {
 	if len(b) < frameHeaderSize {
 		return 0, fmt.Errorf("%w: %d-byte header cut short", errBadRecord, len(b))
 	}
 	n := int(binary.LittleEndian.Uint32(b))
-	if n < seriesPayloadSize || n > appendPayloadSize {
+	if !validLength(n) {
 		return 0, fmt.Errorf("%w: payload length %d", errBadRecord, n)
 	}
 	if len(b) < frameHeaderSize+n {
@@ -79,15 +118,30 @@ func decodeFrame(b []byte, r *Record) (int, error) {
 		return 0, fmt.Errorf("%w: checksum mismatch", errBadRecord)
 	}
 	r.Type = RecordType(payload[0])
-	if payloadSize(r.Type) != n {
-		return 0, fmt.Errorf("%w: type %d with payload length %d", errBadRecord, r.Type, n)
-	}
 	r.LSN = binary.LittleEndian.Uint64(payload[1:])
 	copy(r.Label[:], payload[9:])
-	r.TS, r.Value = 0, 0
-	if r.Type == RecordAppend {
+	r.TS, r.Value, r.Points = 0, 0, r.Points[:0]
+	switch r.Type {
+	case RecordCreate, RecordDrop:
+	case RecordAppend:
 		r.TS = int64(binary.LittleEndian.Uint64(payload[seriesPayloadSize:]))
 		r.Value = binary.LittleEndian.Uint64(payload[seriesPayloadSize+8:])
+	case RecordBatch:
+		count := int(binary.LittleEndian.Uint32(payload[seriesPayloadSize:]))
+		if count < 1 || count > MaxBatchPoints || batchHeaderSize+batchPointSize*count != n {
+			return 0, fmt.Errorf("%w: batch of %d points with payload length %d", errBadRecord, count, n)
+		}
+		pts := payload[batchHeaderSize:]
+		r.Points = slices.Grow(r.Points, count)
+		for i := 0; i < count; i++ {
+			p := pts[i*batchPointSize:]
+			r.Points = append(r.Points, Point{TS: int64(binary.LittleEndian.Uint64(p)), Value: binary.LittleEndian.Uint64(p[8:])})
+		}
+	default:
+		return 0, fmt.Errorf("%w: unknown type %d", errBadRecord, r.Type)
+	}
+	if payloadSize(r) != n {
+		return 0, fmt.Errorf("%w: type %d with payload length %d", errBadRecord, r.Type, n)
 	}
 	return frameHeaderSize + n, nil
 }

@@ -186,7 +186,9 @@ type replayer struct {
 //   - create makes an empty series (a create of a live series cannot happen: warn, skip);
 //   - drop removes the series;
 //   - an append to an absent series is skipped: that series was dropped later;
-//   - an append not after the series' last timestamp is skipped with a warning.
+//   - an append not after the series' last timestamp is skipped with a warning;
+//   - a batch applies whole or not at all (E3): skipped whole, with a warning, when its
+//     timestamps are not strictly increasing from after the series' last one.
 func (rp *replayer) apply(r *Record) {
 	rp.records++
 	rp.maxLSN = max(rp.maxLSN, r.LSN)
@@ -213,7 +215,33 @@ func (rp *replayer) apply(r *Record) {
 		}
 		s.Series.Append(r.TS, r.Value)
 		s.LastLSN = r.LSN
+	case RecordBatch:
+		if s == nil {
+			return
+		}
+		if !batchInOrder(s.Series, r.Points) {
+			rp.warn("skipping out-of-order batch", r)
+			return
+		}
+		for _, p := range r.Points {
+			s.Series.Append(p.TS, p.Value)
+		}
+		s.LastLSN = r.LSN
 	}
+}
+
+// batchInOrder reports whether pts can be appended to s whole: timestamps strictly increasing,
+// the first after s's last.
+func batchInOrder(s *chunkenc.Series, pts []Point) bool {
+	if last, ok := s.LastTimestamp(); ok && len(pts) > 0 && pts[0].TS <= last {
+		return false
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i].TS <= pts[i-1].TS {
+			return false
+		}
+	}
+	return true
 }
 
 func (rp *replayer) warn(msg string, r *Record) {

@@ -50,35 +50,42 @@ func listSeqs(fs vfs.FS, dir string) ([]uint64, error) {
 	return seqs, nil
 }
 
-// Segment header, format version 1 (integers little-endian):
+// Segment header, format versions 1 and 2 (integers little-endian):
 //
-//	"TAUWSEG" | version, one ASCII digit ('1') | u64 segment number (the file's name)
+//	"TAUWSEG" | version, one ASCII digit ('1' or '2') | u64 segment number (the file's name)
 //
 // then records from byte 16 on, framed as record.go says. Every segment this release creates
-// starts with it. A segment without it is format version 0, written by the releases before the
-// header (up to cc5f6c9): records from byte 0, the same framing. Both are read; only version
-// 1 is written, so an old data directory needs no migration: its headerless segments replay as
-// they are until a checkpoint retires them, and every segment after them has a header.
+// starts with it, as version 2. A segment without it is format version 0, written by the
+// releases before the header (up to cc5f6c9): records from byte 0, the same framing. Version 2
+// differs from version 1 only in what it may contain: batch records (APPEND_BATCH), the first
+// record whose size varies. A release that reads version 1 only thus refuses a version-2
+// segment (VersionError) rather than misreading a batch as damage, and a batch record in a
+// version-0 or version-1 segment is damage. All three are read; only version 2 is written, so
+// an old data directory needs no migration: its segments replay as they are until a checkpoint
+// retires them, and every segment after them is version 2.
 //
-// Telling the two apart needs nothing but the first bytes: a version-0 segment that holds
-// anything starts with a record's u32 payload length, which is 41 or 57 (bytes 0x29 or 0x39,
-// then three zero bytes), while the header's first four bytes "TAUW", read as that length, are
-// 0x57554154: no record of any version could be 1.4 GB, and the very first byte ('T', 0x54)
-// already is no valid length. An empty file is a version-0 segment with no records, or a
-// version-1 segment whose header never reached the disk; recovery decides by its neighbours
-// (scanSegment).
+// Telling a header from a version-0 segment needs nothing but the first bytes: a version-0
+// segment that holds anything starts with a record's u32 payload length, which is 41 or 57
+// (bytes 0x29 or 0x39, then three zero bytes), while the header's first four bytes "TAUW",
+// read as that length, are 0x57554154: no record of any version can be 1.4 GB (the largest,
+// a batch of MaxBatchPoints, is 16 MiB and 53 bytes), and the very first byte ('T', 0x54)
+// already is no valid length of version 0. An empty file is a version-0 segment with no
+// records, or a headered segment whose header never reached the disk; recovery decides by its
+// neighbours (scanSegment).
 //
 // The header names the segment so a file copied or renamed to the wrong place is noticed, and
 // carries a version so a release meeting a newer format refuses it (VersionError) instead of
 // misreading it. Version digits '1' to '9' are versions; any other byte there is damage.
 const (
 	segmentHeaderSize = 7 + 1 + 8 // tag, version, segment number
-	segmentVersion    = 1         // the version this release writes; it reads 0 and 1
+	segmentVersion    = 2         // the version this release writes; it reads 0, 1 and 2
+	// batchVersion is the first segment version that may hold batch records.
+	batchVersion = 2
 )
 
 var segmentTag = [7]byte{'T', 'A', 'U', 'W', 'S', 'E', 'G'}
 
-// appendSegmentHeader appends the version-1 header of segment seq to dst.
+// appendSegmentHeader appends the version-2 header of segment seq to dst.
 func appendSegmentHeader(dst []byte, seq uint64) []byte {
 	dst = append(dst, segmentTag[:]...)
 	dst = append(dst, '0'+segmentVersion)
@@ -95,8 +102,8 @@ var (
 )
 
 // readSegmentHeader returns the format version of a segment from its first bytes, and the size
-// of its header: 0 and 0 for a headerless segment (an empty file included), 1 and
-// segmentHeaderSize for a good version-1 header. A header of a version this release does not
+// of its header: 0 and 0 for a headerless segment (an empty file included), 1 or 2 and
+// segmentHeaderSize for a good version-1 or version-2 header. A header of a version this release does not
 // read is a VersionError; a header cut short or damaged is errShortHeader or errBadHeader.
 func readSegmentHeader(path string, data []byte, seq uint64) (version, size int, err error) {
 	n := min(len(data), len(segmentTag))
@@ -110,15 +117,15 @@ func readSegmentHeader(path string, data []byte, seq uint64) (version, size int,
 	switch {
 	case v < '1' || v > '9':
 		return 0, 0, fmt.Errorf("%w: version byte %#02x", errBadHeader, v)
-	case v != '0'+segmentVersion:
-		return 0, 0, &VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "versions 0 and 1"}
+	case v > '0'+segmentVersion:
+		return 0, 0, &VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "versions 0, 1 and 2"}
 	case len(data) < segmentHeaderSize:
 		return 0, 0, errShortHeader
 	}
 	if got := binary.LittleEndian.Uint64(data[len(segmentTag)+1:]); got != seq {
 		return 0, 0, fmt.Errorf("%w: names segment %d", errBadHeader, got)
 	}
-	return segmentVersion, segmentHeaderSize, nil
+	return int(v - '0'), segmentHeaderSize, nil
 }
 
 // VersionError reports a file in a format version this release does not read: written by a
@@ -128,7 +135,7 @@ type VersionError struct {
 	Path    string
 	Format  string // "log segment", "checkpoint", "series encoding in checkpoint"
 	Version int
-	Reads   string // the versions this release reads: "version 1", "versions 0 and 1"
+	Reads   string // the versions this release reads: "version 1", "versions 0, 1 and 2"
 }
 
 func (e *VersionError) Error() string {
@@ -232,7 +239,7 @@ func (e *CorruptionError) Unwrap() error { return e.Err }
 
 // segmentScan is what scanSegment found in one segment.
 type segmentScan struct {
-	version    int // format version: 0 headerless, 1 with a header
+	version    int // format version: 0 headerless, 1 or 2 with a header
 	valid      int // bytes of the valid prefix, header included
 	tail       int // bytes after it that are a torn tail (last segment only), to be cut
 	tornHeader bool
@@ -273,6 +280,9 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 	var r Record
 	for off < len(data) {
 		n, derr := decodeFrame(data[off:], &r)
+		if derr == nil && r.Type == RecordBatch && version < batchVersion {
+			derr = fmt.Errorf("%w: batch record in a version-%d segment", errBadRecord, version)
+		}
 		if derr == nil {
 			apply(&r)
 			off += n
@@ -287,11 +297,24 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 }
 
 // isTornTail reports whether damaged bytes at the end of a segment can be the remains of one
-// interrupted write rather than corruption of acknowledged data: no complete record fits after
-// the damage's start, or everything left is zeros (a file extended before its data landed).
+// interrupted write rather than corruption of acknowledged data:
+//   - no complete fixed-size record fits after the damage's start (maxFixedFrameSize), or
+//   - everything left is zeros (a file extended before its data landed), or
+//   - the damage starts with the length field of a batch record, and the frame it declares
+//     reaches the end of the file or is followed by zeros only: the batch was being written
+//     when the crash came.
+//
+// The last rule is the only one that trusts a length field, and it trusts it only as far as
+// maxFrameSize: a damaged length field can make recovery cut at most one largest record's
+// worth of bytes (and zeros) off the end of the last segment, never more, and it never makes
+// recovery skip over anything: a frame followed by anything but zeros that does not decode is
+// corruption.
 func isTornTail(rest []byte) bool {
-	if len(rest) <= maxFrameSize {
+	if len(rest) <= maxFixedFrameSize || allZeros(rest) {
 		return true
 	}
-	return len(bytes.Trim(rest, "\x00")) == 0
+	n := int(binary.LittleEndian.Uint32(rest))
+	return batchLength(n) && (frameHeaderSize+n >= len(rest) || allZeros(rest[frameHeaderSize+n:]))
 }
+
+func allZeros(b []byte) bool { return len(bytes.Trim(b, "\x00")) == 0 }

@@ -9,15 +9,15 @@ import (
 	"testing"
 )
 
-// TestSegmentHeaderLayout: the version-1 header, byte for byte.
+// TestSegmentHeaderLayout: the version-2 header this release writes, byte for byte.
 func TestSegmentHeaderLayout(t *testing.T) {
 	got := appendSegmentHeader(nil, 0x0102030405060708)
-	want := "TAUWSEG1\x08\x07\x06\x05\x04\x03\x02\x01"
+	want := "TAUWSEG2\x08\x07\x06\x05\x04\x03\x02\x01"
 	if string(got) != want || len(got) != segmentHeaderSize {
 		t.Fatalf("header %q, want %q", got, want)
 	}
 	v, n, err := readSegmentHeader("x", got, 0x0102030405060708)
-	if v != 1 || n != segmentHeaderSize || err != nil {
+	if v != 2 || n != segmentHeaderSize || err != nil {
 		t.Fatalf("readSegmentHeader = %d, %d, %v", v, n, err)
 	}
 }
@@ -27,7 +27,7 @@ func TestSegmentHeaderLayout(t *testing.T) {
 // of range), and every record frame, whatever its content, reads as a headerless start.
 func TestSegmentHeaderIsNoRecord(t *testing.T) {
 	hdr := appendSegmentHeader(nil, 1)
-	if n := binary.LittleEndian.Uint32(hdr); n <= appendPayloadSize {
+	if n := int(binary.LittleEndian.Uint32(hdr)); validLength(n) || n <= maxFrameSize {
 		t.Fatalf("the header's first four bytes read as length %d, a valid one", n)
 	}
 	var r Record
@@ -61,8 +61,9 @@ func TestReadSegmentHeader(t *testing.T) {
 		{"empty", nil, 0, nil},
 		{"headerless record", appendFrame(nil, &Record{Type: RecordCreate}), 0, nil},
 		{"zeros", make([]byte, 100), 0, nil},
-		{"good", good, 1, nil},
-		{"good, records after", append(good, appendFrame(nil, &Record{Type: RecordCreate})...), 1, nil},
+		{"good", good, 2, nil},
+		{"good, records after", append(good, appendFrame(nil, &Record{Type: RecordCreate})...), 2, nil},
+		{"version 1", with(7, '1'), 1, nil},
 		{"first byte", good[:1], 0, errShortHeader},
 		{"whole tag", good[:7], 0, errShortHeader},
 		{"tag and version", good[:8], 0, errShortHeader},
@@ -75,12 +76,12 @@ func TestReadSegmentHeader(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v, n, err := readSegmentHeader("x", tc.data, 7)
-			if v != tc.version || !errors.Is(err, tc.err) || (err == nil && n != tc.version*segmentHeaderSize) {
+			if v != tc.version || !errors.Is(err, tc.err) || (err == nil && (n == segmentHeaderSize) != (tc.version > 0)) {
 				t.Fatalf("got version %d, header %d, err %v; want version %d, err %v", v, n, err, tc.version, tc.err)
 			}
 		})
 	}
-	for _, v := range []byte{'2', '9'} {
+	for _, v := range []byte{'3', '9'} {
 		_, _, err := readSegmentHeader("wal/x", with(7, v), 7)
 		var ve *VersionError
 		if !errors.As(err, &ve) || ve.Version != int(v-'0') || ve.Path != "wal/x" {
@@ -105,7 +106,7 @@ func TestUnknownSegmentVersionRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.WriteAt([]byte{'2'}, 7)
+		_, err = f.WriteAt([]byte{'3'}, 7)
 		must(t, err)
 		_ = f.Close()
 		before := fileSize(t, path)
@@ -116,10 +117,10 @@ func TestUnknownSegmentVersionRefused(t *testing.T) {
 		_, err = d.Recover()
 		_ = d.Close()
 		var ve *VersionError
-		if !errors.As(err, &ve) || ve.Path != path || ve.Version != 2 {
-			t.Fatalf("segment %d: %v, want a VersionError for version 2", victim, err)
+		if !errors.As(err, &ve) || ve.Path != path || ve.Version != 3 {
+			t.Fatalf("segment %d: %v, want a VersionError for version 3", victim, err)
 		}
-		if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "format version 2") {
+		if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "format version 3") {
 			t.Fatalf("error %q does not name the file and the version", msg)
 		}
 		if fileSize(t, path) != before {

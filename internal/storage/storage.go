@@ -7,9 +7,10 @@
 //
 // Disk is the on-disk Store. Its data directory (TAU_DATA_DIR) holds:
 //
-//	wal/<16-digit segment>         log segments: a 16-byte header ("TAUWSEG", version '1', u64
+//	wal/<16-digit segment>         log segments: a 16-byte header ("TAUWSEG", version '2', u64
 //	                               segment number), then records framed as
 //	                               u32 length | u32 CRC32C | type, LSN, label[, ts, value bits]
+//	                               (a batch: label, u32 n, n × (ts, value bits))
 //	checkpoint/<16-digit segment>  every live series as of a cut ("TAUCKPT" + version '1');
 //	                               the log replays from that segment
 //	checkpoint/<…>.tmp             a checkpoint being written; removed at start
@@ -17,7 +18,7 @@
 // docs/storage-format.md describes every format byte by byte. Each carries a version; the
 // golden files in testdata pin them, and testdata/release-cc5f6c9 is a directory written by an
 // older release. Segments written before the header existed (format version 0, records from
-// byte 0) are read as they are: an upgrade needs no migration. A file in a version this
+// byte 0) and segments of version 1 (no batch records) are read as they are: an upgrade needs no migration. A file in a version this
 // release does not know stops recovery with a VersionError; a format changes only by a new
 // version with a reader kept for the old one.
 //
@@ -44,7 +45,18 @@ const (
 	RecordCreate RecordType = 1
 	RecordDrop   RecordType = 2
 	RecordAppend RecordType = 3
+	// RecordBatch is an atomic batch of appends to one series (APPEND_BATCH, docs/protocol.md
+	// E3). It appears only in segments of format version 2 and later.
+	RecordBatch RecordType = 4
 )
+
+// Point is one appended point: a timestamp and its value's exact IEEE-754 bits.
+type Point = chunkenc.Point
+
+// MaxBatchPoints is the most points one RecordBatch holds. It bounds the largest record, which
+// is what lets recovery tell a torn tail from damage (record.go). A batch of more points must
+// be refused before it reaches the log.
+const MaxBatchPoints = 1 << 20
 
 // Record is one logged mutation.
 type Record struct {
@@ -53,6 +65,9 @@ type Record struct {
 	Label series.Label
 	TS    int64  // RecordAppend only
 	Value uint64 // RecordAppend only: the IEEE-754 bits, stored exactly
+	// Points are a RecordBatch's points, 1 to MaxBatchPoints, timestamps strictly increasing.
+	// Append encodes them before it returns: the caller keeps ownership of the slice.
+	Points []Point
 }
 
 // ErrLogFailed is returned by Append once the log has seen a write or fsync failure: after a

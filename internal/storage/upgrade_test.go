@@ -202,12 +202,15 @@ func TestUpgrade_ReleaseCC5F6C9(t *testing.T) {
 	}
 	lastLSN[cpu] = r.LSN
 	lastLSN[zero] = mustAppend(t, d, want, app(zero, 0, 0)).LSN
+	// A batch (segment version 2 on) beside the old segments.
+	lastLSN[zero] = mustAppend(t, d, want, Record{Type: RecordBatch, Label: zero,
+		Points: []Point{{TS: 1, Value: 2}, {TS: 3, Value: 0x7ff8000000000001}}}).LSN
 	mustAppend(t, d, want, drop(path))
 	delete(lastLSN, path)
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkSegmentVersions(t, dir, map[uint64]int{4: 0, 5: 0, 6: 0, 7: 0, 8: 1})
+	checkSegmentVersions(t, dir, map[uint64]int{4: 0, 5: 0, 6: 0, 7: 0, 8: segmentVersion})
 	d, states = openRecovered(t, dir, DiskOptions{})
 	checkExact(t, states, want, lastLSN)
 
@@ -233,7 +236,7 @@ func TestUpgrade_ReleaseCC5F6C9(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The old segments are retired; every segment left has a header.
-	checkSegmentVersions(t, dir, map[uint64]int{10: 1})
+	checkSegmentVersions(t, dir, map[uint64]int{10: segmentVersion})
 	d, states = openRecovered(t, dir, DiskOptions{})
 	defer func() { _ = d.Close() }()
 	checkExact(t, states, want, lastLSN)

@@ -31,6 +31,7 @@ const (
 	OpListSeries   Opcode = 0x12 // extension E1 (reads.go)
 	OpSeriesInfo   Opcode = 0x13 // extension E2
 	OpAppend       Opcode = 0x20
+	OpAppendBatch  Opcode = 0x21 // extension E3 (batch.go)
 	OpQueryPoint   Opcode = 0x30
 	OpQueryRange   Opcode = 0x31 // extension E4
 	OpOK           Opcode = 0xF0
@@ -82,6 +83,8 @@ func (o Opcode) String() string {
 		return "DROP_SERIES"
 	case OpAppend:
 		return "APPEND"
+	case OpAppendBatch:
+		return "APPEND_BATCH"
 	case OpQueryPoint:
 		return "QUERY_POINT"
 	case OpListSeries:
@@ -100,19 +103,20 @@ func (o Opcode) String() string {
 
 // IsRequest reports whether a client may send this opcode (R3: server-only and unlisted
 // opcodes, reserved ones included, are unknown). Of the extensions, E1 LIST_SERIES, E2
-// SERIES_INFO and E4 QUERY_RANGE are requests; APPEND_BATCH (0x21) and the lens family
-// (0x40–0x44) are not implemented and stay unknown.
+// SERIES_INFO, E3 APPEND_BATCH and E4 QUERY_RANGE are requests; the lens family (0x40–0x44)
+// is not implemented and stays unknown.
 func (o Opcode) IsRequest() bool {
 	switch o {
 	case OpConnect, OpDisconnect, OpPing, OpCreateSeries, OpDropSeries, OpAppend, OpQueryPoint,
-		OpListSeries, OpSeriesInfo, OpQueryRange:
+		OpListSeries, OpSeriesInfo, OpQueryRange, OpAppendBatch:
 		return true
 	}
 	return false
 }
 
 // PayloadSize is the exact request payload length for the opcode (R4), or -1 when any length
-// is accepted (DISCONNECT and PING ignore their payload).
+// is accepted (DISCONNECT and PING ignore their payload) or the length varies (APPEND_BATCH:
+// BatchCount checks it).
 func (o Opcode) PayloadSize() int {
 	switch o {
 	case OpConnect:

@@ -6,9 +6,10 @@ import (
 	"io"
 )
 
-// MaxRequestPayload is the largest payload any request opcode uses (QUERY_RANGE's 61 bytes);
-// longer payloads are never buffered, only discarded, so a connection's memory does not grow
-// with what a client claims.
+// MaxRequestPayload is the largest fixed payload any request opcode uses (QUERY_RANGE's 61
+// bytes); longer payloads are never buffered here, only discarded, so a connection's memory
+// does not grow with what a client claims. APPEND_BATCH, whose payload varies, is read in parts
+// with ReadFull into buffers the caller bounds.
 const MaxRequestPayload = QueryRangePayloadSize
 
 // ErrPayloadTooLarge is returned for a header whose length exceeds the reader's limit (R2).
@@ -52,6 +53,19 @@ func (r *Reader) ReadPayload(h Header) ([]byte, error) {
 	p := r.payload[:h.Length]
 	_, err := io.ReadFull(r.r, p)
 	return p, err
+}
+
+// ReadFull reads len(p) bytes of the payload being read into p: for a payload read in parts
+// (APPEND_BATCH), into buffers the caller owns and bounds.
+func (r *Reader) ReadFull(p []byte) error {
+	_, err := io.ReadFull(r.r, p)
+	return err
+}
+
+// DiscardN skips n bytes of the payload being read: the rest of a payload refused part way.
+func (r *Reader) DiscardN(n int) error {
+	_, err := r.r.Discard(n)
+	return err
 }
 
 // Discard skips a payload the server ignores (R3, R4).

@@ -23,6 +23,8 @@ var table = []struct {
 	// The front end checks a range read's fields before the engine sees them (E4); this is the
 	// engine's own check, answered as the front end would.
 	{engine.ErrInvalidQuery, protocol.StatusInvalidPayload},
+	// Likewise a batch's point count (E3).
+	{engine.ErrInvalidBatch, protocol.StatusInvalidPayload},
 	// The original server reports a full catalog and a failed disk as internal_error (R10, R11).
 	{engine.ErrCatalogFull, protocol.StatusInternalError},
 	{engine.ErrStorageFailed, protocol.StatusInternalError},

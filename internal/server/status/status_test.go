@@ -22,6 +22,7 @@ func TestOf(t *testing.T) {
 		{"busy", engine.ErrBusy, protocol.StatusBusy},
 		{"catalog full", engine.ErrCatalogFull, protocol.StatusInternalError},
 		{"invalid query", engine.ErrInvalidQuery, protocol.StatusInvalidPayload},
+		{"invalid batch", engine.ErrInvalidBatch, protocol.StatusInvalidPayload},
 		{"storage wrapped", fmt.Errorf("%w: %w", engine.ErrStorageFailed, engine.ErrLogFailed), protocol.StatusInternalError},
 		{"unknown", errors.New("a bug"), protocol.StatusInternalError},
 	}

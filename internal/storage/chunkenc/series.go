@@ -124,3 +124,9 @@ func (s *Series) Clone() *Series {
 	}
 	return &c
 }
+
+// Point is one point: a timestamp and its value's exact IEEE-754 bits.
+type Point struct {
+	TS    int64
+	Value uint64 // IEEE-754 bits
+}

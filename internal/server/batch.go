@@ -1,0 +1,207 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// APPEND_BATCH (docs/protocol.md, E3) is the first request whose payload the server must hold
+// whole: up to TAU_MAX_PAYLOAD_BYTES, 1 MiB by default. Every other payload is a few dozen
+// bytes in the connection's fixed buffer, or streamed and discarded. So that a thousand
+// connections each sending a maximum-size batch cannot take a thousand times that, the points
+// of all batches being read or run are held within one server-wide payload budget:
+//
+//   - The reader checks the frame's length (R4: 36 + 16n, n ≥ 1) and reads its 36-byte head
+//     into the connection's fixed buffer, checking n against the length. Then, before reading
+//     a byte of the points, it reserves 16n bytes of the budget, waiting (first come, first
+//     served) while the budget is spent. A waiting connection reads nothing, so TCP pushes back
+//     on its client. A trickling client holds its reservation while its bytes arrive.
+//   - The points are decoded straight from the socket's buffer into a slice from a pool
+//     (16 bytes a point, as on the wire), which is handed to the engine (engine.AppendBatch:
+//     the series' actor reads it in place). The writer gives the slice back and releases the
+//     reservation as soon as the engine has run the batch (Result.Wait), before its fsync: by
+//     then the log has encoded the points and the actor has applied them. A read that fails
+//     part way releases at once.
+//   - The budget is max(64 MiB, 2 × TAU_MAX_PAYLOAD_BYTES), so the largest batch always fits.
+//     Metrics: tau_server_payload_budget_bytes, tau_server_payload_held_bytes and
+//     tau_server_payload_budget_waits_total.
+//   - Time spent waiting for the budget is not charged to the idle timeout: once the
+//     reservation is granted, the read deadline is armed afresh for the points. A client that
+//     then trickles them in slower than the idle timeout is closed as idle (R10), and its
+//     reservation released.
+//   - Shutdown stops a waiting reader at once.
+
+// defaultPayloadBudget is the budget's floor; it is max(this, 2 × TAU_MAX_PAYLOAD_BYTES).
+const defaultPayloadBudget = 64 << 20
+
+// payloadBudget is a weighted semaphore with FIFO waiters, so a large reservation is never
+// starved by a stream of small ones.
+type payloadBudget struct {
+	mu      sync.Mutex
+	size    int64
+	held    int64
+	waiters []*budgetWaiter
+
+	heldGauge prometheus.Gauge
+	waits     prometheus.Counter
+}
+
+type budgetWaiter struct {
+	n       int64
+	granted chan struct{}
+}
+
+func newPayloadBudget(size int64, reg prometheus.Registerer) *payloadBudget {
+	f := promauto.With(reg)
+	b := &payloadBudget{size: size,
+		heldGauge: f.NewGauge(prometheus.GaugeOpts{Name: "tau_server_payload_held_bytes",
+			Help: "Bytes of APPEND_BATCH points held across all connections, within tau_server_payload_budget_bytes."}),
+		waits: f.NewCounter(prometheus.CounterOpts{Name: "tau_server_payload_budget_waits_total",
+			Help: "APPEND_BATCH payloads that waited for the payload budget before being read."}),
+	}
+	f.NewGauge(prometheus.GaugeOpts{Name: "tau_server_payload_budget_bytes",
+		Help: "The payload budget: most bytes of APPEND_BATCH points held at once across all connections."}).Set(float64(size))
+	return b
+}
+
+// acquire reserves n bytes (n ≤ size), waiting while the budget is spent. It reports whether
+// it had to wait, and false in ok when stop closed first (nothing is then held).
+func (b *payloadBudget) acquire(n int64, stop <-chan struct{}) (waited, ok bool) {
+	b.mu.Lock()
+	if len(b.waiters) == 0 && b.held+n <= b.size {
+		b.held += n
+		b.heldGauge.Set(float64(b.held))
+		b.mu.Unlock()
+		return false, true
+	}
+	w := &budgetWaiter{n: n, granted: make(chan struct{})}
+	b.waiters = append(b.waiters, w)
+	b.mu.Unlock()
+	b.waits.Inc()
+	select {
+	case <-w.granted:
+		return true, true
+	case <-stop:
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-w.granted: // granted meanwhile: give it back
+		b.held -= n
+		b.grantLocked()
+		return true, false
+	default:
+	}
+	for i, o := range b.waiters {
+		if o == w {
+			b.waiters = append(b.waiters[:i], b.waiters[i+1:]...)
+			break
+		}
+	}
+	b.grantLocked() // a large waiter gone may let smaller ones behind it in
+	return true, false
+}
+
+// release gives n bytes back and wakes the waiters that now fit, in order.
+func (b *payloadBudget) release(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.held -= n
+	b.grantLocked()
+}
+
+func (b *payloadBudget) grantLocked() {
+	for len(b.waiters) > 0 && b.held+b.waiters[0].n <= b.size {
+		w := b.waiters[0]
+		b.waiters[0] = nil
+		b.waiters = b.waiters[1:]
+		b.held += w.n
+		close(w.granted)
+	}
+	b.heldGauge.Set(float64(b.held))
+}
+
+// batchPool holds point slices for APPEND_BATCH; the GC reclaims them when batches stop.
+var batchPool = sync.Pool{New: func() any { return new([]engine.BatchPoint) }}
+
+// batchChunk is how many points are decoded per read from the socket's buffer.
+const batchChunk = 256
+
+// readBatch reads an APPEND_BATCH after the R0 checks up to the opcode: the length (R4), the
+// head, the budget, the points; then hands the batch to the engine. False ends the reader.
+func (c *conn) readBatch(h protocol.Header, r *slot) bool {
+	n, ok := protocol.BatchCount(h.Length)
+	if !ok || n > engine.MaxBatchPoints {
+		return c.refusePayload(h, r, 0)
+	}
+	head := c.batchBuf[:protocol.BatchHeaderSize]
+	if err := c.r.ReadFull(head); err != nil {
+		return c.incomplete(r, err)
+	}
+	l, count := protocol.BatchHeader(head)
+	if int64(count) != int64(n) {
+		return c.refusePayload(h, r, protocol.BatchHeaderSize)
+	}
+	need := int64(n) * protocol.BatchPointSize
+	waited, ok := c.srv.budget.acquire(need, c.srv.stop)
+	if !ok {
+		c.free <- r
+		return false
+	}
+	if waited { // the wait is not the client's idleness (R10)
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ConnectionTimeout))
+	}
+	buf := batchPool.Get().(*[]engine.BatchPoint)
+	if cap(*buf) < n {
+		*buf = make([]engine.BatchPoint, 0, n)
+	}
+	pts := (*buf)[:0]
+	chunk := c.batchBuf[:]
+	for len(pts) < n {
+		k := min(n-len(pts), batchChunk)
+		b := chunk[:k*protocol.BatchPointSize]
+		if err := c.r.ReadFull(b); err != nil {
+			*buf = pts[:0]
+			batchPool.Put(buf)
+			c.srv.budget.release(need)
+			return c.incomplete(r, err)
+		}
+		for i := 0; i < k; i++ {
+			ts, bits := protocol.BatchPoint(b[i*protocol.BatchPointSize:])
+			pts = append(pts, engine.BatchPoint{TS: ts, Value: bits})
+		}
+	}
+	*buf = pts
+	r.batch, r.held = buf, need
+	c.srv.engine.AppendBatch(series.Label(l), pts, r.res)
+	c.queue(r, false)
+	return true
+}
+
+// refusePayload answers invalid_payload, discarding the payload's rest after read bytes (R4).
+func (c *conn) refusePayload(h protocol.Header, r *slot, read int) bool {
+	if err := c.r.DiscardN(int(h.Length) - read); err != nil {
+		return c.incomplete(r, err)
+	}
+	c.badInput(r, protocol.StatusInvalidPayload, "")
+	return true
+}
+
+// releaseBatch gives r's points back once the engine has run the batch: the actor reads them
+// in place until then (engine.AppendBatch).
+func (c *conn) releaseBatch(r *slot) {
+	if r.batch == nil {
+		return
+	}
+	*r.batch = (*r.batch)[:0]
+	batchPool.Put(r.batch)
+	c.srv.budget.release(r.held)
+	r.batch, r.held = nil, 0
+}
