@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"testing"
 )
 
@@ -25,7 +26,7 @@ func FuzzReader(f *testing.F) {
 		OpQueryRange, make([]byte, QueryRangePayloadSize-1)))
 	// APPEND_BATCH (E3): valid, n = 0, a length that is no 36 + 16n, a count that disagrees
 	// with the length, a huge count, and a header claiming more than the limit.
-	batch := AppendBatchPoint(AppendBatchPoint(AppendBatchHeader(nil, Label{1}, 2), -1, 0.5), 2, -0.0)
+	batch := AppendBatchPoint(AppendBatchPoint(AppendBatchHeader(nil, Label{1}, 2), -1, 0.5), 2, math.Copysign(0, -1))
 	f.Add(AppendFrame(nil, OpAppendBatch, batch))
 	f.Add(AppendFrame(nil, OpAppendBatch, AppendBatchHeader(nil, Label{}, 0)))
 	f.Add(AppendFrame(nil, OpAppendBatch, batch[:len(batch)-3]))
