@@ -44,6 +44,8 @@ func (c *command) dispatch(name string, args []string) error {
 		return c.rangeCmd(args)
 	case "export":
 		return c.export(args)
+	case "import":
+		return c.importCmd(args)
 	case "list":
 		return c.list(args)
 	case "info":

@@ -37,6 +37,11 @@ Commands:
                             one aggregate per bucket; --format table|csv|json, --bits
   export LABEL FROM TO      write the points as CSV (ts,value; values round-trip exactly),
                             or ts,bits with --bits
+  import FILE LABEL         append the ts,value rows of FILE (- for stdin; export's CSV, header
+                            optional, ts,bits read as bits) with APPEND_BATCH, --batch points
+                            each (default 1000), a few in flight; --create makes the series;
+                            a progress bar on a terminal, then a summary line. --timeout
+                            bounds each exchange, not the whole import
   list [PREFIX]             list the series' labels (those beginning with PREFIX)
   info LABEL                print the series' number of points, first and last timestamps
   plot LABEL FROM TO        draw the series in the terminal ($COLUMNS x $LINES, or --width,
@@ -47,7 +52,8 @@ Commands:
 LABEL is a name of at most 32 bytes (zero-padded), or hex:<64 hex digits> for raw bytes.
 TS, FROM and TO are nanoseconds since the epoch, now, a time relative to now (-1h, now-30m)
 or RFC 3339. Flags may come before or after the arguments. range, export, list, info and
-plot need a server with the read extensions; an older one answers bad_opcode (exit 1).
+plot need a server with the read extensions, import one with APPEND_BATCH; an older one
+answers bad_opcode (exit 1).
 
 Connection flags (before or after COMMAND):
   --addr HOST:PORT     server address (env TAU_LISTEN_ADDRESS, default 127.0.0.1:7701)
@@ -112,7 +118,7 @@ func report(stdout, stderr io.Writer, err error) int {
 		_, _ = fmt.Fprintf(stderr, "tau: %s\nRun 'tau help' for usage.\n", ue.msg)
 		return exitUsage
 	case errors.As(err, &se) && errors.Is(err, client.ErrUnsupported):
-		_, _ = fmt.Fprintf(stderr, "ERR %s: the server does not support %s (it lacks the read extensions, as 1.3.0 does)\n", se.Status, se.Op)
+		_, _ = fmt.Fprintf(stderr, "ERR %s: the server does not support %s (it lacks the extensions, as 1.3.0 does)\n", se.Status, se.Op)
 		return exitStatus
 	case errors.As(err, &se):
 		_, _ = fmt.Fprintf(stderr, "ERR %s: %s\n", se.Status, client.Meaning(se.Status))

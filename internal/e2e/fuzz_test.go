@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -36,6 +37,20 @@ func FuzzConnection(f *testing.F) {
 	f.Add(true, frame(nil, protocol.OpQueryRange, rangeP(fuzzKept, -100, 100, 1, protocol.AggAvg, 3)))
 	f.Add(true, frame(frame(nil, protocol.OpQueryRange, rangeP(l, 0, 10, 0, 9, 1)), protocol.OpQueryRange, make([]byte, 60)))
 	f.Add(false, frame(nil, protocol.OpQueryRange, rangeP(fuzzKept, 0, 10, 0, protocol.AggRaw, 0)))
+	// APPEND_BATCH (E3): valid, n = 0, lengths that are no 36 + 16n, a count that disagrees
+	// with the length, a huge count, over the server's 4096-byte limit, and out of order on the
+	// kept series (refused whole, so it still reads back).
+	pts := []bpt{{-5, math.Float64bits(1)}, {0, 0x7ff8000000000001}, {5, 1 << 63}}
+	f.Add(true, frame(frame(nil, protocol.OpCreateSeries, series(l)), protocol.OpAppendBatch, batchP(l, pts...)))
+	f.Add(true, frame(nil, protocol.OpAppendBatch, batchP(l)))
+	f.Add(true, frame(frame(nil, protocol.OpAppendBatch, batchP(l, pts...)[:protocol.BatchPayloadSize(3)-1]), protocol.OpPing, nil))
+	f.Add(true, frame(nil, protocol.OpAppendBatch, batchP(l, pts...)[:protocol.BatchHeaderSize-1]))
+	f.Add(true, frame(nil, protocol.OpAppendBatch, withCount(batchP(l, pts...), 2)))
+	f.Add(true, frame(frame(nil, protocol.OpAppendBatch, withCount(batchP(l, pts[:1]...), math.MaxUint32)), protocol.OpPing, nil))
+	f.Add(true, protocol.AppendHeader(nil, protocol.OpAppendBatch, math.MaxUint32))
+	f.Add(true, frame(nil, protocol.OpAppendBatch, batchP(l, make([]bpt, (4096-protocol.BatchHeaderSize)/protocol.BatchPointSize+1)...)))
+	f.Add(true, frame(nil, protocol.OpAppendBatch, batchP(fuzzKept, bpt{7, 0}, bpt{8, 0})))
+	f.Add(false, frame(nil, protocol.OpAppendBatch, batchP(fuzzKept, bpt{8, 0})))
 	fuzzServer := startFuzzServer(f) // one per process: fuzz workers each start their own
 	f.Fuzz(func(t *testing.T, authenticate bool, input []byte) {
 		nc, err := net.Dial("tcp", fuzzServer.Addr())
@@ -80,4 +95,10 @@ func startFuzzServer(f *testing.F) *servertest.Server {
 	c.expect(c.call(protocol.OpCreateSeries, series(fuzzKept)), okAnswer)
 	c.expect(c.call(protocol.OpAppend, appendP(fuzzKept, 7, 0.5)), okAnswer)
 	return srv
+}
+
+// withCount replaces the count an APPEND_BATCH payload carries.
+func withCount(p []byte, n uint32) []byte {
+	binary.BigEndian.PutUint32(p[protocol.LabelSize:], n)
+	return p
 }

@@ -64,6 +64,7 @@ func (b *Batch) Results() []Result { return b.results }
 
 // Reset empties the batch, keeping its memory for reuse.
 func (b *Batch) Reset() {
+	clear(b.reqs) // drop the references to APPEND_BATCH points
 	b.reqs = b.reqs[:0]
 	b.results = b.results[:0]
 }
@@ -74,7 +75,10 @@ func (b *Batch) Reset() {
 // connection's or ctx's); statuses are only in the results.
 func (c *Conn) Do(ctx context.Context, b *Batch) error {
 	b.results = resize(b.results, len(b.reqs))
-	sent, err := c.sendBatch(ctx, b)
+	sent, err := 0, c.checkBatches(b)
+	if err == nil {
+		sent, err = c.sendBatch(ctx, b)
+	}
 	for i, cl := range b.calls[:sent] {
 		res := c.wait(ctx, cl)
 		if res.err != nil && err == nil {
@@ -88,6 +92,18 @@ func (c *Conn) Do(ctx context.Context, b *Batch) error {
 	clear(b.calls)
 	b.calls = b.calls[:0]
 	return err
+}
+
+// checkBatches refuses b when one of its APPEND_BATCH requests has a size that may not be sent.
+func (c *Conn) checkBatches(b *Batch) error {
+	for i := range b.reqs {
+		if b.reqs[i].op == protocol.OpAppendBatch {
+			if err := c.opts.checkBatch(len(b.reqs[i].points)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // sendBatch writes b's requests, as many at a time as there are free places in flight. It

@@ -27,7 +27,7 @@ type Conn struct {
 	writers  atomic.Int32 // callers waiting for or holding wmu: the last one out flushes
 	wmu      sync.Mutex
 	bw       *bufio.Writer
-	scratch  [maxFrame]byte
+	scratch  [scratchSize]byte
 	deadline time.Time // the write deadline set on nc
 	err      error     // why nothing more may be sent; guarded by wmu
 
@@ -221,7 +221,11 @@ func (c *Conn) write(calls []*call, closing bool) error {
 	var err error
 	for _, cl := range calls {
 		c.pending <- cl // never blocks: each queued call holds a token of sem
-		if err == nil {
+		switch {
+		case err != nil:
+		case cl.req.op == protocol.OpAppendBatch:
+			err = c.writeBatch(&cl.req)
+		default:
 			_, err = c.bw.Write(cl.req.appendFrame(c.scratch[:0]))
 		}
 	}
@@ -235,6 +239,30 @@ func (c *Conn) write(calls []*call, closing bool) error {
 		_ = c.nc.Close() // the reader fails the queued calls
 	}
 	return nil
+}
+
+// writeBatch writes an APPEND_BATCH frame: the head, then the points a few at a time through
+// the scratch buffer, so that a batch of any size is written without allocating.
+func (c *Conn) writeBatch(r *request) error {
+	n := len(r.points)
+	b := protocol.AppendHeader(c.scratch[:0], protocol.OpAppendBatch, uint32(protocol.BatchPayloadSize(n)))
+	b = protocol.AppendBatchHeader(b, r.key, n)
+	for i := range r.points {
+		if len(b)+protocol.BatchPointSize > len(c.scratch) {
+			if _, err := c.bw.Write(b); err != nil {
+				return err
+			}
+			b = c.scratch[:0]
+		}
+		p := &r.points[i]
+		bits := p.Bits
+		if !r.asBits {
+			bits = math.Float64bits(p.Value)
+		}
+		b = protocol.AppendBatchPointBits(b, p.TS, bits)
+	}
+	_, err := c.bw.Write(b)
+	return err
 }
 
 // refreshDeadline keeps a write deadline about WriteTimeout ahead, moving it only when half of

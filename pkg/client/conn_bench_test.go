@@ -99,3 +99,20 @@ func BenchmarkAppendBatch16(b *testing.B) {
 		}
 	}
 }
+
+// APPEND_BATCH of 1,000 points per call; ns/op and allocs/op are per batch.
+func BenchmarkAppendBatchOf1000(b *testing.B) {
+	c := benchConn(b)
+	ctx := context.Background()
+	pts := make([]client.Point, 1000)
+	for i := range pts {
+		pts[i] = client.Point{TS: int64(i), Value: 1.5}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.AppendBatch(ctx, label, pts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*float64(len(pts))/b.Elapsed().Seconds(), "points/s")
+}

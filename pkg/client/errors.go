@@ -26,7 +26,7 @@ func (e *StatusError) Error() string {
 	msg := e.Status.String() + ": " + Meaning(e.Status)
 	if e.unsupported() {
 		msg = e.Status.String() + ": the server does not support " + e.Op.String() +
-			" (it predates the read extensions, as 1.3.0 does)"
+			" (it predates the extensions, as 1.3.0 does)"
 	}
 	if e.Op == 0 {
 		return "tau: " + msg
@@ -35,7 +35,7 @@ func (e *StatusError) Error() string {
 }
 
 // Is matches a sentinel with the same status, whatever the request; and ErrUnsupported for a
-// bad_opcode answer to an extension (LIST_SERIES, SERIES_INFO, QUERY_RANGE).
+// bad_opcode answer to an extension (LIST_SERIES, SERIES_INFO, QUERY_RANGE, APPEND_BATCH).
 func (e *StatusError) Is(target error) bool {
 	if target == ErrUnsupported {
 		return e.unsupported()
@@ -47,7 +47,7 @@ func (e *StatusError) Is(target error) bool {
 // unsupported reports whether e is a bad_opcode answer to an extension the client sent.
 func (e *StatusError) unsupported() bool {
 	switch e.Op {
-	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange:
+	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange, protocol.OpAppendBatch:
 		return e.Status == protocol.StatusBadOpcode
 	}
 	return false

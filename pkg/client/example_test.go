@@ -248,3 +248,39 @@ func ExampleParseLabel() {
 	// 255 1 <nil>
 	// label "a-name-that-is-longer-than-32-bytes" is 35 bytes; at most 32 fit (or use hex:<64 hex digits>)
 }
+
+// AppendBatch stores many points of one series in one request, atomically: all of them or,
+// with an ERR, none.
+func ExampleConn_AppendBatch() {
+	ctx := context.Background()
+	conn, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	temp := protocol.LabelFromString("example.appendbatch")
+	if err := conn.Create(ctx, temp); err != nil {
+		log.Fatal(err)
+	}
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	points := make([]client.Point, 1000)
+	for i := range points {
+		points[i] = client.Point{TS: start.Add(time.Duration(i) * time.Second).UnixNano(), Value: 20 + float64(i%10)/10}
+	}
+	if err := conn.AppendBatch(ctx, temp, points); err != nil {
+		log.Fatal(err)
+	}
+	// A batch that is not after the series' last point is refused whole.
+	err = conn.AppendBatch(ctx, temp, points[998:])
+	fmt.Println(errors.Is(err, client.ErrOutOfOrder))
+
+	info, err := conn.SeriesInfo(ctx, temp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(info.Points, time.Unix(0, info.Last).UTC().Format(time.TimeOnly))
+	// Output:
+	// true
+	// 1000 00:16:39
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"github.com/taudb/tau/pkg/protocol"
 )
 
 // Options tune a connection. The zero value (or a nil *Options) gives the defaults.
@@ -28,6 +30,13 @@ type Options struct {
 	CloseTimeout time.Duration
 	// BufferSize is the size of the read and write buffers. Default 32 KiB.
 	BufferSize int
+	// MaxPayload is the largest request payload the client sends: an AppendBatch whose payload
+	// (36 + 16n bytes) is larger fails with ErrBatchSize before anything is sent. Default
+	// 1 MiB, the server's default limit (TAU_MAX_PAYLOAD_BYTES); set it to the server's limit
+	// when that differs. A negative value turns the check off: the server then answers an
+	// oversized batch payload_too_large and closes the connection (R2), failing every request
+	// in flight on it.
+	MaxPayload int
 }
 
 func (o *Options) withDefaults() Options {
@@ -43,8 +52,15 @@ func (o *Options) withDefaults() Options {
 	setDefault(&r.WriteTimeout, 30*time.Second)
 	setDefault(&r.CloseTimeout, time.Second)
 	setDefault(&r.BufferSize, 32<<10)
+	setDefault(&r.MaxPayload, DefaultMaxPayload)
 	return r
 }
+
+// DefaultMaxPayload is Options.MaxPayload's default, the server's default payload limit.
+const DefaultMaxPayload = 1 << 20
+
+// MaxBatchPoints is the most points an AppendBatch of DefaultMaxPayload carries: 65,533.
+const MaxBatchPoints = (DefaultMaxPayload - protocol.BatchHeaderSize) / protocol.BatchPointSize
 
 func setDefault[T int | time.Duration](v *T, d T) {
 	if *v == 0 {

@@ -20,10 +20,21 @@ type request struct {
 	bucket int64
 	limit  uint32
 	agg    protocol.Aggregation
+	// APPEND_BATCH's points, the caller's own slice (AppendBatch waits for the answer, so it is
+	// read only while the caller is blocked); asBits sends their Bits rather than their Value.
+	points []Point
+	asBits bool
 }
 
-// maxFrame is the largest request frame the client sends (QUERY_RANGE).
+// maxFrame is the largest request frame the client encodes in one piece (QUERY_RANGE);
+// APPEND_BATCH is written as a head and then its points (writeBatch).
 const maxFrame = protocol.HeaderSize + protocol.QueryRangePayloadSize
+
+// scratchSize is the connection's encoding buffer: any frame but APPEND_BATCH, or a batch's
+// head and points about 30 at a time.
+const scratchSize = 512
+
+var _ [scratchSize - maxFrame]byte // scratchSize ≥ maxFrame
 
 // appendFrame appends the encoded frame to dst using the protocol package's encoders.
 func (r *request) appendFrame(dst []byte) []byte {
@@ -144,6 +155,7 @@ func getCall(r *request) *call {
 
 func putCall(c *call) {
 	c.res = result{}
+	c.req.points = nil // do not keep the caller's points alive
 	c.state.Store(callWaiting)
 	callPool.Put(c)
 }

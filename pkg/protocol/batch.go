@@ -47,3 +47,9 @@ func AppendBatchPoint(dst []byte, ts int64, v float64) []byte {
 
 // BatchPayloadSize is the payload length of a batch of n points.
 func BatchPayloadSize(n int) int { return BatchHeaderSize + BatchPointSize*n }
+
+// AppendBatchPointBits appends one point whose value is given as its IEEE-754 bits.
+func AppendBatchPointBits(dst []byte, ts int64, bits uint64) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(ts))
+	return binary.BigEndian.AppendUint64(dst, bits)
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"testing"
 )
 
@@ -23,6 +24,15 @@ func FuzzReader(f *testing.F) {
 	f.Add(AppendFrame(nil, OpSeriesInfo, make([]byte, SeriesInfoPayloadSize)))
 	f.Add(AppendFrame(AppendFrame(nil, OpQueryRange, EncodeQueryRange(nil, &QueryRange{End: 100, Aggregation: AggAvg, Bucket: 10})),
 		OpQueryRange, make([]byte, QueryRangePayloadSize-1)))
+	// APPEND_BATCH (E3): valid, n = 0, a length that is no 36 + 16n, a count that disagrees
+	// with the length, a huge count, and a header claiming more than the limit.
+	batch := AppendBatchPoint(AppendBatchPoint(AppendBatchHeader(nil, Label{1}, 2), -1, 0.5), 2, math.Copysign(0, -1))
+	f.Add(AppendFrame(nil, OpAppendBatch, batch))
+	f.Add(AppendFrame(nil, OpAppendBatch, AppendBatchHeader(nil, Label{}, 0)))
+	f.Add(AppendFrame(nil, OpAppendBatch, batch[:len(batch)-3]))
+	f.Add(AppendFrame(nil, OpAppendBatch, AppendBatchPoint(AppendBatchHeader(nil, Label{}, 5), 1, 1)))
+	f.Add(AppendFrame(AppendFrame(nil, OpAppendBatch, AppendBatchPoint(AppendBatchHeader(nil, Label{}, 0xFFFFFFFF), 1, 1)), OpPing, nil))
+	f.Add(AppendHeader(nil, OpAppendBatch, 0xFFFFFFF4))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := NewReader(bufio.NewReader(bytes.NewReader(in)), 1024)
 		for {
@@ -37,6 +47,12 @@ func FuzzReader(f *testing.F) {
 			if h.Length > 1024 {
 				t.Fatalf("length %d passed the limit", h.Length)
 			}
+			if h.Opcode == OpAppendBatch {
+				if !readBatch(t, r, h) {
+					return
+				}
+				continue
+			}
 			if h.Length <= MaxRequestPayload {
 				p, err := r.ReadPayload(h)
 				if err != nil {
@@ -50,4 +66,34 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// readBatch reads an APPEND_BATCH as the server does: the length, the head and its count, then
+// the points into a bounded buffer; a malformed one is discarded. False at the end of input.
+func readBatch(t *testing.T, r *Reader, h Header) bool {
+	n, ok := BatchCount(h.Length)
+	if !ok {
+		return r.Discard(h) == nil
+	}
+	if n > (1024-BatchHeaderSize)/BatchPointSize {
+		t.Fatalf("length %d gives %d points, more than the limit allows", h.Length, n)
+	}
+	var head [BatchHeaderSize]byte
+	if r.ReadFull(head[:]) != nil {
+		return false
+	}
+	if _, count := BatchHeader(head[:]); int64(count) != int64(n) {
+		return r.DiscardN(n*BatchPointSize) == nil
+	}
+	var pt [BatchPointSize]byte
+	for i := 0; i < n; i++ {
+		if r.ReadFull(pt[:]) != nil {
+			return false
+		}
+		ts, bits := BatchPoint(pt[:])
+		if again := AppendBatchPointBits(nil, ts, bits); !bytes.Equal(again, pt[:]) {
+			t.Fatalf("point %x decodes to %d, %#x, which encodes to %x", pt, ts, bits, again)
+		}
+	}
+	return true
 }

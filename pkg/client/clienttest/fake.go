@@ -3,9 +3,10 @@
 // any request is answered, to make it busy, slow, or misbehave. It stores nothing durably and has
 // none of the real server's limits; test against internal/server/servertest for those.
 //
-// Besides v1 it answers the read extensions the real server implements, E1 LIST_SERIES, E2
-// SERIES_INFO and E4 QUERY_RANGE, with the server's own range code (internal/query) over the
-// same point store (chunkenc), so its pages, aggregations and paging agree with the server's.
+// Besides v1 it answers the extensions the real server implements: E1 LIST_SERIES, E2
+// SERIES_INFO and E4 QUERY_RANGE with the server's own range code (internal/query) over the
+// same point store (chunkenc), so its pages, aggregations and paging agree with the server's;
+// and E3 APPEND_BATCH, atomic, with the server's length and order rules and its status table.
 // Options.V1Only makes it answer them bad_opcode instead, as the original 1.3.0 server does,
 // for testing a client's probe for an extension.
 package clienttest
@@ -150,14 +151,14 @@ func (s *Server) serve(nc net.Conn) {
 	bw := bufio.NewWriter(nc)
 	r := protocol.NewReader(br, 1<<20)
 	authed := false
-	var out []byte
+	var out, batch []byte
 	for seq := 0; ; seq++ {
 		h, err := r.ReadHeader()
 		if err != nil {
 			writeFatal(bw, err)
 			return
 		}
-		p, err := s.payload(r, h)
+		p, err := s.payload(r, h, &batch)
 		if err != nil {
 			return
 		}
@@ -188,8 +189,13 @@ func writeFatal(bw *bufio.Writer, err error) {
 }
 
 // payload reads what the request carries; unknown and oversized ones are read whole, since
-// the fake answers them by opcode and length alone.
-func (s *Server) payload(r *protocol.Reader, h protocol.Header) ([]byte, error) {
+// the fake answers them by opcode and length alone. An APPEND_BATCH is read into buf (the
+// reader's limit, 1 MiB, bounds it).
+func (s *Server) payload(r *protocol.Reader, h protocol.Header, buf *[]byte) ([]byte, error) {
+	if h.Opcode == protocol.OpAppendBatch && h.Length > protocol.MaxRequestPayload {
+		*buf = slices.Grow((*buf)[:0], int(h.Length))[:h.Length]
+		return *buf, r.ReadFull(*buf)
+	}
 	if h.Length <= protocol.MaxRequestPayload {
 		return r.ReadPayload(h)
 	}
@@ -228,7 +234,7 @@ func (s *Server) answer(dst []byte, req Request, authed *bool) ([]byte, bool) {
 // v1 reports whether op is one of the original's opcodes (the others are extensions).
 func v1(op protocol.Opcode) bool {
 	switch op {
-	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange:
+	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange, protocol.OpAppendBatch:
 		return false
 	}
 	return true
@@ -245,6 +251,11 @@ func (s *Server) operate(dst []byte, op protocol.Opcode, p []byte) []byte {
 	case protocol.OpQueryRange:
 		// E4's fields are checked before the series is looked up (R0).
 		if q := protocol.QueryRangeRequest(p); !q.Valid() {
+			return protocol.AppendErr(dst, protocol.StatusInvalidPayload)
+		}
+	case protocol.OpAppendBatch:
+		// E3's length and count, as the server's reader checks them, before the series (R0).
+		if !validBatch(p) {
 			return protocol.AppendErr(dst, protocol.StatusInvalidPayload)
 		}
 	}
@@ -287,8 +298,39 @@ func (s *Server) apply(op protocol.Opcode, p []byte) (*series, error) {
 			return nil, engine.ErrOutOfOrder
 		}
 		sr.points.Append(ts, v)
+	case op == protocol.OpAppendBatch:
+		return sr, appendBatch(sr, p)
 	}
 	return sr, nil
+}
+
+// validBatch reports whether p is a well-formed APPEND_BATCH payload: 36 + 16n bytes, n ≥ 1
+// and at most the engine's MaxBatchPoints, and n the count it carries.
+func validBatch(p []byte) bool {
+	n, ok := protocol.BatchCount(uint32(len(p)))
+	if !ok || n > engine.MaxBatchPoints {
+		return false
+	}
+	_, count := protocol.BatchHeader(p)
+	return int64(count) == int64(n)
+}
+
+// appendBatch stores a valid batch atomically (E3): every timestamp after the one before and
+// the first after the series' last, or ErrOutOfOrder and nothing stored.
+func appendBatch(sr *series, p []byte) error {
+	pts := p[protocol.BatchHeaderSize:]
+	last, ok := sr.points.LastTimestamp()
+	for b := pts; len(b) > 0; b = b[protocol.BatchPointSize:] {
+		ts, _ := protocol.BatchPoint(b)
+		if ok && ts <= last {
+			return engine.ErrOutOfOrder
+		}
+		last, ok = ts, true
+	}
+	for b := pts; len(b) > 0; b = b[protocol.BatchPointSize:] {
+		sr.points.Append(protocol.BatchPoint(b))
+	}
+	return nil
 }
 
 // list answers LIST_SERIES (E1) from the labels in ascending byte order.

@@ -107,3 +107,79 @@ func call(t *testing.T, nc net.Conn, br *bufio.Reader, op protocol.Opcode, paylo
 	}
 	return 0
 }
+
+// TestAppendBatchLikeTheServer: the fake checks APPEND_BATCH as the server does (E3, R0): the
+// length 36 + 16n with n ≥ 1 and the count agreeing, then the series, then the order; a
+// refused batch stores nothing and the connection stays open. V1Only answers it bad_opcode.
+func TestAppendBatchLikeTheServer(t *testing.T) {
+	s := Start(t, nil)
+	nc, br := dialFake(t, s)
+	if got := call(t, nc, br, protocol.OpAppendBatch, batch(protocol.Label{}, 2, 1, 2)); got != protocol.StatusNotAuthenticated {
+		t.Fatalf("APPEND_BATCH before CONNECT: %v", got)
+	}
+	nc, br = dialFake(t, s)
+	if got := call(t, nc, br, protocol.OpConnect, s.Cert[:]); got != 0 {
+		t.Fatalf("CONNECT: %v", got)
+	}
+	l, unknown := protocol.LabelFromString("b"), protocol.LabelFromString("nope")
+	if got := call(t, nc, br, protocol.OpCreateSeries, l[:]); got != 0 {
+		t.Fatalf("CREATE: %v", got)
+	}
+	cases := []struct {
+		name    string
+		payload []byte
+		want    protocol.Status
+	}{
+		{"n = 0", batch(l, 0), protocol.StatusInvalidPayload},
+		{"no count", l[:], protocol.StatusInvalidPayload},
+		{"count says 3, 2 points", withCount(batch(l, 1, 1, 2), 3), protocol.StatusInvalidPayload},
+		{"count says 1, 2 points", withCount(batch(l, 1, 1, 2), 1), protocol.StatusInvalidPayload},
+		{"half a point", batch(l, 1, 1)[:protocol.BatchPayloadSize(1)-8], protocol.StatusInvalidPayload},
+		{"huge count", withCount(batch(l, 1, 1), 1<<31), protocol.StatusInvalidPayload},
+		{"malformed, unknown series", batch(unknown, 0), protocol.StatusInvalidPayload},
+		{"unknown series", batch(unknown, 1, 1), protocol.StatusSeriesNotFound},
+		{"ok", batch(l, 1, 10, 20), 0},
+		{"not after the last", batch(l, 1, 20, 30), protocol.StatusOutOfOrder},
+		{"decreasing inside", batch(l, 1, 30, 40, 35), protocol.StatusOutOfOrder},
+		{"next", batch(l, 1, 21, 22), 0},
+	}
+	for _, c := range cases {
+		if got := call(t, nc, br, protocol.OpAppendBatch, c.payload); got != c.want {
+			t.Errorf("%s: status %v, want %v", c.name, got, c.want)
+		}
+	}
+	s.mu.Lock()
+	n := s.series[l].points.Len()
+	last, _ := s.series[l].points.LastTimestamp()
+	s.mu.Unlock()
+	if n != 4 || last != 22 {
+		t.Fatalf("the series holds %d points up to %d, want 4 up to 22", n, last)
+	}
+
+	v1 := StartWith(t, nil, Options{V1Only: true})
+	nc, br = dialFake(t, v1)
+	if got := call(t, nc, br, protocol.OpConnect, v1.Cert[:]); got != 0 {
+		t.Fatalf("CONNECT: %v", got)
+	}
+	for _, p := range [][]byte{batch(l, 1, 1), batch(l, 0), batch(l, 1, make([]int64, 100)...)} {
+		if got := call(t, nc, br, protocol.OpAppendBatch, p); got != protocol.StatusBadOpcode {
+			t.Fatalf("V1Only APPEND_BATCH of %d bytes: %v, want bad_opcode", len(p), got)
+		}
+	}
+}
+
+// batch encodes an APPEND_BATCH payload with the given timestamps, each valued ts × v.
+func batch(l protocol.Label, v float64, ts ...int64) []byte {
+	p := protocol.AppendBatchHeader(nil, l, len(ts))
+	for _, t := range ts {
+		p = protocol.AppendBatchPoint(p, t, float64(t)*v)
+	}
+	return p
+}
+
+// withCount replaces the count a payload carries.
+func withCount(p []byte, n uint32) []byte {
+	p[protocol.LabelSize], p[protocol.LabelSize+1], p[protocol.LabelSize+2], p[protocol.LabelSize+3] =
+		byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	return p
+}
