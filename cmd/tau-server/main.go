@@ -3,10 +3,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"syscall"
 
 	"github.com/oklog/run"
@@ -60,6 +60,12 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 		logger.Warn("using the development certificate: set TAU_CERTIFICATE_FILE before exposing this server")
 	}
 	memlimit.Apply(logger)
+	// Signals are caught from here on, before any listener is bound: run.SignalHandler would
+	// only subscribe once the group runs, so a SIGTERM arriving as the server becomes ready
+	// could still kill the process the default way, without a clean stop.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	reg := prometheus.NewRegistry()
 	srv, err := server.New(cfg, logger, reg, server.Options{})
 	if err != nil {
@@ -67,7 +73,7 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 		return exitFailure
 	}
 	var g run.Group
-	g.Add(run.SignalHandler(context.Background(), syscall.SIGINT, syscall.SIGTERM))
+	g.Add(signalActor(sigs))
 	srv.AddTo(&g)
 	err = g.Run()
 	var sig run.SignalError
@@ -77,4 +83,20 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	}
 	logger.Info("stopped")
 	return 0
+}
+
+// signalActor ends the group with run.SignalError on the first signal on sigs, as
+// run.SignalHandler does, but on a channel subscribed before the group runs.
+func signalActor(sigs <-chan os.Signal) (execute func() error, interrupt func(error)) {
+	stop := make(chan struct{})
+	return func() error {
+			select {
+			case sig := <-sigs:
+				return run.SignalError{Signal: sig}
+			case <-stop:
+				return nil
+			}
+		}, func(error) {
+			close(stop)
+		}
 }
