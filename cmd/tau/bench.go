@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/taudb/tau/pkg/client"
 )
 
 // benchOp is one kind of request the benchmark sends.
@@ -20,9 +22,12 @@ const (
 	opAppend benchOp = iota // APPEND, or HSET series<N> <ts> <value> over RESP
 	opQuery                 // QUERY_POINT, or HGET series<N> <ts>
 	opPing                  // PING either way
+	opBatch                 // APPEND_BATCH of --points points (Tau only)
+	opRange                 // QUERY_RANGE: one raw page of up to --points points (Tau only)
 )
 
-var opNames = map[string]benchOp{"append": opAppend, "query": opQuery, "ping": opPing}
+var opNames = map[string]benchOp{"append": opAppend, "query": opQuery, "ping": opPing,
+	"batch": opBatch, "range": opRange}
 
 func (o benchOp) String() string {
 	for n, v := range opNames {
@@ -38,6 +43,8 @@ func (o benchOp) String() string {
 // the same batching and the same latency measure.
 type benchConn interface {
 	add(op benchOp, series int, ts int64, v float64)
+	// points is how many points the batch and range requests carried so far, in all.
+	points() int64
 	// exec sends the queued requests, waits for every answer and counts the requests that got
 	// an error answer in errs by kind. Its error means the connection failed.
 	exec(ctx context.Context, errs map[string]int64) error
@@ -50,6 +57,7 @@ type benchConfig struct {
 	requests int
 	pipeline int
 	series   int
+	npoints  int // points per APPEND_BATCH and per QUERY_RANGE page
 	tests    []benchOp
 	duration time.Duration
 	resp     bool
@@ -67,7 +75,9 @@ Sends -n requests of each test (or runs each for -d) over -c connections, each k
 requests in flight, and prints throughput and latency percentiles. --resp measures a
 redis-server instead, with the nearest commands: APPEND is HSET series<N> <ts> <value>,
 QUERY_POINT is HGET series<N> <ts>, PING is PING. Each connection appends to series of its
-own, so timestamps reach every series in order.`
+own, so timestamps reach every series in order. batch sends APPEND_BATCHes of --points points
+and range reads raw QUERY_RANGE pages of up to --points points from a random point already
+written (Tau only: they have no Redis counterpart); both report points per second too.`
 
 func (c *command) bench(args []string) error {
 	cfg, err := c.parseBench(args)
@@ -85,7 +95,8 @@ func (c *command) parseBench(args []string) (*benchConfig, error) {
 	fs.IntVar(&cfg.requests, "n", 100000, "requests per test (all connections together)")
 	fs.IntVar(&cfg.pipeline, "P", 1, "pipeline depth: requests in flight per connection")
 	fs.IntVar(&cfg.series, "series", 100, "series (RESP: hash keys series0..) to spread requests over")
-	fs.StringVar(&tests, "t", "append,query,ping", "tests to run, in order: append, query, ping")
+	fs.StringVar(&tests, "t", "append,query,ping", "tests to run, in order: append, query, ping, batch, range")
+	fs.IntVar(&cfg.npoints, "points", 1000, "points per APPEND_BATCH (batch) and per QUERY_RANGE page (range)")
 	fs.DurationVar(&cfg.duration, "d", 0, "run each test this long instead of -n requests")
 	fs.DurationVar(&cfg.duration, "duration", 0, "same as -d")
 	fs.BoolVar(&cfg.resp, "resp", false, "speak RESP to a redis-server (default --addr 127.0.0.1:6379)")
@@ -105,7 +116,7 @@ func (b *benchConfig) parseTests(s string) error {
 	for _, name := range strings.Split(s, ",") {
 		op, ok := opNames[strings.ToLower(strings.TrimSpace(name))]
 		if !ok {
-			return usagef("bench -t: unknown test %q (want append, query, ping)", name)
+			return usagef("bench -t: unknown test %q (want append, query, ping, batch, range)", name)
 		}
 		b.tests = append(b.tests, op)
 	}
@@ -122,9 +133,13 @@ func (b *benchConfig) validate() error {
 		return usagef("bench: -d must be positive")
 	case b.csv && b.json:
 		return usagef("bench: --csv and --json exclude each other")
-	case b.has(opAppend) && b.series < b.conns:
-		return usagef("bench: --series (%d) must be at least -c (%d) for append: each connection "+
-			"appends to series of its own, so that timestamps arrive in order", b.series, b.conns)
+	case b.resp && (b.has(opBatch) || b.has(opRange)):
+		return usagef("bench: -t batch and range have no Redis counterpart; leave them out with --resp")
+	case b.npoints < 1 || b.npoints > client.MaxBatchPoints:
+		return usagef("bench: --points must be between 1 and %d", client.MaxBatchPoints)
+	case (b.has(opAppend) || b.has(opBatch)) && b.series < b.conns:
+		return usagef("bench: --series (%d) must be at least -c (%d) for append and batch: each "+
+			"connection appends to series of its own, so that timestamps arrive in order", b.series, b.conns)
 	}
 	return nil
 }
@@ -179,20 +194,23 @@ func closeAll(conns []benchConn) {
 // worker drives one connection. It owns a set of series: only it appends to them, so their
 // timestamps stay in order.
 type worker struct {
-	conn   benchConn
-	owned  []int
-	counts []int64 // points appended to each owned series: its timestamps are base..base+count-1
-	base   int64
-	next   int    // round-robin position in owned
-	rng    uint64 // xorshift state for queries
-	hist   *hdrhistogram.Histogram
-	errs   map[string]int64
+	conn    benchConn
+	owned   []int
+	counts  []int64 // points appended to each owned series: its timestamps are base..base+count-1
+	base    int64
+	npoints int // points per batch
+	// pointsBefore is conn.points() when the current test began.
+	pointsBefore int64
+	next         int    // round-robin position in owned
+	rng          uint64 // xorshift state for queries
+	hist         *hdrhistogram.Histogram
+	errs         map[string]int64
 }
 
 func newWorkers(conns []benchConn, cfg *benchConfig, base int64) []*worker {
 	ws := make([]*worker, len(conns))
 	for i, bc := range conns {
-		w := &worker{conn: bc, base: base, rng: uint64(i)*0x9e3779b97f4a7c15 + 1}
+		w := &worker{conn: bc, base: base, npoints: cfg.npoints, rng: uint64(i)*0x9e3779b97f4a7c15 + 1}
 		w.owned = ownedSeries(i, len(conns), cfg.series)
 		w.counts = make([]int64, len(w.owned))
 		ws[i] = w
@@ -230,7 +248,7 @@ func (c *command) runTest(ws []*worker, cfg *benchConfig, op benchOp) (*benchRes
 	errs := make([]error, len(ws))
 	var wg sync.WaitGroup
 	for i, w := range ws {
-		w.hist, w.errs = newHistogram(), map[string]int64{}
+		w.hist, w.errs, w.pointsBefore = newHistogram(), map[string]int64{}, w.conn.points()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -295,7 +313,11 @@ func (w *worker) queue(op benchOp) {
 		n := w.counts[i]
 		w.counts[i]++
 		w.conn.add(op, w.owned[i], w.base+n, float64(n)*0.25)
-	case opQuery:
+	case opBatch:
+		n := w.counts[i]
+		w.counts[i] += int64(w.npoints)
+		w.conn.add(op, w.owned[i], w.base+n, float64(n)*0.25)
+	case opQuery, opRange:
 		var off int64
 		if n := w.counts[i]; n > 0 {
 			off = int64(w.rand() % uint64(n))
@@ -367,5 +389,5 @@ func (c *command) benchTarget(cfg *benchConfig) (benchTarget, error) {
 		return nil, err
 	}
 	return &tauTarget{addr: c.conn.address(c.env), cert: cert, timeout: c.conn.timeout,
-		pipeline: cfg.pipeline, series: cfg.series}, nil
+		pipeline: cfg.pipeline, series: cfg.series, npoints: cfg.npoints}, nil
 }

@@ -24,6 +24,8 @@ type benchResult struct {
 	ErrorKinds  map[string]int64 `json:"error_kinds"`
 	Seconds     float64          `json:"seconds"`
 	RPS         float64          `json:"requests_per_second"`
+	Points      int64            `json:"points,omitempty"`            // batch and range: points carried
+	PPS         float64          `json:"points_per_second,omitempty"` // batch and range
 	Latency     latencyMS        `json:"latency_ms"`
 }
 
@@ -51,6 +53,10 @@ func summarize(ws []*worker, op benchOp, elapsed time.Duration) *benchResult {
 		r.Errors += n
 	}
 	r.RPS = float64(r.Requests) / r.Seconds
+	for _, w := range ws {
+		r.Points += w.conn.points() - w.pointsBefore
+	}
+	r.PPS = float64(r.Points) / r.Seconds
 	ms := func(q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
 	r.Latency = latencyMS{P50: ms(50), P90: ms(90), P99: ms(99), P999: ms(99.9), Max: float64(h.Max()) / 1000}
 	return r
@@ -76,7 +82,8 @@ func newReporter(w io.Writer, cfg *benchConfig, target string) *reporter {
 }
 
 var csvHeader = []string{"test", "target", "connections", "pipeline", "series", "requests", "errors",
-	"seconds", "requests_per_second", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"}
+	"seconds", "requests_per_second", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "points",
+	"points_per_second"}
 
 func (p *reporter) add(r *benchResult) {
 	r.Target, r.Connections, r.Pipeline, r.Series = p.target, p.cfg.conns, p.cfg.pipeline, p.cfg.series
@@ -102,6 +109,9 @@ func (p *reporter) writeText(r *benchResult) {
 	_, _ = fmt.Fprintf(p.w, "  %d requests in %.3f s: %d connections, pipeline %d, %d series, %s\n",
 		r.Requests, r.Seconds, r.Connections, r.Pipeline, r.Series, r.Target)
 	_, _ = fmt.Fprintf(p.w, "  throughput: %.1f requests per second\n", r.RPS)
+	if r.Points > 0 {
+		_, _ = fmt.Fprintf(p.w, "  points: %d, %.1f per second\n", r.Points, r.PPS)
+	}
 	l := r.Latency
 	_, _ = fmt.Fprintf(p.w, "  latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
 		l.P50, l.P90, l.P99, l.P999, l.Max)
@@ -126,6 +136,6 @@ func (p *reporter) writeCSV(r *benchResult) {
 	l := r.Latency
 	_ = p.csv.Write([]string{r.Test, r.Target, i(r.Connections), i(r.Pipeline), i(r.Series),
 		strconv.FormatInt(r.Requests, 10), strconv.FormatInt(r.Errors, 10), f(r.Seconds), f(r.RPS),
-		f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max)})
+		f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max), strconv.FormatInt(r.Points, 10), f(r.PPS)})
 	p.csv.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"time"
@@ -20,6 +21,7 @@ type tauTarget struct {
 	timeout  time.Duration
 	pipeline int
 	series   int
+	npoints  int
 	labels   []protocol.Label
 }
 
@@ -40,7 +42,7 @@ func (t *tauTarget) connect(n int) ([]benchConn, error) {
 			closeAll(conns)
 			return nil, err
 		}
-		conns = append(conns, &tauConn{c: c, labels: t.labels})
+		conns = append(conns, &tauConn{c: c, labels: t.labels, npoints: t.npoints})
 	}
 	return conns, nil
 }
@@ -68,9 +70,22 @@ func (t *tauTarget) prepare(first benchConn, _ int) error {
 }
 
 type tauConn struct {
-	c      *client.Conn
-	b      client.Batch
-	labels []protocol.Label
+	c       *client.Conn
+	b       client.Batch
+	labels  []protocol.Label
+	npoints int
+
+	batches [][]client.Point // one slice per APPEND_BATCH queued: the Batch reads them in Do
+	used    int              // batches in use by the queued requests
+	ranges  []rangeReq       // QUERY_RANGE pages queued; the client reads pages one at a time
+	page    []client.Point
+	sent    int64 // points carried by batch and range requests
+}
+
+// rangeReq is one queued QUERY_RANGE page.
+type rangeReq struct {
+	label protocol.Label
+	from  int64
 }
 
 func (t *tauConn) add(op benchOp, series int, ts int64, v float64) {
@@ -79,28 +94,74 @@ func (t *tauConn) add(op benchOp, series int, ts int64, v float64) {
 		t.b.Append(t.labels[series], ts, v)
 	case opQuery:
 		t.b.Query(t.labels[series], ts)
+	case opBatch:
+		t.b.AppendBatch(t.labels[series], t.batch(ts, v))
+	case opRange:
+		t.ranges = append(t.ranges, rangeReq{label: t.labels[series], from: ts})
 	default:
 		t.b.Ping()
 	}
 }
 
+// batch fills the next spare slice with npoints points from ts on.
+func (t *tauConn) batch(ts int64, v float64) []client.Point {
+	if t.used == len(t.batches) {
+		t.batches = append(t.batches, make([]client.Point, t.npoints))
+	}
+	pts := t.batches[t.used]
+	t.used++
+	for j := range pts {
+		pts[j] = client.Point{TS: ts + int64(j), Value: v + float64(j)*0.25}
+	}
+	return pts
+}
+
 func (t *tauConn) exec(ctx context.Context, errs map[string]int64) error {
-	defer t.b.Reset()
-	if err := t.c.Do(ctx, &t.b); err != nil {
-		return err
+	defer t.reset()
+	if t.b.Len() > 0 {
+		if err := t.c.Do(ctx, &t.b); err != nil {
+			return err
+		}
 	}
 	for _, r := range t.b.Results() {
-		if r.Err == nil {
-			continue
+		if err := countStatus(r.Err, errs); err != nil {
+			return err
 		}
-		var se *client.StatusError
-		if !errors.As(r.Err, &se) {
-			return r.Err
+		if r.Err == nil && t.used > 0 {
+			t.sent += int64(t.npoints) // a worker queues one kind per exec: these are batches
 		}
-		errs[se.Status.String()]++
+	}
+	for _, q := range t.ranges {
+		pts, _, err := t.c.QueryRange(ctx, q.label, q.from, math.MaxInt64, &client.RangeOptions{PageSize: t.npoints}, t.page[:0])
+		if err := countStatus(err, errs); err != nil {
+			return err
+		}
+		t.page = pts
+		t.sent += int64(len(pts))
 	}
 	return nil
 }
+
+// countStatus counts an error answer by its status; any other error means the connection failed.
+func countStatus(err error, errs map[string]int64) error {
+	if err == nil {
+		return nil
+	}
+	var se *client.StatusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	errs[se.Status.String()]++
+	return nil
+}
+
+func (t *tauConn) reset() {
+	t.b.Reset()
+	t.used = 0
+	t.ranges = t.ranges[:0]
+}
+
+func (t *tauConn) points() int64 { return t.sent }
 
 func (t *tauConn) Close() error { return t.c.Close() }
 
@@ -249,5 +310,8 @@ func firstWord(b []byte) string {
 	}
 	return string(b)
 }
+
+// points: RESP has no batch or range test.
+func (r *respConn) points() int64 { return 0 }
 
 func (r *respConn) Close() error { return r.nc.Close() }

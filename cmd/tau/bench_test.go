@@ -117,6 +117,8 @@ func TestBenchUsage(t *testing.T) {
 		"exclude each other":      {"bench", "--csv", "--json"},
 		`unknown test "frobnify"`: {"bench", "-t", "ping,frobnify"},
 		"must be at least 1":      {"bench", "-P", "0"},
+		"no Redis counterpart":    {"bench", "--resp", "-t", "append,range"},
+		"--points must be":        {"bench", "-t", "batch", "--points", "0"},
 	}
 	for want, args := range cases {
 		c.expect(exitUsage, "", want, args...)
@@ -124,6 +126,40 @@ func TestBenchUsage(t *testing.T) {
 	// Fewer series than connections is fine when nothing is appended.
 	s := servertest.Start(t)
 	c.expect(exitOK, "", "", "--addr", s.Addr(), "bench", "-c", "4", "--series", "1", "-t", "query,ping", "-n", "200")
+}
+
+// batch writes --points points a request and range reads pages of them back: the summary has
+// the points carried, and every batch is stored (the series hold exactly what was sent).
+func TestBenchBatchAndRange(t *testing.T) {
+	s := servertest.Start(t)
+	c := &cli{t: t}
+	o := c.expect(exitOK, "", "", "--addr", s.Addr(), "bench", "-n", "40", "-c", "2", "-P", "2",
+		"--series", "4", "--points", "250", "-t", "batch,range", "--json")
+	var results []benchResult
+	if err := json.Unmarshal([]byte(o.stdout), &results); err != nil || len(results) != 2 {
+		t.Fatalf("want 2 JSON results (%v):\n%s", err, o.stdout)
+	}
+	batch, rng := results[0], results[1]
+	if batch.Test != "batch" || batch.Requests != 40 || batch.Errors != 0 || batch.Points != 40*250 || batch.PPS <= 0 {
+		t.Errorf("batch: %+v", batch)
+	}
+	// A page starts at a random point already written, so it holds between 1 and 250 points.
+	if rng.Test != "range" || rng.Requests != 40 || rng.Errors != 0 || rng.Points < 40 || rng.Points > 40*250 {
+		t.Errorf("range: %+v", rng)
+	}
+	var stored int
+	for i := range 4 {
+		o := c.expect(exitOK, "", "", "--addr", s.Addr(), "info", "series"+strconv.Itoa(i))
+		m := regexp.MustCompile(`(?m)^points\s+(\d+)$`).FindStringSubmatch(o.stdout)
+		if m == nil {
+			t.Fatalf("tau info without a points line:\n%s", o.stdout)
+		}
+		n, _ := strconv.Atoi(m[1])
+		stored += n
+	}
+	if stored != 40*250 {
+		t.Errorf("the series hold %d points, want %d", stored, 40*250)
+	}
 }
 
 func TestBenchConnectionRefused(t *testing.T) {
