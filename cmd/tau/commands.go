@@ -178,6 +178,15 @@ func (c *command) ping(args []string) error {
 
 // series runs create or drop.
 func (c *command) series(args []string, name string, op func(*client.Conn, context.Context, protocol.Label) error) error {
+	if err := c.onSeries(args, name, op); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintln(c.stdout, "OK")
+	return nil
+}
+
+// onSeries parses a command whose only argument is a LABEL, connects, and runs op on it.
+func (c *command) onSeries(args []string, name string, op func(*client.Conn, context.Context, protocol.Label) error) error {
 	pos, err := c.parse(c.flags(name, "LABEL"), args, 1)
 	if err != nil {
 		return err
@@ -191,11 +200,7 @@ func (c *command) series(args []string, name string, op func(*client.Conn, conte
 		return err
 	}
 	defer done()
-	if err := op(conn, ctx, l); err != nil {
-		return err
-	}
-	_, _ = fmt.Fprintln(c.stdout, "OK")
-	return nil
+	return op(conn, ctx, l)
 }
 
 func (c *command) append(args []string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -256,30 +257,19 @@ func formatLabel(l protocol.Label) string {
 
 // info prints how many points a series holds and its first and last timestamps.
 func (c *command) info(args []string) error {
-	pos, err := c.parse(c.flags("info", "LABEL"), args, 1)
-	if err != nil {
-		return err
-	}
-	l, err := parseLabel(pos[0])
-	if err != nil {
-		return err
-	}
-	ctx, conn, done, err := c.dial()
-	if err != nil {
-		return err
-	}
-	defer done()
-	in, err := conn.SeriesInfo(ctx, l)
-	if err != nil {
-		return err
-	}
-	_, _ = fmt.Fprintf(c.stdout, "points  %d\n", in.Points)
-	if in.Points == 0 {
-		_, _ = fmt.Fprintln(c.stdout, "first   -\nlast    -")
+	return c.onSeries(args, "info", func(conn *client.Conn, ctx context.Context, l protocol.Label) error {
+		in, err := conn.SeriesInfo(ctx, l)
+		if err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintf(c.stdout, "points  %d\n", in.Points)
+		if in.Points == 0 {
+			_, _ = fmt.Fprintln(c.stdout, "first   -\nlast    -")
+			return nil
+		}
+		_, _ = fmt.Fprintf(c.stdout, "first   %s  (%d)\nlast    %s  (%d)\n", formatTime(in.First), in.First, formatTime(in.Last), in.Last)
 		return nil
-	}
-	_, _ = fmt.Fprintf(c.stdout, "first   %s  (%d)\nlast    %s  (%d)\n", formatTime(in.First), in.First, formatTime(in.Last), in.Last)
-	return nil
+	})
 }
 
 // parseBetween is parse for a command taking from lo to hi arguments.
