@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/taudb/tau/internal/testenv/golden"
+
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage/chunkenc"
 	"github.com/taudb/tau/internal/storage/vfs"
@@ -36,25 +38,7 @@ const (
 // checkGolden compares got with the golden file at path, or rewrites the file under -update.
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("rewrote %s (%d bytes)", path, len(got))
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		off := 0
-		for off < len(got) && off < len(want) && got[off] == want[off] {
-			off++
-		}
-		t.Fatalf("today's encoder no longer writes %s: %d bytes, want %d, first difference at offset %d",
-			path, len(got), len(want), off)
-	}
+	golden.Check(t, path, got, *update)
 }
 
 // goldenLabels: printable, all 32 bytes used with zero, control and high bytes inside, and the

@@ -1,13 +1,13 @@
 package chunkenc
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/taudb/tau/internal/testenv/golden"
 )
 
 // update rewrites the golden files from today's encoder instead of checking them:
@@ -89,28 +89,7 @@ func goldenPoints() []point {
 // checkGolden compares got with the golden file at path, or rewrites the file under -update.
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("rewrote %s (%d bytes)", path, len(got))
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		off := 0
-		for off < len(got) && off < len(want) && got[off] == want[off] {
-			off++
-		}
-		t.Fatalf("today's encoder no longer writes %s: %d bytes, want %d, first difference at offset %d",
-			path, len(got), len(want), off)
-	}
+	golden.Check(t, path, got, *update)
 }
 
 // TestGoldenSeriesEncode: today's encoder writes the pinned points as exactly the pinned bytes.
