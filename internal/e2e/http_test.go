@@ -224,20 +224,7 @@ func (s *slowRecovery) Recover() ([]storage.SeriesState, error) {
 // port takes no requests; once recovered, /readyz is 200 and clients are served.
 func TestReadyOnlyAfterRecovery(t *testing.T) {
 	st := &slowRecovery{gate: make(chan struct{})}
-	cfg := config.Default()
-	cfg.ListenAddress, cfg.HTTPAddress, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
-	srv, err := server.New(cfg, zap.NewNop(), prometheus.NewRegistry(), server.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- srv.Run(stop) }()
-	defer func() {
-		close(stop)
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	srv := runUnready(t, config.Default(), zap.NewNop(), server.Options{Store: st})
 	base := "http://" + srv.HTTPAddr()
 	waitStatus(t, base+"/healthz", http.StatusOK)
 	if code, _ := get(t, base+"/readyz"); code != http.StatusServiceUnavailable {
@@ -273,21 +260,9 @@ func TestPprofIsOptIn(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := config.Default()
-		cfg.ListenAddress, cfg.HTTPAddress, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
 		cfg.Pprof = env.Pprof
 		core, logs := observer.New(zap.InfoLevel)
-		srv, err := server.New(cfg, zap.New(core), prometheus.NewRegistry(), servertest.MemoryStore())
-		if err != nil {
-			t.Fatal(err)
-		}
-		stop, done := make(chan struct{}), make(chan error, 1)
-		go func() { done <- srv.Run(stop) }()
-		defer func() {
-			close(stop)
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		}()
+		srv := runUnready(t, cfg, zap.New(core), servertest.MemoryStore())
 		base := "http://" + srv.HTTPAddr()
 		waitStatus(t, base+"/readyz", http.StatusOK)
 		for _, p := range paths {
@@ -302,4 +277,25 @@ func TestPprofIsOptIn(t *testing.T) {
 			t.Errorf("%d start log lines say profiling is enabled, want 1: %v", n, logs.All())
 		}
 	})
+}
+
+// runUnready runs a server on 127.0.0.1:0 and a fresh data directory with a logger of the
+// test's choice, without waiting for it to be ready (servertest waits, and logs nowhere); the
+// test's cleanup stops it and reports Run's error.
+func runUnready(t *testing.T, cfg config.Config, log *zap.Logger, o server.Options) *server.Server {
+	t.Helper()
+	cfg.ListenAddress, cfg.HTTPAddress, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	srv, err := server.New(cfg, log, prometheus.NewRegistry(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- srv.Run(stop) }()
+	t.Cleanup(func() {
+		close(stop)
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
 }
