@@ -15,9 +15,10 @@ const (
 	KindQuery
 	KindDrop
 	KindSnapshot
-	KindInfo  // the series' point count and first and last timestamps, into Result.Info
-	KindRange // a range read: Result.Page holds it and receives its answer
-	KindBatch // an atomic batch of appends: Message.Points
+	KindInfo    // the series' point count and first and last timestamps, into Result.Info
+	KindRange   // a range read: Result.Page holds it and receives its answer
+	KindBatch   // an atomic batch of appends: Message.Points
+	KindInstall // a committed checkpoint's spans: Message.Snap (storage.Series.Install)
 )
 
 // Message is one request for a series.
@@ -26,7 +27,7 @@ type Message struct {
 	TS     int64
 	Value  uint64
 	Result *Result
-	Snap   *storage.SeriesSnapshot // KindSnapshot: filled by the actor
+	Snap   *storage.SeriesSnapshot // KindSnapshot: filled by the actor; KindInstall: read by it
 	// Points are KindBatch's points, owned by the caller, who must keep them unchanged until
 	// the Result completes: the actor reads them in place (logs and applies them) and keeps no
 	// reference after.

@@ -3,10 +3,10 @@ package actor
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage"
-	"github.com/taudb/tau/internal/storage/chunkenc"
 )
 
 // Hooks are the pool's calls back into its owner (the catalog), kept as functions so the
@@ -31,6 +31,9 @@ type Pool struct {
 	stopOnce    sync.Once
 	workers     int
 
+	retention time.Duration      // E6: how long points are kept, back from a series' newest
+	head      *storage.HeadStats // what all series hold in memory
+
 	running  atomic.Int64
 	progress atomic.Uint64 // batches run, for the liveness probe
 }
@@ -39,14 +42,23 @@ type Pool struct {
 // at once: the catalog capacity plus the connections that may race with a drop.
 func NewPool(n, mailboxSize, runQueue int, log storage.Log, hooks Hooks) *Pool {
 	return &Pool{log: log, hooks: hooks, mailboxSize: mailboxSize, runq: make(chan *Series, runQueue),
-		quit: make(chan struct{}), workers: n}
+		quit: make(chan struct{}), workers: n, head: &storage.HeadStats{}}
 }
 
+// SetRetention makes every series made after it expire points older than d before its newest
+// (0: keep everything). Call it before the first NewSeries.
+func (p *Pool) SetRetention(d time.Duration) { p.retention = d }
+
+// Head counts what the pool's series hold in memory.
+func (p *Pool) Head() *storage.HeadStats { return p.head }
+
 // NewSeries makes the actor of a series, empty or recovered (data may be nil for empty).
-func (p *Pool) NewSeries(l series.Label, data *chunkenc.Series, lastLSN uint64) *Series {
+func (p *Pool) NewSeries(l series.Label, data *storage.Series, lastLSN uint64) *Series {
 	if data == nil {
-		data = chunkenc.NewSeries()
+		data = storage.NewSeries()
 	}
+	data.SetRetention(p.retention.Nanoseconds())
+	data.SetStats(p.head)
 	return &Series{label: l, pool: p, data: data, lastLSN: lastLSN, box: mailbox{capacity: p.mailboxSize}}
 }
 

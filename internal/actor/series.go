@@ -6,7 +6,6 @@ package actor
 import (
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage"
-	"github.com/taudb/tau/internal/storage/chunkenc"
 )
 
 // Series is the actor of one series. Everything below the mailbox is touched only by the worker
@@ -16,7 +15,7 @@ type Series struct {
 	box   mailbox
 	pool  *Pool
 
-	data    *chunkenc.Series
+	data    *storage.Series
 	lastLSN uint64
 	dropped bool
 	rec     storage.Record // reused for every log append: no allocation per request
@@ -36,8 +35,19 @@ func (s *Series) Send(m Message) bool {
 // returns false if the series was dropped. It skips the mailbox bound: a checkpoint must not
 // fail because a series is busy. The pool must be running until it returns.
 func (s *Series) Snapshot(dst *storage.SeriesSnapshot) bool {
+	return s.control(KindSnapshot, dst)
+}
+
+// Install hands the series what a committed checkpoint says it holds on disk (see
+// storage.Series.Install), after everything queued before it; false if it was dropped.
+func (s *Series) Install(snap *storage.SeriesSnapshot) bool {
+	return s.control(KindInstall, snap)
+}
+
+// control runs a checkpoint's message past the mailbox bound and waits for it.
+func (s *Series) control(k Kind, snap *storage.SeriesSnapshot) bool {
 	r := NewResult()
-	if _, schedule, _ := s.box.push(Message{Kind: KindSnapshot, Result: r, Snap: dst}, true); schedule {
+	if _, schedule, _ := s.box.push(Message{Kind: k, Result: r, Snap: snap}, true); schedule {
 		s.pool.schedule(s)
 	}
 	r.Wait()
@@ -72,26 +82,40 @@ func (s *Series) handle(m *Message) {
 		s.appendBatch(m.Points, r)
 	case KindQuery:
 		r.Value, r.Found = s.data.Lookup(m.TS)
-		r.Complete()
+		s.completeRead(r)
 	case KindInfo:
 		r.Info = s.info()
-		r.Complete()
+		s.completeRead(r)
 	case KindRange:
-		if r.Page != nil {
-			r.Page.Run(s.data) // reads the chunks in place: nothing else touches them meanwhile
+		if p := r.Page; p != nil {
+			// reads the chunks in place: nothing else touches them meanwhile
+			p.Run(s.data.Range(p.Range.Start, p.Range.End))
 		}
-		r.Complete()
+		s.completeRead(r)
 	case KindDrop:
 		s.drop(r)
 	case KindSnapshot:
 		s.snapshot(m.Snap, r)
+	case KindInstall:
+		s.data.Install(m.Snap)
+		r.Complete()
 	}
 }
 
+// completeRead answers a read, or fails it when a chunk file did not verify: a damaged file
+// is never answered from as if the points were absent.
+func (s *Series) completeRead(r *Result) {
+	if err := s.data.TakeErr(); err != nil {
+		s.pool.storageFailed(err)
+		r.Fail(storageFailed(err))
+		return
+	}
+	r.Complete()
+}
+
 func (s *Series) info() Info {
-	first, _ := s.data.FirstTimestamp()
-	last, _ := s.data.LastTimestamp()
-	return Info{Points: uint64(s.data.Len()), First: first, Last: last}
+	points, first, last := s.data.Info()
+	return Info{Points: points, First: first, Last: last}
 }
 
 // append checks order, logs the point, then applies it. The caller's answer waits for the
@@ -159,6 +183,7 @@ func (s *Series) drop(r *Result) {
 		return
 	}
 	s.dropped = true
+	s.data.Release()
 	s.data = nil
 	s.pool.dropped(s)
 	r.Ticket = t
@@ -169,6 +194,6 @@ func (s *Series) drop(r *Result) {
 func (s *Series) snapshot(snap *storage.SeriesSnapshot, r *Result) {
 	snap.Label = s.label
 	snap.LastLSN = s.lastLSN
-	snap.Data = s.data.AppendBinary(snap.Data[:0])
+	s.data.Snapshot(snap)
 	r.Complete()
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/taudb/tau/internal/actor"
 	"github.com/taudb/tau/internal/series"
@@ -31,6 +32,8 @@ type Options struct {
 	StorageFailed func(error)
 	// Enqueued observes the mailbox depth each request found.
 	Enqueued func(depth int)
+	// Retention expires points older than this before their series' newest (E6); 0 keeps all.
+	Retention time.Duration
 }
 
 // Catalog owns the routing table and the actor pool.
@@ -53,6 +56,7 @@ func New(log storage.Log, o Options) *Catalog {
 		StorageFailed: o.StorageFailed,
 		Enqueued:      o.Enqueued,
 	})
+	c.pool.SetRetention(o.Retention)
 	return c
 }
 

@@ -18,11 +18,17 @@ func (c *Catalog) Checkpoint(st storage.Store) error {
 	c.Each(func(s *actor.Series) { series = append(series, s) })
 	c.mu.Unlock()
 	snaps := make([]storage.SeriesSnapshot, 0, len(series))
+	taken := series[:0] // the actors of snaps, in the same order
 	for _, s := range series {
 		var snap storage.SeriesSnapshot
 		if s.Snapshot(&snap) {
 			snaps = append(snaps, snap)
+			taken = append(taken, s)
 		}
 	}
-	return st.CommitCheckpoint(mark, snaps)
+	return st.CommitCheckpoint(mark, snaps, func() {
+		for i, s := range taken {
+			s.Install(&snaps[i])
+		}
+	})
 }

@@ -177,9 +177,9 @@ func (s *watchedStore) BeginCheckpoint() (storage.Mark, error) {
 	return m, err
 }
 
-func (s *watchedStore) CommitCheckpoint(m storage.Mark, snaps []storage.SeriesSnapshot) error {
+func (s *watchedStore) CommitCheckpoint(m storage.Mark, snaps []storage.SeriesSnapshot, install func()) error {
 	defer s.inFlight.Add(-1)
-	err := s.Disk.CommitCheckpoint(m, snaps)
+	err := s.Disk.CommitCheckpoint(m, snaps, install)
 	if err == nil {
 		s.committed.Add(1)
 	}

@@ -24,6 +24,7 @@ type Options struct {
 	Capacity        int           // most series
 	Workers         int           // actor pool size
 	MailboxCapacity int           // per-series mailbox
+	Retention       time.Duration // E6: points older than this before their series' newest expire; 0 keeps all
 	// MaxCallers bounds how many callers may race with a drop (the server's connection limit);
 	// it sizes the run queue so that no caller ever blocks on it.
 	MaxCallers int
@@ -68,6 +69,7 @@ func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error
 	e.catalog = catalog.New(store, catalog.Options{
 		Capacity: o.Capacity, Workers: o.Workers, MailboxCapacity: o.MailboxCapacity,
 		MaxConnections: o.MaxCallers, StorageFailed: o.StorageFailed, Enqueued: o.Enqueued,
+		Retention: o.Retention,
 	})
 	registerMetrics(reg, e, o.Capacity)
 	return e, nil

@@ -37,6 +37,11 @@ func registerMetrics(reg prometheus.Registerer, e *Engine, capacity int) {
 		func() float64 { return float64(pool.Stats().Running) })
 	gauge("tau_actor_run_queue_actors", "Actors with mail waiting for a worker.",
 		func() float64 { return float64(pool.Stats().Queued) })
+	head := pool.Head()
+	gauge("tau_storage_head_series", "Series with chunks held in memory.",
+		func() float64 { return float64(head.Series.Load()) })
+	gauge("tau_storage_head_chunks", "Chunks held in memory: each series' open chunk, and full ones the next checkpoint writes to a chunk file.",
+		func() float64 { return float64(head.Chunks.Load()) })
 }
 
 func (e *Engine) mailboxDepths() (total, deepest int) {

@@ -1,6 +1,6 @@
 // Package query answers range reads of one series a page at a time: the raw points of a time
 // range, or their aggregation into fixed-width buckets (docs/protocol.md, E4 QUERY_RANGE). It
-// reads a chunkenc.Series in place through its range iterator and aggregates while it decodes:
+// reads a series in place through its range iterator and aggregates while it decodes:
 // it never copies the points of the range, and stops one point after the page is full.
 //
 // It knows nothing of any wire format; the engine hands it a Page, and its series' actor runs
@@ -9,8 +9,6 @@ package query
 
 import (
 	"math"
-
-	"github.com/taudb/tau/internal/storage/chunkenc"
 )
 
 // Point is one answer of a range read: a point's timestamp and exact value bits, or a bucket's
@@ -83,20 +81,26 @@ type Page struct {
 // that start would fall below it; only the points inside the range count; one answer per
 // non-empty bucket, timestamped with its start; the next page starts at the last bucket's
 // start + Bucket.
-func (p *Page) Run(s *chunkenc.Series) {
+func (p *Page) Run(it Iter) {
 	p.Points, p.More = p.Points[:0], false
-	if !p.Range.Valid() || s == nil {
+	if !p.Range.Valid() || it == nil {
 		return
 	}
-	it := s.Range(p.Range.Start, p.Range.End)
 	if p.Range.Agg == Raw {
-		p.raw(&it, p.Range.limit())
+		p.raw(it, p.Range.limit())
 		return
 	}
-	p.buckets(&it, p.Range.limit())
+	p.buckets(it, p.Range.limit())
 }
 
-func (p *Page) raw(it *chunkenc.RangeIter, limit int) {
+// Iter walks a series' points with Range.Start <= ts < Range.End, oldest first, decoding as it
+// goes (storage.RangeIter).
+type Iter interface {
+	Next() bool
+	At() (ts int64, bits uint64)
+}
+
+func (p *Page) raw(it Iter, limit int) {
 	for it.Next() {
 		if len(p.Points) == limit {
 			p.More = true
@@ -107,7 +111,7 @@ func (p *Page) raw(it *chunkenc.RangeIter, limit int) {
 	}
 }
 
-func (p *Page) buckets(it *chunkenc.RangeIter, limit int) {
+func (p *Page) buckets(it Iter, limit int) {
 	var (
 		a         acc
 		open      bool  // a bucket has points

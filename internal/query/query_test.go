@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage"
 )
 
 const (
@@ -26,17 +26,17 @@ func f(x float64) uint64 { return math.Float64bits(x) }
 
 type pt = Point
 
-func build(pts []pt) *chunkenc.Series {
-	s := chunkenc.NewSeries()
+func build(pts []pt) *storage.Series {
+	s := storage.NewSeries()
 	for _, p := range pts {
 		s.Append(p.TS, p.Value)
 	}
 	return s
 }
 
-func run(s *chunkenc.Series, r Range) ([]Point, bool) {
+func run(s *storage.Series, r Range) ([]Point, bool) {
 	p := &Page{Range: r}
-	p.Run(s)
+	p.Run(s.Range(p.Range.Start, p.Range.End))
 	return p.Points, p.More
 }
 
@@ -173,12 +173,12 @@ func TestPageReuse(t *testing.T) {
 	}
 	s := build(pts)
 	p := &Page{Range: Range{Start: minT, End: maxT, Limit: 1000}}
-	p.Run(s)
+	p.Run(s.Range(p.Range.Start, p.Range.End))
 	if len(p.Points) != 1000 || !p.More || cap(p.Points) > 1000 {
 		t.Fatalf("len %d cap %d more %v", len(p.Points), cap(p.Points), p.More)
 	}
 	p.Range = Range{Start: 9_000, End: maxT, Limit: 1000, Agg: Avg, Bucket: 7}
-	if allocs := testing.AllocsPerRun(10, func() { p.Run(s) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(10, func() { p.Run(s.Range(p.Range.Start, p.Range.End)) }); allocs != 0 {
 		t.Fatalf("a read into a grown page allocates %.0f times", allocs)
 	}
 	if len(p.Points) != 144 || p.More { // buckets 8995 (1285×7) to 9996 (1428×7)
@@ -211,7 +211,7 @@ func TestRunMatchesReference(t *testing.T) {
 // start + bucket) and compares their concatenation with one page holding everything. A walk
 // that pages right after a bucket clamped at MinInt64 resumes at MinInt64 + bucket, as the
 // contract says, which is past the next bucket's real start: such walks are not compared.
-func checkPaging(t *testing.T, s *chunkenc.Series, q Range) {
+func checkPaging(t *testing.T, s *storage.Series, q Range) {
 	t.Helper()
 	if !q.Valid() {
 		return

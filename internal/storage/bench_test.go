@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/taudb/tau/internal/series"
-	"github.com/taudb/tau/internal/storage/chunkenc"
 )
 
 // appendParallelism is goroutines per GOMAXPROCS: many appenders, as many connections would be.
@@ -99,7 +98,7 @@ func fillForRecovery(b *testing.B, dir string, nSeries, points int, withCheckpoi
 		if _, err := d.Append(&r); err != nil {
 			b.Fatal(err)
 		}
-		data := chunkenc.NewSeries()
+		data := NewSeries()
 		for p := 1; p <= points; p++ {
 			r = Record{Type: RecordAppend, Label: l, TS: int64(p) * 1e9, Value: uint64(p)}
 			if _, err := d.Append(&r); err != nil {
@@ -107,14 +106,14 @@ func fillForRecovery(b *testing.B, dir string, nSeries, points int, withCheckpoi
 			}
 			data.Append(r.TS, r.Value)
 		}
-		snaps = append(snaps, SeriesSnapshot{Label: l, LastLSN: r.LSN, Data: data.AppendBinary(nil)})
+		snaps = append(snaps, snapshotOf(l, r.LSN, data))
 	}
 	if withCheckpoint {
 		m, err := d.BeginCheckpoint()
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := d.CommitCheckpoint(m, snaps); err != nil {
+		if err := d.CommitCheckpoint(m, snaps, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -17,31 +17,40 @@ import (
 
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage/chunkfile"
 )
 
-// Checkpoint file format, version 1 (checkpoint/<segment>, integers little-endian):
+// Checkpoint file format, version 2 (checkpoint/<segment>, integers little-endian):
 //
-//	header  "TAUCKPT" | version, one ASCII digit ('1') | u64 segment | u64 LSN | u64 series count
-//	series  u32 data length | 32-byte label | u64 LastLSN | data (chunkenc.Series.AppendBinary)
+//	header  "TAUCKPT" | version, one ASCII digit ('2') | u64 segment | u64 LSN | u64 series count
+//	series  u32 data length | 32-byte label | u64 LastLSN |
+//	        u32 span count | spans × (u64 file | u64 offset | u32 size | u32 chunks |
+//	                                  u64 points | i64 first ts | i64 last ts) |
+//	        data (chunkenc.Series.AppendBinary of the chunks held in memory: the head)
 //	trailer "TAUCEND1" | u32 CRC32C of every byte before the trailer's CRC
+//
+// A span is a run of the series' full chunks in a chunk file (package chunkfile): the
+// checkpoint is what says which files are live. Version 1, which every release before chunk
+// files wrote, is the same without the span count and spans: its data holds every chunk.
 //
 // segment is the Mark: the log is replayed from that segment on. LSN is the last LSN assigned
 // when the checkpoint was committed, so LSNs stay increasing even when every record it covers
 // was a drop. The file is streamed in both directions, never held whole in memory.
 //
-// Every release so far wrote exactly this, magic "TAUCKPT1" included: its eighth byte has
-// always been the format version, and is now read as one, as a log segment header's is. A
-// checkpoint of another version digit is a VersionError, never skipped as damaged (an older
-// checkpoint could be missing what a newer release logged since) and never misread; a byte
-// that is no digit is damage. The series data carry chunkenc's own version (its first byte),
-// checked the same way. testdata/checkpoint-v1.golden pins the format.
-const checkpointVersion = 1 // the version this release writes and reads
+// The eighth byte has always been the format version. A checkpoint of a version digit this
+// release does not read is a VersionError, never skipped as damaged (an older checkpoint could
+// be missing what a newer release logged since) and never misread; a byte that is no digit is
+// damage. The series data carry chunkenc's own version (its first byte), checked the same way.
+// testdata/checkpoint-v1.golden and checkpoint-v2.golden pin the formats.
+const checkpointVersion = 2 // the version this release writes; it reads 1 and 2
 
 var (
 	checkpointTag     = [7]byte{'T', 'A', 'U', 'C', 'K', 'P', 'T'}
-	checkpointMagic   = [8]byte(append(checkpointTag[:], '0'+checkpointVersion))
 	checkpointTrailer = [8]byte{'T', 'A', 'U', 'C', 'E', 'N', 'D', '1'}
 )
+
+// spanSize is one span's bytes in a version 2 checkpoint.
+const spanSize = 8 + 8 + 4 + 4 + 8 + 8 + 8
 
 const checkpointBufSize = 1 << 20
 
@@ -64,10 +73,11 @@ func (d *Disk) BeginCheckpoint() (Mark, error) {
 	return Mark{Segment: d.cutSeg}, nil
 }
 
-// CommitCheckpoint writes snaps as the checkpoint at m and then deletes what it supersedes.
-// Each step leaves a recoverable directory: until the rename, recovery uses the old checkpoint
-// and the old segments; after it, the new checkpoint and the segments from m on.
-func (d *Disk) CommitCheckpoint(m Mark, snaps []SeriesSnapshot) error {
+// CommitCheckpoint writes the snapshots' full chunks to a new chunk file, then snaps as the
+// checkpoint at m, then deletes what it supersedes. Each step leaves a recoverable directory:
+// until the rename, recovery uses the old checkpoint, the files it names and the old segments
+// (the new chunk file is garbage); after it, the new checkpoint and the segments from m on.
+func (d *Disk) CommitCheckpoint(m Mark, snaps []SeriesSnapshot, install func()) error {
 	d.ckptMu.Lock()
 	defer d.ckptMu.Unlock()
 	start := time.Now()
@@ -82,15 +92,43 @@ func (d *Disk) CommitCheckpoint(m Mark, snaps []SeriesSnapshot) error {
 	if err := d.Sync(); err != nil {
 		return err
 	}
+	nf, err := d.flush(snaps)
+	if err != nil {
+		return fmt.Errorf("storage: write chunk file: %w", err)
+	}
+	var merged *chunkfile.File
+	window := d.compactionWindow(nf)
+	if window != nil {
+		if merged, err = d.compact(snaps, window); err != nil {
+			d.discard(nf)
+			return fmt.Errorf("storage: merge chunk files: %w", err)
+		}
+	}
+	if err := d.prepareInstall(snaps, nf, merged); err != nil {
+		d.discard(nf, merged)
+		return err
+	}
 	path := filepath.Join(d.ckptDir, seqName(m.Segment))
 	if err := d.writeCheckpoint(path, m.Segment, lsn, snaps); err != nil {
+		d.discard(nf, merged)
+		for i := range snaps {
+			snaps[i].install = false
+		}
 		return fmt.Errorf("storage: write checkpoint %s: %w", path, err)
 	}
+	d.adopt(nf, merged)
+	if fi, err := d.fs.Stat(path); err == nil {
+		d.ckptSize.Store(fi.Size())
+	}
 	d.removeBefore(m.Segment)
+	if install != nil {
+		install()
+	}
+	d.collect(snaps, window)
 	d.metrics.checkpointDuration.Observe(time.Since(start).Seconds())
 	d.metrics.lastCheckpoint.SetToCurrentTime()
 	d.log.Info("checkpoint committed", zap.String("path", path), zap.Int("series", len(snaps)),
-		zap.Duration("duration", time.Since(start)))
+		zap.Int64("chunk_files", d.fileNum.Load()), zap.Duration("duration", time.Since(start)))
 	return nil
 }
 
@@ -102,7 +140,7 @@ func (d *Disk) writeCheckpoint(path string, seg, lsn uint64, snaps []SeriesSnaps
 	if err != nil {
 		return err
 	}
-	err = encodeCheckpoint(f, seg, lsn, snaps)
+	err = encodeCheckpoint(f, checkpointVersion, seg, lsn, snaps)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -133,16 +171,20 @@ func (c crcWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func encodeCheckpoint(w io.Writer, seg, lsn uint64, snaps []SeriesSnapshot) error {
+// encodeCheckpoint writes snaps as a checkpoint of version (1 or 2; 1 has no spans, and
+// only tests write it, to pin what older releases wrote).
+func encodeCheckpoint(w io.Writer, version byte, seg, lsn uint64, snaps []SeriesSnapshot) error {
 	crc := crc32.New(castagnoli)
 	bw := bufio.NewWriterSize(crcWriter{w: w, crc: crc}, checkpointBufSize)
 	var hdr [8 + 8 + 8 + 8]byte
-	copy(hdr[:], checkpointMagic[:])
+	copy(hdr[:], checkpointTag[:])
+	hdr[7] = '0' + version
 	binary.LittleEndian.PutUint64(hdr[8:], seg)
 	binary.LittleEndian.PutUint64(hdr[16:], lsn)
 	binary.LittleEndian.PutUint64(hdr[24:], uint64(len(snaps)))
 	bw.Write(hdr[:])
 	var ent [4 + series.LabelSize + 8]byte
+	var buf []byte
 	for i := range snaps {
 		s := &snaps[i]
 		if len(s.Data) > math.MaxUint32 {
@@ -152,6 +194,12 @@ func encodeCheckpoint(w io.Writer, seg, lsn uint64, snaps []SeriesSnapshot) erro
 		copy(ent[4:], s.Label[:])
 		binary.LittleEndian.PutUint64(ent[4+series.LabelSize:], s.LastLSN)
 		bw.Write(ent[:])
+		if version >= 2 {
+			buf = appendSpans(buf[:0], s.Spans)
+			bw.Write(buf)
+		} else if len(s.Spans) > 0 {
+			return errors.New("a version 1 checkpoint cannot hold spans")
+		}
 		bw.Write(s.Data)
 	}
 	bw.Write(checkpointTrailer[:])
@@ -164,11 +212,58 @@ func encodeCheckpoint(w io.Writer, seg, lsn uint64, snaps []SeriesSnapshot) erro
 	return err
 }
 
+func appendSpans(b []byte, refs []chunkfile.Ref) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(refs)))
+	for _, r := range refs {
+		b = binary.LittleEndian.AppendUint64(b, r.File)
+		b = binary.LittleEndian.AppendUint64(b, r.Off)
+		b = binary.LittleEndian.AppendUint32(b, r.Size)
+		b = binary.LittleEndian.AppendUint32(b, r.Chunks)
+		b = binary.LittleEndian.AppendUint64(b, r.Points)
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.MinT))
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.MaxT))
+	}
+	return b
+}
+
+func readSpans(in io.Reader, size int64) ([]chunkfile.Ref, error) {
+	var n [4]byte
+	if _, err := io.ReadFull(in, n[:]); err != nil {
+		return nil, err
+	}
+	count := binary.LittleEndian.Uint32(n[:])
+	if int64(count) > size/spanSize {
+		return nil, fmt.Errorf("%d spans cannot fit in %d bytes", count, size)
+	}
+	if count == 0 {
+		return nil, nil
+	}
+	b := make([]byte, int(count)*spanSize)
+	if _, err := io.ReadFull(in, b); err != nil {
+		return nil, err
+	}
+	refs := make([]chunkfile.Ref, count)
+	for i := range refs {
+		e := b[i*spanSize:]
+		refs[i] = chunkfile.Ref{
+			File: binary.LittleEndian.Uint64(e), Off: binary.LittleEndian.Uint64(e[8:]),
+			Size: binary.LittleEndian.Uint32(e[16:]), Chunks: binary.LittleEndian.Uint32(e[20:]),
+			Points: binary.LittleEndian.Uint64(e[24:]),
+			MinT:   int64(binary.LittleEndian.Uint64(e[32:])), MaxT: int64(binary.LittleEndian.Uint64(e[40:])),
+		}
+		if i > 0 && refs[i].MinT <= refs[i-1].MaxT || refs[i].MinT > refs[i].MaxT || refs[i].Points == 0 {
+			return nil, fmt.Errorf("span %d: out of order or empty", i)
+		}
+	}
+	return refs, nil
+}
+
 // checkpoint is a decoded checkpoint file.
 type checkpoint struct {
 	segment uint64
 	lsn     uint64
 	series  map[series.Label]*SeriesState
+	spans   map[series.Label][]chunkfile.Ref // what each series holds on disk
 }
 
 // errBadCheckpoint marks a checkpoint file that does not decode.
@@ -191,9 +286,10 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 	switch v := hdr[7]; {
 	case v < '1' || v > '9':
 		return nil, fmt.Errorf("%w: version byte %#02x", errBadCheckpoint, v)
-	case v != '0'+checkpointVersion:
-		return nil, &VersionError{Format: "checkpoint", Version: int(v - '0'), Reads: "version 1"}
+	case v != '1' && v != '2':
+		return nil, &VersionError{Format: "checkpoint", Version: int(v - '0'), Reads: "versions 1 and 2"}
 	}
+	version := hdr[7] - '0'
 	ck := &checkpoint{
 		segment: binary.LittleEndian.Uint64(hdr[8:]),
 		lsn:     binary.LittleEndian.Uint64(hdr[16:]),
@@ -203,11 +299,12 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 		return nil, fmt.Errorf("%w: %d series cannot fit in %d bytes", errBadCheckpoint, count, size)
 	}
 	ck.series = make(map[series.Label]*SeriesState, count)
+	ck.spans = make(map[series.Label][]chunkfile.Ref)
 	// A series encoded in a version chunkenc does not read is only known to be that, and not a
 	// damaged byte, once the CRC verifies: remember it and read on.
 	var future error
 	for i := uint64(0); i < count; i++ {
-		err := readCheckpointSeries(in, size, ck.series)
+		err := ck.readSeries(in, version, size)
 		var ve *chunkenc.VersionError
 		if errors.As(err, &ve) && future == nil {
 			future = &VersionError{Format: "series encoding in checkpoint", Version: int(ve.Version), Reads: "version 1"}
@@ -232,7 +329,7 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 	return ck, nil
 }
 
-func readCheckpointSeries(in io.Reader, size int64, into map[series.Label]*SeriesState) error {
+func (ck *checkpoint) readSeries(in io.Reader, version byte, size int64) error {
 	var ent [4 + series.LabelSize + 8]byte
 	if _, err := io.ReadFull(in, ent[:]); err != nil {
 		return err
@@ -243,8 +340,17 @@ func readCheckpointSeries(in io.Reader, size int64, into map[series.Label]*Serie
 	}
 	st := &SeriesState{LastLSN: binary.LittleEndian.Uint64(ent[4+series.LabelSize:])}
 	copy(st.Label[:], ent[4:])
-	if into[st.Label] != nil {
+	if ck.series[st.Label] != nil {
 		return errors.New("duplicate label")
+	}
+	if version >= 2 {
+		refs, err := readSpans(in, size)
+		if err != nil {
+			return err
+		}
+		if len(refs) > 0 {
+			ck.spans[st.Label] = refs
+		}
 	}
 	// A fresh buffer per series: the decoded series may keep it.
 	data := make([]byte, n)
@@ -255,8 +361,13 @@ func readCheckpointSeries(in io.Reader, size int64, into map[series.Label]*Serie
 	if err != nil {
 		return err
 	}
-	st.Series = s
-	into[st.Label] = st
+	if refs := ck.spans[st.Label]; len(refs) > 0 {
+		if first, ok := s.FirstTimestamp(); ok && first <= refs[len(refs)-1].MaxT {
+			return errors.New("chunks in memory overlap the spans on disk")
+		}
+	}
+	st.Series = newSeriesFrom(s, nil) // its spans are opened by Recover (openChunks)
+	ck.series[st.Label] = st
 	return nil
 }
 
@@ -286,7 +397,7 @@ func (d *Disk) loadCheckpoint() (*checkpoint, error) {
 		}
 		d.log.Warn("skipping damaged checkpoint", zap.String("path", path), zap.Error(err))
 	}
-	return &checkpoint{series: map[series.Label]*SeriesState{}}, nil
+	return &checkpoint{series: map[series.Label]*SeriesState{}, spans: map[series.Label][]chunkfile.Ref{}}, nil
 }
 
 func (d *Disk) readCheckpointFile(path string) (*checkpoint, error) {

@@ -92,7 +92,7 @@ func checkpointNow(t testing.TB, d Store, actors []*actor) {
 			snaps = append(snaps, s)
 		}
 	}
-	if err := d.CommitCheckpoint(m, snaps); err != nil {
+	if err := d.CommitCheckpoint(m, snaps, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -189,7 +189,7 @@ func TestCheckpointDeterministic(t *testing.T) {
 	// Logged after the snapshots: only in the log.
 	mustAppend(t, d, m, app(a, 5, 5))
 	mustAppend(t, d, m, drop(c))
-	if err := d.CommitCheckpoint(mark, snaps); err != nil {
+	if err := d.CommitCheckpoint(mark, snaps, nil); err != nil {
 		t.Fatal(err)
 	}
 	mustAppend(t, d, m, app(a, 6, 6))
@@ -297,7 +297,7 @@ func TestCrashDuringCheckpoint(t *testing.T) {
 					snaps = append(snaps, s)
 				}
 			}
-			if err := d.CommitCheckpoint(m, snaps); err != nil {
+			if err := d.CommitCheckpoint(m, snaps, nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := d.Close(); err != nil {
@@ -351,7 +351,7 @@ func TestCheckpointWriteFailureKeepsLog(t *testing.T) {
 	}
 	efs.OnlyPaths(func(p string) bool { return bytes.Contains([]byte(p), []byte(checkpointDirName)) })
 	efs.FailWriteAfter(10, syscall.ENOSPC)
-	err = d.CommitCheckpoint(mark, []SeriesSnapshot{{Label: a, LastLSN: 2, Data: make([]byte, 100)}})
+	err = d.CommitCheckpoint(mark, []SeriesSnapshot{{Label: a, LastLSN: 2, Data: make([]byte, 100)}}, nil)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("commit error %v, want ENOSPC", err)
 	}
@@ -367,7 +367,7 @@ func TestCheckpointFileDamage(t *testing.T) {
 	s := chunkenc.NewSeries()
 	s.Append(1, 2)
 	var buf bytes.Buffer
-	if err := encodeCheckpoint(&buf, 3, 9, []SeriesSnapshot{{Label: lbl("a"), LastLSN: 4, Data: s.AppendBinary(nil)}}); err != nil {
+	if err := encodeCheckpoint(&buf, checkpointVersion, 3, 9, []SeriesSnapshot{{Label: lbl("a"), LastLSN: 4, Data: s.AppendBinary(nil)}}); err != nil {
 		t.Fatal(err)
 	}
 	good := buf.Bytes()

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/taudb/tau/internal/storage/chunkfile"
 	"github.com/taudb/tau/internal/storage/vfs"
 )
 
@@ -107,6 +108,15 @@ type Disk struct {
 	cutSeg uint64 // segment a cut started; read by BeginCheckpoint after its ticket resolves
 	cutErr error
 
+	// Chunk files, under ckptMu (and Recover before the log starts): every file the newest
+	// checkpoint names, open, and the next sequence number to use.
+	chunkDir string
+	files    map[uint64]*chunkfile.File
+	nextFile uint64
+	fileSize atomic.Int64 // bytes of live chunk files, for the gauges
+	fileNum  atomic.Int64
+	ckptSize atomic.Int64 // bytes of the newest checkpoint
+
 	curSeg  atomic.Uint64 // the open segment, for CommitCheckpoint's check
 	logSize atomic.Int64  // bytes of live segments, for the gauge
 }
@@ -139,18 +149,26 @@ func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 		return nil, fmt.Errorf("storage: unknown fsync policy %v", opts.Fsync)
 	}
 	d := &Disk{
-		fs:      opts.FS,
-		dir:     dir,
-		walDir:  filepath.Join(dir, walDirName),
-		ckptDir: filepath.Join(dir, checkpointDirName),
-		opts:    opts,
-		log:     opts.Logger.Named("storage"),
-		commits: newGroup(),
-		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		fs:       opts.FS,
+		dir:      dir,
+		walDir:   filepath.Join(dir, walDirName),
+		ckptDir:  filepath.Join(dir, checkpointDirName),
+		chunkDir: filepath.Join(dir, chunkDirName),
+		files:    map[uint64]*chunkfile.File{},
+		nextFile: 1,
+		opts:     opts,
+		log:      opts.Logger.Named("storage"),
+		commits:  newGroup(),
+		kick:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
-	d.metrics = newMetrics(opts.Registerer, func() float64 { return float64(d.logSize.Load()) })
+	d.metrics = newMetrics(opts.Registerer, sizes{
+		log:        func() float64 { return float64(d.logSize.Load()) },
+		files:      func() float64 { return float64(d.fileSize.Load()) },
+		fileCount:  func() float64 { return float64(d.fileNum.Load()) },
+		checkpoint: func() float64 { return float64(d.ckptSize.Load()) },
+	})
 	d.cur = &batch{seq: 1}
 	d.spare = &batch{}
 	if err := d.makeDirs(); err != nil {
@@ -161,7 +179,7 @@ func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 
 // makeDirs creates the layout and syncs the parents, so the directories survive a crash.
 func (d *Disk) makeDirs() error {
-	for _, sub := range []string{d.walDir, d.ckptDir} {
+	for _, sub := range []string{d.walDir, d.ckptDir, d.chunkDir} {
 		if err := d.fs.MkdirAll(sub, 0o755); err != nil {
 			return fmt.Errorf("storage: create %s: %w", sub, err)
 		}

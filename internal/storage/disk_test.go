@@ -77,10 +77,10 @@ func TestLabelsNeverBecomePaths(t *testing.T) {
 		rel, _ := filepath.Rel(dir, path)
 		switch filepath.Dir(rel) {
 		case ".":
-			if rel != "." && rel != walDirName && rel != checkpointDirName {
+			if rel != "." && rel != walDirName && rel != checkpointDirName && rel != chunkDirName {
 				t.Errorf("unexpected entry %q", rel)
 			}
-		case walDirName, checkpointDirName:
+		case walDirName, checkpointDirName, chunkDirName:
 			if _, ok := parseSeq(fi.Name()); !ok {
 				t.Errorf("unexpected file %q", rel)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -238,7 +239,7 @@ func goldenSnapshots() (seg, lsn uint64, snaps []SeriesSnapshot, points map[seri
 func TestGoldenCheckpointEncode(t *testing.T) {
 	seg, lsn, snaps, _ := goldenSnapshots()
 	var buf bytes.Buffer
-	if err := encodeCheckpoint(&buf, seg, lsn, snaps); err != nil {
+	if err := encodeCheckpoint(&buf, 1, seg, lsn, snaps); err != nil {
 		t.Fatal(err)
 	}
 	checkGolden(t, goldenCheckpointPath, buf.Bytes())
@@ -295,16 +296,16 @@ func TestUnknownCheckpointVersionRefused(t *testing.T) {
 		version int
 		patch   func(t *testing.T, path string)
 	}{
-		{"checkpoint version 2", "checkpoint", 2, func(t *testing.T, path string) {
+		{"checkpoint version 3", "checkpoint", 3, func(t *testing.T, path string) {
 			b, _ := os.ReadFile(path)
-			b[7] = '2'
+			b[7] = '3'
 			must(t, os.WriteFile(path, b, 0o644))
 		}},
 		{"series encoding version 2", "series encoding in checkpoint", 2, func(t *testing.T, path string) {
 			seg, lsn, snaps, _ := goldenSnapshots()
 			snaps[1].Data[0] = 2 // the checksum is right: this is no damage
 			var buf bytes.Buffer
-			if err := encodeCheckpoint(&buf, seg, lsn, snaps); err != nil {
+			if err := encodeCheckpoint(&buf, 1, seg, lsn, snaps); err != nil {
 				t.Fatal(err)
 			}
 			must(t, os.WriteFile(path, buf.Bytes(), 0o644))
@@ -341,7 +342,7 @@ func TestUnknownCheckpointVersionRefused(t *testing.T) {
 			if !errors.As(err, &ve) || ve.Path != path || ve.Version != tc.version || ve.Format != tc.format {
 				t.Fatalf("recover: %v, want a VersionError of %s version %d for %s", err, tc.format, tc.version, path)
 			}
-			if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "format version 2") {
+			if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, fmt.Sprintf("format version %d", tc.version)) {
 				t.Fatalf("error %q does not name the file and the version", msg)
 			}
 		})

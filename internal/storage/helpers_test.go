@@ -130,3 +130,10 @@ func sameRecord(a, b Record) bool {
 	return a.Type == b.Type && a.LSN == b.LSN && a.Label == b.Label && a.TS == b.TS && a.Value == b.Value &&
 		slices.Equal(a.Points, b.Points)
 }
+
+// snapshotOf is what an actor hands a checkpoint for s: its full chunks to flush, its head.
+func snapshotOf(l series.Label, lastLSN uint64, s *Series) SeriesSnapshot {
+	snap := SeriesSnapshot{Label: l, LastLSN: lastLSN}
+	s.Snapshot(&snap)
+	return snap
+}

@@ -19,16 +19,36 @@ type metrics struct {
 	recoveryDuration   prometheus.Gauge
 	recoveredSeries    prometheus.Gauge
 	recoveredRecords   prometheus.Gauge
+	retentionDeleted   prometheus.Counter
+	compactions        prometheus.Counter
+	compactionDuration prometheus.Histogram
+}
+
+// sizes are read at scrape time: they live in the store.
+type sizes struct {
+	log, files, fileCount, checkpoint func() float64
 }
 
 // newMetrics builds the instruments; logSize is read at scrape time, as the size lives in the
 // log itself.
-func newMetrics(reg prometheus.Registerer, logSize func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, sz sizes) *metrics {
 	f := promauto.With(reg)
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tau_storage_log_size_bytes",
 		Help: "Bytes in the write-ahead log segments not yet covered by a checkpoint.",
-	}, logSize)
+	}, sz.log)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tau_storage_disk_bytes",
+		Help: "Bytes the store keeps on disk: chunk files, log segments and the checkpoint.",
+	}, func() float64 { return sz.log() + sz.files() + sz.checkpoint() })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tau_storage_chunk_files",
+		Help: "Immutable chunk files live (named by the newest checkpoint).",
+	}, sz.fileCount)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tau_storage_mapped_bytes",
+		Help: "Bytes of chunk files memory-mapped: page cache the kernel may reclaim, not heap.",
+	}, sz.files)
 	return &metrics{
 		fsyncDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tau_storage_fsync_duration_seconds",
@@ -75,6 +95,19 @@ func newMetrics(reg prometheus.Registerer, logSize func() float64) *metrics {
 		recoveredRecords: f.NewGauge(prometheus.GaugeOpts{
 			Name: "tau_storage_recovered_records",
 			Help: "Log records replayed by the last recovery.",
+		}),
+		retentionDeleted: f.NewCounter(prometheus.CounterOpts{
+			Name: "tau_storage_retention_deleted_files_total",
+			Help: "Chunk files deleted because nothing in them was live any more (expired or dropped).",
+		}),
+		compactions: f.NewCounter(prometheus.CounterOpts{
+			Name: "tau_storage_compactions_total",
+			Help: "Compactions: chunk files merged into one.",
+		}),
+		compactionDuration: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tau_storage_compaction_duration_seconds",
+			Help:    "Time to merge chunk files.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
 	}
 }

@@ -12,18 +12,15 @@ import (
 // tau_storage_<name>_<unit>; two stores on two registries do not clash.
 func TestMetricsNames(t *testing.T) {
 	want := []string{
-		"tau_storage_checkpoint_duration_seconds",
-		"tau_storage_fsync_duration_seconds",
-		"tau_storage_fsync_failures_total",
-		"tau_storage_fsyncs_total",
-		"tau_storage_last_checkpoint_timestamp_seconds",
-		"tau_storage_log_size_bytes",
-		"tau_storage_log_written_bytes_total",
-		"tau_storage_records_appended_total",
-		"tau_storage_recovered_records",
-		"tau_storage_recovered_series",
-		"tau_storage_recovery_duration_seconds",
-		"tau_storage_write_failures_total",
+		"tau_storage_checkpoint_duration_seconds", "tau_storage_chunk_files",
+		"tau_storage_compaction_duration_seconds", "tau_storage_compactions_total",
+		"tau_storage_disk_bytes", "tau_storage_fsync_duration_seconds",
+		"tau_storage_fsync_failures_total", "tau_storage_fsyncs_total",
+		"tau_storage_last_checkpoint_timestamp_seconds", "tau_storage_log_size_bytes",
+		"tau_storage_log_written_bytes_total", "tau_storage_mapped_bytes",
+		"tau_storage_records_appended_total", "tau_storage_recovered_records",
+		"tau_storage_recovered_series", "tau_storage_recovery_duration_seconds",
+		"tau_storage_retention_deleted_files_total", "tau_storage_write_failures_total",
 	}
 	for i := 0; i < 2; i++ {
 		reg := prometheus.NewRegistry()

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/series"
-	"github.com/taudb/tau/internal/storage/chunkenc"
 )
 
 // Recover loads the newest valid checkpoint, replays the log segments from its mark on,
@@ -28,6 +27,9 @@ func (d *Disk) Recover() ([]SeriesState, error) {
 	start := time.Now()
 	ck, err := d.loadCheckpoint()
 	if err != nil {
+		return nil, err
+	}
+	if err := d.openChunks(ck); err != nil {
 		return nil, err
 	}
 	rp := &replayer{series: ck.series, maxLSN: ck.lsn, log: d.log}
@@ -202,7 +204,7 @@ func (rp *replayer) apply(r *Record) {
 			rp.warn("skipping create of a live series", r)
 			return
 		}
-		rp.series[r.Label] = &SeriesState{Label: r.Label, Series: chunkenc.NewSeries(), LastLSN: r.LSN}
+		rp.series[r.Label] = &SeriesState{Label: r.Label, Series: NewSeries(), LastLSN: r.LSN}
 	case RecordDrop:
 		delete(rp.series, r.Label)
 	case RecordAppend:
@@ -232,7 +234,7 @@ func (rp *replayer) apply(r *Record) {
 
 // batchInOrder reports whether pts can be appended to s whole: timestamps strictly increasing,
 // the first after s's last.
-func batchInOrder(s *chunkenc.Series, pts []Point) bool {
+func batchInOrder(s *Series, pts []Point) bool {
 	if last, ok := s.LastTimestamp(); ok && len(pts) > 0 && pts[0].TS <= last {
 		return false
 	}

@@ -4,14 +4,13 @@ import (
 	"testing"
 
 	"github.com/taudb/tau/internal/series"
-	"github.com/taudb/tau/internal/storage/chunkenc"
 )
 
 // TestReplayRules drives the replayer directly: a checkpointed state, then log records.
 func TestReplayRules(t *testing.T) {
 	a, b := lbl("a"), lbl("b")
 	ckpt := func() map[series.Label]*SeriesState {
-		s := chunkenc.NewSeries()
+		s := NewSeries()
 		s.Append(1, 10)
 		s.Append(2, 20)
 		return map[series.Label]*SeriesState{a: {Label: a, Series: s, LastLSN: 5}}

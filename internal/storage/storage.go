@@ -35,6 +35,7 @@ import (
 
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage/chunkfile"
 )
 
 // RecordType is the kind of a logged mutation.
@@ -87,15 +88,28 @@ type Log interface {
 // SeriesState is one series as recovered at start.
 type SeriesState struct {
 	Label   series.Label
-	Series  *chunkenc.Series
+	Series  *Series
 	LastLSN uint64 // LSN of the last record applied to this series (its create or last append)
 }
 
-// SeriesSnapshot is one series as an actor saw it for a checkpoint.
+// SeriesSnapshot is one series as its actor saw it for a checkpoint (Series.Snapshot), and,
+// once the checkpoint is committed, where its full chunks now are (Series.Install).
 type SeriesSnapshot struct {
 	Label   series.Label
 	LastLSN uint64
-	Data    []byte // chunkenc.Series.AppendBinary output
+	// Data is the chunkenc encoding of the chunks that stay in memory: the head (and, for a
+	// store that writes no chunk files, every chunk).
+	Data []byte
+	// Spans are the series' runs already in chunk files; Flush its full chunks still in memory,
+	// which the checkpoint writes to a new file. Flush shares the chunks' bytes: they are
+	// immutable.
+	Spans []chunkfile.Ref
+	Flush []chunkenc.Chunk
+	Keep  int64 // the oldest timestamp not expired (E6): older chunks need not be kept
+
+	spans   []span // set by the store at commit: the runs the series reads from now on
+	flushed int    // how many of Flush are now in a file
+	install bool   // whether the store set spans and flushed
 }
 
 // Mark identifies the start of the log segment a checkpoint begins at.
@@ -111,10 +125,13 @@ type Store interface {
 	// BeginCheckpoint starts a new log segment: every record appended before the call lies in
 	// an earlier segment. Snapshots for the checkpoint must be taken after it returns.
 	BeginCheckpoint() (Mark, error)
-	// CommitCheckpoint durably writes the snapshots as the checkpoint at m (write, fsync,
-	// rename, fsync dir), then removes the log segments before m. Replay after it skips any
-	// record whose LSN is at or below its series' snapshot LastLSN.
-	CommitCheckpoint(m Mark, snaps []SeriesSnapshot) error
+	// CommitCheckpoint durably writes the snapshots' full chunks to a new chunk file and the
+	// snapshots as the checkpoint at m (each: write, fsync, rename, fsync dir), then removes
+	// the log segments before m. Replay after it skips any record whose LSN is at or below its
+	// series' snapshot LastLSN. Once the checkpoint is committed it calls install, which must
+	// hand every snapshot to its series' Install and return when all are done; only then are
+	// chunk files the checkpoint no longer names deleted.
+	CommitCheckpoint(m Mark, snaps []SeriesSnapshot, install func()) error
 	// Close syncs and closes the log.
 	Close() error
 }

@@ -226,9 +226,9 @@ func TestUpgrade_ReleaseCC5F6C9(t *testing.T) {
 			s.Series.Append(0, 1)
 			s.LastLSN = lastLSN[redo]
 		}
-		snaps = append(snaps, SeriesSnapshot{Label: s.Label, LastLSN: s.LastLSN, Data: s.Series.AppendBinary(nil)})
+		snaps = append(snaps, snapshotOf(s.Label, s.LastLSN, s.Series))
 	}
-	if err := d.CommitCheckpoint(mark, snaps); err != nil {
+	if err := d.CommitCheckpoint(mark, snaps, nil); err != nil {
 		t.Fatal(err)
 	}
 	lastLSN[redo] = mustAppend(t, d, want, app(redo, 5, 0)).LSN

@@ -1,5 +1,7 @@
 package chunkenc
 
+import "math"
+
 // RangeIter walks the points with start <= ts < end, oldest first, decoding as it goes: it
 // never copies the series. Its first chunk is found by binary search on the chunks' maxT;
 // when start lies at or past that chunk's skip point, decoding resumes there instead of at
@@ -17,12 +19,21 @@ type RangeIter struct {
 	v     uint64
 	mid   bool // the skip point itself is the first point to yield
 	done  bool
+	thru  bool // end is included: RangeFrom
 }
 
+// RangeFrom returns an iterator over every point with ts >= start, math.MaxInt64 included.
+func (s *Series) RangeFrom(start int64) RangeIter { return s.rangeIter(start, math.MaxInt64, true) }
+
+// past reports whether t is beyond the range.
+func (r *RangeIter) past(t int64) bool { return t > r.end || t == r.end && !r.thru }
+
 // Range returns an iterator over the points with start <= ts < end; end <= start gives none.
-func (s *Series) Range(start, end int64) RangeIter {
-	r := RangeIter{start: start, end: end}
-	if end <= start {
+func (s *Series) Range(start, end int64) RangeIter { return s.rangeIter(start, end, false) }
+
+func (s *Series) rangeIter(start, end int64, thru bool) RangeIter {
+	r := RangeIter{start: start, end: end, thru: thru}
+	if r.past(start) {
 		r.done = true
 		return r
 	}
@@ -36,7 +47,7 @@ func (s *Series) Range(start, end int64) RangeIter {
 			hi = m
 		}
 	}
-	if lo == len(s.chunks) || s.chunks[lo].minT >= end {
+	if lo == len(s.chunks) || r.past(s.chunks[lo].minT) {
 		r.done = true
 		return r
 	}
@@ -61,7 +72,7 @@ func (r *RangeIter) Next() bool {
 	}
 	if r.mid {
 		r.mid = false
-		if r.t < r.end {
+		if !r.past(r.t) {
 			return true
 		}
 		r.done = true
@@ -69,7 +80,7 @@ func (r *RangeIter) Next() bool {
 	}
 	for {
 		if r.it.next() {
-			if r.it.t >= r.end {
+			if r.past(r.it.t) {
 				r.done = true
 				return false
 			}
@@ -79,7 +90,7 @@ func (r *RangeIter) Next() bool {
 			r.t, r.v = r.it.t, r.it.v
 			return true
 		}
-		if len(r.rest) == 0 || r.rest[0].minT >= r.end {
+		if len(r.rest) == 0 || r.past(r.rest[0].minT) {
 			r.done = true
 			return false
 		}

@@ -5,7 +5,7 @@
 //
 // Besides v1 it answers the extensions the real server implements: E1 LIST_SERIES, E2
 // SERIES_INFO and E4 QUERY_RANGE with the server's own range code (internal/query) over the
-// same point store (chunkenc), so its pages, aggregations and paging agree with the server's;
+// same point store (storage.Series), so its pages, aggregations and paging agree with the server's;
 // and E3 APPEND_BATCH, atomic, with the server's length and order rules and its status table.
 // Options.V1Only makes it answer them bad_opcode instead, as the original 1.3.0 server does,
 // for testing a client's probe for an extension.
@@ -23,7 +23,7 @@ import (
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/server/status"
-	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -63,7 +63,7 @@ type Server struct {
 }
 
 type series struct {
-	points *chunkenc.Series
+	points *storage.Series
 }
 
 // Options change what the fake speaks.
@@ -268,9 +268,8 @@ func (s *Server) operate(dst []byte, op protocol.Opcode, p []byte) []byte {
 		bits, found := sr.points.Lookup(ts)
 		return protocol.AppendQueryAnswer(dst, found, bits)
 	case op == protocol.OpSeriesInfo:
-		first, _ := sr.points.FirstTimestamp()
-		last, _ := sr.points.LastTimestamp()
-		return protocol.AppendSeriesInfoAnswer(dst, uint64(sr.points.Len()), first, last)
+		points, first, last := sr.points.Info()
+		return protocol.AppendSeriesInfoAnswer(dst, points, first, last)
 	case op == protocol.OpQueryRange:
 		return queryRange(dst, sr, p)
 	}
@@ -285,7 +284,7 @@ func (s *Server) apply(op protocol.Opcode, p []byte) (*series, error) {
 	case op == protocol.OpCreateSeries && sr != nil:
 		return nil, engine.ErrSeriesExists
 	case op == protocol.OpCreateSeries:
-		s.series[l] = &series{points: chunkenc.NewSeries()}
+		s.series[l] = &series{points: storage.NewSeries()}
 		return nil, nil
 	case sr == nil:
 		return nil, engine.ErrSeriesNotFound
@@ -365,7 +364,7 @@ func queryRange(dst []byte, sr *series, p []byte) []byte {
 	q := protocol.QueryRangeRequest(p)
 	pg := query.Page{Range: query.Range{Start: q.Start, End: q.End, Limit: protocol.RangeLimit(q.Limit),
 		Agg: aggregations[q.Aggregation], Bucket: q.Bucket}}
-	pg.Run(sr.points)
+	pg.Run(sr.points.Range(q.Start, q.End))
 	dst = protocol.AppendRangeHeader(dst, pg.More, len(pg.Points))
 	for _, pt := range pg.Points {
 		dst = protocol.AppendRangePoint(dst, pt.TS, pt.Value)

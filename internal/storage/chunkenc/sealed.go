@@ -1,0 +1,69 @@
+package chunkenc
+
+import "encoding/binary"
+
+// Full chunks leave memory: the store writes them once to an immutable file and the series
+// drops them (DropSealed). These are the calls that let it, and that read them back from the
+// file's bytes.
+
+// Chunk is a sealed chunk: its encoded bit stream and what it holds.
+type Chunk struct {
+	Data       []byte // the bit stream (chunk.go); shared, never written again
+	N          int    // points, 1 to 255
+	MinT, MaxT int64
+}
+
+// Sealed is the number of full chunks held: every chunk but the head.
+func (s *Series) Sealed() int { return max(len(s.chunks)-1, 0) }
+
+// SealedChunk is full chunk i, oldest first. Its bytes are shared with the series: sealed
+// chunks are immutable.
+func (s *Series) SealedChunk(i int) Chunk {
+	c := &s.chunks[i]
+	return Chunk{Data: c.w.b, N: c.n, MinT: c.minT, MaxT: c.maxT}
+}
+
+// DropSealed forgets the k oldest chunks, once they are stored elsewhere. k must not exceed
+// Sealed(): the head always stays.
+func (s *Series) DropSealed(k int) {
+	if k <= 0 {
+		return
+	}
+	for i := range s.chunks[:k] {
+		s.sealed -= len(s.chunks[i].w.b)
+		s.n -= s.chunks[i].n
+	}
+	s.chunks = append(s.chunks[:0:0], s.chunks[k:]...) // a new array: the old one held them
+}
+
+// AppendBinaryFrom serialises chunks from, …, head in the format of AppendBinary: what a
+// checkpoint keeps of a series whose older chunks are in files.
+func (s *Series) AppendBinaryFrom(from int, dst []byte) []byte {
+	t := Series{chunks: s.chunks[from:]}
+	return t.AppendBinary(dst)
+}
+
+// ChunkMinT is an encoded chunk's first timestamp: its first point's is a plain zigzag varint at
+// byte 0 (chunk.go), so a binary search over chunks in a file reads no more than that.
+func ChunkMinT(data []byte) (int64, bool) {
+	t, k := binary.Varint(data)
+	return t, k > 0
+}
+
+// Iter decodes an encoded chunk, checking everything it reads.
+type Iter struct{ it chunkIter }
+
+// NewIter decodes the n points of data.
+func NewIter(data []byte, n int) Iter { return Iter{it: newChunkIter(data, n)} }
+
+// Next advances to the next point; false at the end or on malformed data (see Err).
+func (i *Iter) Next() bool { return i.it.next() }
+
+// At is the current point.
+func (i *Iter) At() (ts int64, bits uint64) { return i.it.t, i.it.v }
+
+// Err reports malformed data.
+func (i *Iter) Err() error { return i.it.err }
+
+// Chunks is the number of chunks held, head included.
+func (s *Series) Chunks() int { return len(s.chunks) }

@@ -1,0 +1,154 @@
+package chunkfile
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"syscall"
+
+	"github.com/taudb/tau/internal/storage/chunkenc"
+)
+
+// File is an open chunk file, mapped read-only: reads are slices of page cache, which the
+// kernel reclaims under pressure and which the Go heap never holds.
+type File struct {
+	seq  uint64
+	data []byte
+}
+
+// Open maps the file at path and checks its header names seq and its trailer is in place.
+func Open(path string, seq uint64) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // the mapping outlives the descriptor
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := fi.Size()
+	if size < headerSize+trailerSize {
+		return nil, corruptf("%s: %d bytes is shorter than header and trailer", path, size)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("chunkfile: mmap %s: %w", path, err)
+	}
+	cf := &File{seq: seq, data: data}
+	if err := cf.check(); err != nil {
+		_ = cf.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cf, nil
+}
+
+func (f *File) check() error {
+	if [7]byte(f.data[:7]) != [7]byte(magic[:7]) {
+		return corruptf("bad magic")
+	}
+	if v := f.data[7]; v != magic[7] {
+		if v >= '0' && v <= '9' {
+			return &VersionError{Version: int(v - '0')}
+		}
+		return corruptf("version byte %#02x", v)
+	}
+	if s := binary.LittleEndian.Uint64(f.data[8:]); s != f.seq {
+		return corruptf("header names file %d", s)
+	}
+	if [8]byte(f.data[len(f.data)-trailerSize:]) != trailer {
+		return corruptf("missing trailer")
+	}
+	return nil
+}
+
+// Seq is the file's sequence number.
+func (f *File) Seq() uint64 { return f.seq }
+
+// Size is the file's size in bytes.
+func (f *File) Size() int64 { return int64(len(f.data)) }
+
+// Close unmaps the file. No Run of it may be used afterwards.
+func (f *File) Close() error {
+	if f.data == nil {
+		return nil
+	}
+	err := syscall.Munmap(f.data)
+	f.data = nil
+	return err
+}
+
+// Run returns a view of the run r names, after checking it lies within the file.
+func (f *File) Run(r Ref) (Run, error) {
+	if r.File != f.seq || r.Off < headerSize || r.Chunks == 0 ||
+		r.End() > uint64(len(f.data)-trailerSize) || r.End() < r.Off {
+		return Run{}, corruptf("file %d: run at %d (%d chunks, %d bytes) is outside the file", f.seq, r.Off, r.Chunks, r.Size)
+	}
+	data := f.data[r.Off : r.Off+uint64(r.Size)]
+	return Run{data: data, index: f.data[r.Off+uint64(r.Size) : r.End()], chunks: int(r.Chunks)}, nil
+}
+
+// Run is one series' chunks in a file.
+type Run struct {
+	data   []byte
+	index  []byte
+	chunks int
+}
+
+// Chunks is the number of chunks in the run.
+func (r Run) Chunks() int { return r.chunks }
+
+func (r Run) bounds(i int) (start, end uint32, n int) {
+	e := r.index[i*indexEntry:]
+	end, n = binary.LittleEndian.Uint32(e), int(e[4])
+	if i > 0 {
+		start = binary.LittleEndian.Uint32(r.index[(i-1)*indexEntry:])
+	}
+	return start, end, n
+}
+
+// Chunk returns chunk i's bytes and points, verified against its checksum.
+func (r Run) Chunk(i int) ([]byte, int, error) {
+	start, end, n := r.bounds(i)
+	if start >= end || int(end) > len(r.data) || n == 0 {
+		return nil, 0, corruptf("chunk %d: bounds %d..%d of %d, %d points", i, start, end, len(r.data), n)
+	}
+	b := r.data[start:end]
+	if crc32.Checksum(b, crcTab) != binary.LittleEndian.Uint32(r.index[i*indexEntry+5:]) {
+		return nil, 0, corruptf("chunk %d: checksum mismatch", i)
+	}
+	return b, n, nil
+}
+
+// Points is chunk i's point count (from the index, unverified).
+func (r Run) Points(i int) int { return int(r.index[i*indexEntry+4]) }
+
+// MinT is chunk i's first timestamp, read from the first bytes of its stream; a malformed
+// one reads as the smallest timestamp (the chunk's checksum fails when it is decoded).
+func (r Run) MinT(i int) int64 {
+	start, end, _ := r.bounds(i)
+	if start >= end || int(end) > len(r.data) {
+		return -1 << 63
+	}
+	t, ok := chunkenc.ChunkMinT(r.data[start:end])
+	if !ok {
+		return -1 << 63
+	}
+	return t
+}
+
+// Find is the last chunk whose first timestamp is at or before ts: the only one that can hold
+// ts, and where a walk from ts starts (0 when ts precedes the run).
+func (r Run) Find(ts int64) int {
+	lo, hi := 0, r.chunks // the first chunk starting after ts
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if r.MinT(m) <= ts {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return max(lo-1, 0)
+}

@@ -1,0 +1,145 @@
+package storage
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage/chunkfile"
+)
+
+// Compaction policy. Every checkpoint writes one chunk file, so files are many and small (a
+// checkpoint every 5 minutes makes 288 a day). A checkpoint therefore also merges the newest
+// run of small files into one, as Prometheus merges its blocks: with fewer files each series
+// has fewer spans, in memory and in every checkpoint. Files grow toward compactTarget and
+// then stay until they expire.
+const (
+	compactTarget   = 64 << 20 // a merged file is at most this big
+	compactMinFiles = 4        // merging fewer would rewrite too much for too little
+)
+
+// compactionWindow picks the files to merge: the newest consecutive live files (before the
+// one this checkpoint wrote) whose sizes add up to at most compactTarget, when there are at
+// least compactMinFiles of them.
+func (d *Disk) compactionWindow(exclude *chunkfile.File) map[uint64]bool {
+	seqs := make([]uint64, 0, len(d.files))
+	for seq := range d.files {
+		if exclude == nil || seq != exclude.Seq() {
+			seqs = append(seqs, seq)
+		}
+	}
+	slices.Sort(seqs)
+	var total int64
+	window := map[uint64]bool{}
+	for i := len(seqs) - 1; i >= 0; i-- {
+		size := d.files[seqs[i]].Size()
+		if total+size > compactTarget {
+			break
+		}
+		total += size
+		window[seqs[i]] = true
+	}
+	if len(window) < compactMinFiles {
+		return nil
+	}
+	return window
+}
+
+// compact merges the window's files into one: per series, its spans in them become one run,
+// without the chunks that expired. It rewrites the snapshots' Spans to name the new file, and
+// returns it. Nothing is deleted here: the inputs go once the checkpoint naming the new file
+// is committed and every series has installed it (collect).
+func (d *Disk) compact(snaps []SeriesSnapshot, window map[uint64]bool) (*chunkfile.File, error) {
+	start := time.Now()
+	w, err := chunkfile.Create(d.fs, d.chunkDir, d.nextFile)
+	if err != nil {
+		return nil, err
+	}
+	d.nextFile++
+	var chunks []chunkenc.Chunk
+	for i := range snaps {
+		s := &snaps[i]
+		lo, hi := spansIn(s.Spans, window)
+		if lo == hi {
+			continue
+		}
+		if chunks, err = d.liveChunks(chunks[:0], s.Spans[lo:hi], s.Keep); err != nil {
+			w.Abort()
+			return nil, err
+		}
+		merged := s.Spans[:lo:lo]
+		if len(chunks) > 0 {
+			ref, err := w.AddRun(chunks, s.Spans[hi-1].MaxT)
+			if err != nil {
+				w.Abort()
+				return nil, err
+			}
+			merged = append(merged, ref)
+		}
+		s.Spans = append(merged, s.Spans[hi:]...)
+	}
+	if _, err := w.Finish(); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(d.chunkDir, chunkfile.Name(w.Seq()))
+	f, err := chunkfile.Open(path, w.Seq())
+	if err != nil {
+		d.remove(path)
+		return nil, err
+	}
+	d.metrics.compactions.Inc()
+	d.metrics.compactionDuration.Observe(time.Since(start).Seconds())
+	d.log.Debug("chunk files merged", zap.Int("files", len(window)), zap.Uint64("into", w.Seq()),
+		zap.Int64("bytes", f.Size()), zap.Duration("took", time.Since(start)))
+	return f, nil
+}
+
+// spansIn is the range of spans that lie in the window's files; they are consecutive, as the
+// window is the newest consecutive files and a series' spans are in file order.
+func spansIn(spans []chunkfile.Ref, window map[uint64]bool) (lo, hi int) {
+	lo = len(spans)
+	for i, r := range spans {
+		if window[r.File] {
+			lo = min(lo, i)
+			hi = i + 1
+		}
+	}
+	if lo > hi {
+		return 0, 0
+	}
+	return lo, hi
+}
+
+// liveChunks appends the chunks of spans that hold a point at or after keep, verified.
+func (d *Disk) liveChunks(dst []chunkenc.Chunk, spans []chunkfile.Ref, keep int64) ([]chunkenc.Chunk, error) {
+	for _, r := range spans {
+		if r.MaxT < keep {
+			continue
+		}
+		f := d.files[r.File]
+		if f == nil {
+			return nil, fmt.Errorf("storage: span in chunk file %d, which is not open", r.File)
+		}
+		run, err := f.Run(r)
+		if err != nil {
+			return nil, err
+		}
+		for i := range run.Chunks() {
+			// Chunk i ends before chunk i+1 starts: if that start is at or before keep, every
+			// point of chunk i is expired.
+			if i+1 < run.Chunks() && run.MinT(i+1) <= keep {
+				continue
+			}
+			b, n, err := run.Chunk(i)
+			if err != nil {
+				return nil, err
+			}
+			dst = append(dst, chunkenc.Chunk{Data: b, N: n})
+		}
+	}
+	return dst, nil
+}

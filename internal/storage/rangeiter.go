@@ -1,0 +1,106 @@
+package storage
+
+import "github.com/taudb/tau/internal/storage/chunkenc"
+
+// RangeIter walks a series' points with start <= ts < end, oldest first: the spans on disk,
+// then the chunks in memory. It decodes each chunk at most once, finds its first chunk by
+// binary search (spans by time range, chunks in a run by their first timestamp), and stops at
+// the first point at or after end.
+type RangeIter struct {
+	s          *Series
+	start, end int64
+	spans      []span // the span being read, and the ones after it
+	chunk      int    // next chunk of spans[0] to decode; -1 before the first
+	it         chunkenc.Iter
+	inChunk    bool
+	mem        chunkenc.RangeIter
+	inMem      bool
+	t          int64
+	v          uint64
+	done       bool
+	thru       bool // end itself is in range (Iterate, Info: a point may sit at MaxInt64)
+}
+
+func (r *RangeIter) past(t int64) bool { return t > r.end || t == r.end && !r.thru }
+
+// Next advances to the next point; false once there is none.
+func (r *RangeIter) Next() bool {
+	for !r.done {
+		switch {
+		case r.inChunk:
+			if r.nextInChunk() {
+				return true
+			}
+		case len(r.spans) > 0:
+			r.openChunk()
+		default:
+			return r.nextInMem()
+		}
+	}
+	return false
+}
+
+func (r *RangeIter) nextInChunk() bool {
+	for r.it.Next() {
+		t, v := r.it.At()
+		if r.past(t) {
+			r.done = true
+			return false
+		}
+		if t >= r.start {
+			r.t, r.v = t, v
+			return true
+		}
+	}
+	if err := r.it.Err(); err != nil {
+		r.s.fail(err)
+		r.done = true
+	}
+	r.inChunk = false
+	return false
+}
+
+// openChunk starts decoding the next chunk of the current span, moving to the next span at
+// the end of this one.
+func (r *RangeIter) openChunk() {
+	sp := &r.spans[0]
+	if r.chunk < 0 {
+		if r.past(sp.ref.MinT) {
+			r.done = true
+			return
+		}
+		r.chunk = sp.run.Find(r.start)
+	}
+	if r.chunk >= sp.run.Chunks() {
+		r.spans, r.chunk = r.spans[1:], -1
+		return
+	}
+	b, n, err := sp.run.Chunk(r.chunk)
+	if err != nil {
+		r.s.fail(err)
+		r.done = true
+		return
+	}
+	r.chunk++
+	r.it, r.inChunk = chunkenc.NewIter(b, n), true
+}
+
+func (r *RangeIter) nextInMem() bool {
+	if !r.inMem {
+		if r.thru {
+			r.mem = r.s.mem.RangeFrom(r.start)
+		} else {
+			r.mem = r.s.mem.Range(r.start, r.end)
+		}
+		r.inMem = true
+	}
+	if r.mem.Next() {
+		r.t, r.v = r.mem.At()
+		return true
+	}
+	r.done = true
+	return false
+}
+
+// At is the current point: its timestamp and exact value bits.
+func (r *RangeIter) At() (ts int64, bits uint64) { return r.t, r.v }

@@ -1,0 +1,197 @@
+package storage
+
+import (
+	"math"
+
+	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage/chunkfile"
+)
+
+// Series is one series' points: its full chunks flushed to chunk files (spans, oldest first,
+// read through mmap) and the newer ones in memory (the head chunk, and full chunks written at
+// the next checkpoint). It is not safe for concurrent use: its actor is its only user.
+//
+// With a retention (docs/protocol.md, E6) a point older than the newest point minus the
+// retention is expired: every read here skips it, and checkpoints stop naming files that hold
+// nothing else.
+type Series struct {
+	spans      []span
+	diskPoints uint64
+	mem        *chunkenc.Series
+	retention  int64 // nanoseconds; 0 keeps everything
+	err        error // the first read failure since TakeErr
+	stats      *HeadStats
+	counted    int // in-memory chunks last reported to stats
+	it         RangeIter
+}
+
+// span is one run of the series in a chunk file.
+type span struct {
+	ref chunkfile.Ref
+	run chunkfile.Run
+}
+
+// NewSeries returns an empty series.
+func NewSeries() *Series { return &Series{mem: chunkenc.NewSeries()} }
+
+// newSeriesFrom is a recovered series: spans on disk and the chunks a checkpoint held.
+func newSeriesFrom(mem *chunkenc.Series, spans []span) *Series {
+	s := &Series{mem: mem, spans: spans}
+	for _, sp := range spans {
+		s.diskPoints += sp.ref.Points
+	}
+	return s
+}
+
+// SetRetention sets how long points are kept, back from the newest (0: forever).
+func (s *Series) SetRetention(ns int64) { s.retention = max(ns, 0) }
+
+// Append adds a point; ts must be after LastTimestamp.
+func (s *Series) Append(ts int64, bits uint64) {
+	s.mem.Append(ts, bits)
+	if s.mem.Chunks() != s.counted {
+		s.account(s.mem.Chunks())
+	}
+}
+
+// Len is the number of points held, expired ones included (Info counts only live ones).
+func (s *Series) Len() int { return int(s.diskPoints) + s.mem.Len() }
+
+// LastTimestamp is the newest point's timestamp.
+func (s *Series) LastTimestamp() (int64, bool) {
+	if t, ok := s.mem.LastTimestamp(); ok {
+		return t, true
+	}
+	if k := len(s.spans); k > 0 {
+		return s.spans[k-1].ref.MaxT, true
+	}
+	return 0, false
+}
+
+// Keep is the oldest timestamp not expired: math.MinInt64 without retention.
+func (s *Series) Keep() int64 {
+	last, ok := s.LastTimestamp()
+	if s.retention == 0 || !ok || last < math.MinInt64+s.retention {
+		return math.MinInt64
+	}
+	return last - s.retention
+}
+
+// TakeErr returns and clears the first read failure (a chunk file that fails its checksum)
+// since the last call. Lookup and Range then answered as if the damaged chunk were absent.
+func (s *Series) TakeErr() error {
+	err := s.err
+	s.err = nil
+	return err
+}
+
+func (s *Series) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// Lookup finds the value at exactly ts, if it is not expired.
+func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
+	if ts < s.Keep() {
+		return 0, false
+	}
+	if first, ok := s.mem.FirstTimestamp(); ok && ts >= first {
+		return s.mem.Lookup(ts)
+	}
+	i := s.spanAt(ts)
+	if i == len(s.spans) || s.spans[i].ref.MinT > ts {
+		return 0, false
+	}
+	run := s.spans[i].run
+	b, n, err := run.Chunk(run.Find(ts))
+	if err != nil {
+		s.fail(err)
+		return 0, false
+	}
+	it := chunkenc.NewIter(b, n)
+	for it.Next() {
+		if t, v := it.At(); t >= ts {
+			return v, t == ts
+		}
+	}
+	if err := it.Err(); err != nil {
+		s.fail(err)
+	}
+	return 0, false
+}
+
+// spanAt is the first span ending at or after ts.
+func (s *Series) spanAt(ts int64) int {
+	lo, hi := 0, len(s.spans)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.spans[m].ref.MaxT < ts {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// Info is what the series holds now that is not expired: its points, first and last.
+func (s *Series) Info() (points uint64, first, last int64) {
+	last, ok := s.LastTimestamp()
+	if !ok {
+		return 0, 0, 0
+	}
+	keep := s.Keep()
+	it := s.scanFrom(s.spanAt(keep), keep, math.MaxInt64, true)
+	if !it.Next() {
+		return 0, 0, last // cannot happen: the newest point is never expired
+	}
+	first, _ = it.At()
+	total := s.diskPoints + uint64(s.mem.Len())
+	if keep == math.MinInt64 {
+		return total, first, last
+	}
+	return total - s.countBefore(keep), first, last
+}
+
+// countBefore counts the points before ts: whole spans by their count, the rest by decoding.
+func (s *Series) countBefore(ts int64) uint64 {
+	var n uint64
+	i := 0
+	for ; i < len(s.spans) && s.spans[i].ref.MaxT < ts; i++ {
+		n += s.spans[i].ref.Points
+	}
+	it := s.scanFrom(i, math.MinInt64, ts, false)
+	for it.Next() {
+		n++
+	}
+	return n
+}
+
+// Range iterates the points not expired with start <= ts < end. The iterator is the series'
+// own, valid until the next call to Range or any change to the series.
+func (s *Series) Range(start, end int64) *RangeIter {
+	return s.scan(max(start, s.Keep()), end)
+}
+
+// Iterate calls fn on every point not expired, oldest first, until fn returns false.
+func (s *Series) Iterate(fn func(ts int64, bits uint64) bool) {
+	keep := s.Keep()
+	it := s.scanFrom(s.spanAt(keep), keep, math.MaxInt64, true)
+	for it.Next() {
+		if !fn(it.At()) {
+			return
+		}
+	}
+}
+
+func (s *Series) scan(start, end int64) *RangeIter {
+	return s.scanFrom(s.spanAt(start), start, end, false)
+}
+
+// scanFrom reads from span first on; thru includes end itself.
+func (s *Series) scanFrom(first int, start, end int64, thru bool) *RangeIter {
+	s.it = RangeIter{s: s, start: start, end: end, thru: thru, spans: s.spans[first:], chunk: -1}
+	s.it.done = s.it.past(start)
+	return &s.it
+}
