@@ -109,7 +109,7 @@ func explain(err error) error {
 		return err
 	}
 	want := map[string]string{
-		"int": "an integer", "Duration": "a Go duration such as 30s or 500ms", "bool": "true or false",
+		"int": "an integer", "time.Duration": "a Go duration such as 30s or 500ms", "bool": "true or false",
 	}[pe.TypeName]
 	if want == "" {
 		want = "a value of type " + pe.TypeName

@@ -54,7 +54,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"max connections not a number", map[string]string{"TAU_MAX_CONNECTIONS": "lots"}, `TAU_MAX_CONNECTIONS="lots" is invalid: want an integer`},
 		{"zero connections", map[string]string{"TAU_MAX_CONNECTIONS": "0"}, "TAU_MAX_CONNECTIONS"},
-		{"bad duration", map[string]string{"TAU_CONNECTION_TIMEOUT": "30"}, "TAU_CONNECTION_TIMEOUT"},
+		{"bad duration", map[string]string{"TAU_CONNECTION_TIMEOUT": "30"}, `TAU_CONNECTION_TIMEOUT="30" is invalid: want a Go duration such as 30s or 500ms`},
 		{"negative pool", map[string]string{"TAU_ACTOR_POOL_SIZE": "-1"}, "TAU_ACTOR_POOL_SIZE"},
 		{"tiny payload", map[string]string{"TAU_MAX_PAYLOAD_BYTES": "10"}, "TAU_MAX_PAYLOAD_BYTES"},
 		{"fsync", map[string]string{"TAU_FSYNC": "never"}, `TAU_FSYNC="never"`},
