@@ -35,13 +35,15 @@ families=$(grep -c '^# TYPE tau_' "$work/metrics.txt")
 echo "check-metrics: promtool check metrics passed on $families tau_ metric families"
 
 # The Grafana dashboard's queries must be valid PromQL: promtool parses them as recording rules
-# (Grafana's variables replaced by plain values first).
+# (Grafana's variables replaced by plain values first). Rows have no queries; a collapsed row
+# holds its panels.
 python3 - "$root/deploy/grafana/tau-dashboard.json" >"$work/dashboard-rules.yml" <<'PY'
 import json, sys
 dash = json.load(open(sys.argv[1]))
+panels = [q for p in dash["panels"] for q in [p] + p.get("panels", [])]
 print("groups:\n- name: dashboard\n  rules:")
-for p in dash["panels"]:
-    for i, t in enumerate(p["targets"]):
+for p in panels:
+    for i, t in enumerate(p.get("targets", [])):
         expr = t["expr"].replace("$__rate_interval", "5m").replace("$job", ".*").replace("$instance", ".*")
         print("  - record: dashboard:panel%d_%d" % (p["id"], i))
         print("    expr: %s" % json.dumps(expr))

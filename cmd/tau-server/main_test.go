@@ -33,6 +33,8 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"bad number", []string{"TAU_MAX_CONNECTIONS=many"}, nil, 2, `TAU_MAX_CONNECTIONS="many" is invalid`},
 		{"bad boolean", []string{"TAU_PPROF=maybe"}, nil, 2, `TAU_PPROF="maybe" is invalid: want true or false`},
+		{"bad retention", []string{"TAU_RETENTION=30days"}, nil, 2, `TAU_RETENTION="30days" is invalid: want 0 (keep everything) or a positive Go duration`},
+		{"negative retention", []string{"TAU_RETENTION=-1d"}, nil, 2, `TAU_RETENTION="-1d" is invalid: it is negative`},
 		{"both certificates", []string{"TAU_CERTIFICATE=" + strings.Repeat("ab", 32), "TAU_CERTIFICATE_FILE=/c"}, nil, 2, "both set"},
 		{"dev certificate off loopback", []string{"TAU_LISTEN_ADDRESS=0.0.0.0:0"}, nil, 2, "not a loopback address"},
 		{"missing certificate file", []string{"TAU_CERTIFICATE_FILE=/nonexistent/cert"}, nil, 2, "cannot be read"},

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -50,6 +52,7 @@ type Config struct {
 	ActorPoolSize     int           `split_words:"true" default:"0" desc:"worker goroutines; 0 = number of CPUs"`
 	MailboxCapacity   int           `split_words:"true" default:"1024" desc:"per-series mailbox; a full one answers ERR busy"`
 	DataDir           string        `split_words:"true" default:"data" desc:"where the log and checkpoints live (created if missing)"`
+	Retention         time.Duration `split_words:"true" default:"0" desc:"how long points are kept, counted back from each series' newest point: a Go duration (720h) or days (30d, 1d12h); 0 keeps everything (protocol extension E6)"`
 	Fsync             string        `split_words:"true" default:"always" desc:"always: OK after fsync (group commit); interval: OK after the write reaches the OS, fsync every TAU_FSYNC_INTERVAL"`
 	FsyncInterval     time.Duration `split_words:"true" default:"1s" desc:"fsync period for TAU_FSYNC=interval"`
 	ShutdownTimeout   time.Duration `split_words:"true" default:"20s" desc:"how long SIGTERM waits for in-flight requests before closing connections"`
@@ -61,11 +64,99 @@ type Config struct {
 // Load reads the environment and validates it. Errors are one line naming the variable, the
 // value (never the certificate's) and what is expected.
 func Load() (Config, error) {
+	spec := newSpec()
+	if err := envconfig.Process(Prefix, spec.Addr().Interface()); err != nil {
+		return Config{}, explain(err)
+	}
 	var c Config
-	if err := envconfig.Process(Prefix, &c); err != nil {
-		return c, explain(err)
+	dst := reflect.ValueOf(&c).Elem()
+	for i := range dst.NumField() {
+		dst.Field(i).Set(spec.Field(i).Convert(dst.Field(i).Type()))
 	}
 	return c, c.Validate()
+}
+
+// specType is Config as envconfig reads it: the same fields, in the same order, with the same
+// tags, except that Retention is a DurationOrDays, whose Decode also takes days (30d). Config
+// keeps a plain time.Duration for its users; envconfig would parse that with
+// time.ParseDuration, which knows no days.
+var specType = func() reflect.Type {
+	t := reflect.TypeFor[Config]()
+	fields := make([]reflect.StructField, t.NumField())
+	for i := range fields {
+		fields[i] = t.Field(i)
+		if fields[i].Name == "Retention" {
+			fields[i].Type = reflect.TypeFor[DurationOrDays]()
+		}
+	}
+	return reflect.StructOf(fields)
+}()
+
+// newSpec is an addressable zero value of specType.
+func newSpec() reflect.Value { return reflect.New(specType).Elem() }
+
+// RetentionSyntax is what TAU_RETENTION accepts, as error messages say it.
+const RetentionSyntax = "0 (keep everything) or a positive Go duration such as 720h, or days such as 30d or 1d12h"
+
+// maxDays is the most days a time.Duration holds (about 292 years).
+const maxDays = int64(1<<63-1) / int64(24*time.Hour)
+
+// DurationOrDays is TAU_RETENTION as envconfig decodes it (see ParseRetention); its name is the
+// TYPE column of --help.
+type DurationOrDays time.Duration
+
+// Decode implements envconfig.Decoder.
+func (d *DurationOrDays) Decode(s string) error {
+	v, err := ParseRetention(s)
+	if err != nil {
+		return err
+	}
+	*d = DurationOrDays(v)
+	return nil
+}
+
+// ParseRetention parses a retention: a Go duration (0, 90m, 720h), or a whole number of days
+// with "d" (30d), which a Go duration without a sign may follow (1d12h, 7d30m). Negative
+// values and values beyond a time.Duration are refused. Errors say what is expected, not the
+// value (the caller names the variable and the value).
+func ParseRetention(s string) (time.Duration, error) {
+	syntax := errors.New("want " + RetentionSyntax)
+	days, rest, hasDays := strings.Cut(s, "d")
+	if !hasDays {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			return 0, syntax
+		case d < 0:
+			return 0, errors.New("it is negative: want " + RetentionSyntax)
+		}
+		return d, nil
+	}
+	if days == "" || strings.Trim(days, "0123456789") != "" {
+		if strings.HasPrefix(days, "-") {
+			return 0, errors.New("it is negative: want " + RetentionSyntax)
+		}
+		return 0, syntax
+	}
+	n, err := strconv.ParseInt(days, 10, 64)
+	if err != nil || n > maxDays {
+		return 0, fmt.Errorf("it is longer than a Go duration holds: want at most %dd", maxDays)
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return d, nil
+	}
+	if rest[0] == '+' || rest[0] == '-' || rest == "0" { // after days, a duration with a unit
+		return 0, syntax
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil {
+		return 0, syntax
+	}
+	if d+r < d {
+		return 0, fmt.Errorf("it is longer than a Go duration holds: want at most %dd", maxDays)
+	}
+	return d + r, nil
 }
 
 // Default is the configuration with every default and no environment.
@@ -86,7 +177,7 @@ const usageFormat = "VARIABLE\tTYPE\tDEFAULT\tMEANING\n" +
 // Usage writes every variable with its type, default and meaning (tau-server --help).
 func Usage(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 1, 0, 2, ' ', 0)
-	if err := envconfig.Usagef(Prefix, &Config{}, tw, usageFormat); err != nil {
+	if err := envconfig.Usagef(Prefix, newSpec().Addr().Interface(), tw, usageFormat); err != nil {
 		return err
 	}
 	return tw.Flush()
@@ -98,7 +189,7 @@ const markdownFormat = "| variable | default | meaning |\n|---|---|---|\n" +
 
 // MarkdownTable writes the variables as the Markdown table the README holds.
 func MarkdownTable(w io.Writer) error {
-	return envconfig.Usagef(Prefix, &Config{}, w, markdownFormat)
+	return envconfig.Usagef(Prefix, newSpec().Addr().Interface(), w, markdownFormat)
 }
 
 // explain turns envconfig's parse error into the one-line message README.md ("Configuration")
@@ -108,8 +199,11 @@ func explain(err error) error {
 	if !errors.As(err, &pe) {
 		return err
 	}
+	if pe.TypeName == reflect.TypeFor[DurationOrDays]().String() {
+		return fmt.Errorf("%s=%q is invalid: %w", pe.KeyName, pe.Value, pe.Err)
+	}
 	want := map[string]string{
-		"int": "an integer", "Duration": "a Go duration such as 30s or 500ms", "bool": "true or false",
+		"int": "an integer", "time.Duration": "a Go duration such as 30s or 500ms", "bool": "true or false",
 	}[pe.TypeName]
 	if want == "" {
 		want = "a value of type " + pe.TypeName
@@ -134,6 +228,7 @@ func (c Config) Validate() error {
 		{c.ActorPoolSize >= 0, "ACTOR_POOL_SIZE", fmt.Sprint(c.ActorPoolSize), "0 (one per CPU) or more"},
 		{c.MailboxCapacity >= 1, "MAILBOX_CAPACITY", fmt.Sprint(c.MailboxCapacity), "at least 1"},
 		{c.DataDir != "", "DATA_DIR", c.DataDir, "a directory path"},
+		{c.Retention >= 0, "RETENTION", c.Retention.String(), RetentionSyntax},
 		{c.Fsync == FsyncAlways || c.Fsync == FsyncInterval, "FSYNC", c.Fsync, "always or interval"},
 		{c.FsyncInterval > 0, "FSYNC_INTERVAL", c.FsyncInterval.String(), "a positive duration"},
 		{c.ShutdownTimeout >= 0, "SHUTDOWN_TIMEOUT", c.ShutdownTimeout.String(), "a duration of 0 or more"},
@@ -244,8 +339,17 @@ func (c Config) Effective() map[string]string {
 		"TAU_MAX_PAYLOAD_BYTES": fmt.Sprint(c.MaxPayloadBytes), "TAU_CATALOG_CAPACITY": fmt.Sprint(c.CatalogCapacity),
 		"TAU_ACTOR_POOL_SIZE":  fmt.Sprintf("%d (%d workers)", c.ActorPoolSize, c.PoolSize()),
 		"TAU_MAILBOX_CAPACITY": fmt.Sprint(c.MailboxCapacity), "TAU_DATA_DIR": c.DataDir,
-		"TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
+		"TAU_RETENTION": effectiveRetention(c.Retention), "TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
 		"TAU_SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TAU_LOG_LEVEL": c.LogLevel, "TAU_LOG_FORMAT": c.LogFormat,
 		"TAU_PPROF": fmt.Sprint(c.Pprof),
 	}
+}
+
+// effectiveRetention is TAU_RETENTION as logged at start: 0 is spelled out, since "0s" alone
+// could read as "keep nothing".
+func effectiveRetention(d time.Duration) string {
+	if d == 0 {
+		return "0s (keep everything)"
+	}
+	return d.String()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"max connections not a number", map[string]string{"TAU_MAX_CONNECTIONS": "lots"}, `TAU_MAX_CONNECTIONS="lots" is invalid: want an integer`},
 		{"zero connections", map[string]string{"TAU_MAX_CONNECTIONS": "0"}, "TAU_MAX_CONNECTIONS"},
-		{"bad duration", map[string]string{"TAU_CONNECTION_TIMEOUT": "30"}, "TAU_CONNECTION_TIMEOUT"},
+		{"bad duration", map[string]string{"TAU_CONNECTION_TIMEOUT": "30"}, `TAU_CONNECTION_TIMEOUT="30" is invalid: want a Go duration such as 30s or 500ms`},
 		{"negative pool", map[string]string{"TAU_ACTOR_POOL_SIZE": "-1"}, "TAU_ACTOR_POOL_SIZE"},
 		{"tiny payload", map[string]string{"TAU_MAX_PAYLOAD_BYTES": "10"}, "TAU_MAX_PAYLOAD_BYTES"},
 		{"fsync", map[string]string{"TAU_FSYNC": "never"}, `TAU_FSYNC="never"`},
@@ -77,6 +78,13 @@ func TestLoadErrors(t *testing.T) {
 		{"ipv6 loopback", map[string]string{"TAU_LISTEN_ADDRESS": "[::1]:7701"}, ""},
 		{"service links ignored", map[string]string{"TAU_PORT": "tcp://10.0.0.1:7701", "TAU_SERVICE_HOST": "10.0.0.1", "TAU_PORT_7701_TCP": "x"}, ""},
 		{"unprefixed ignored", map[string]string{"LISTEN_ADDRESS": "nonsense", "MAX_CONNECTIONS": "x"}, ""},
+		{"retention in days", map[string]string{"TAU_RETENTION": "30d"}, ""},
+		{"retention bare number", map[string]string{"TAU_RETENTION": "30"}, `TAU_RETENTION="30" is invalid: want ` + RetentionSyntax},
+		{"retention unknown unit", map[string]string{"TAU_RETENTION": "2w"}, `TAU_RETENTION="2w" is invalid: want ` + RetentionSyntax},
+		{"retention empty", map[string]string{"TAU_RETENTION": ""}, `TAU_RETENTION="" is invalid: want ` + RetentionSyntax},
+		{"retention negative", map[string]string{"TAU_RETENTION": "-1h"}, `TAU_RETENTION="-1h" is invalid: it is negative: want ` + RetentionSyntax},
+		{"retention negative days", map[string]string{"TAU_RETENTION": "-7d"}, `TAU_RETENTION="-7d" is invalid: it is negative: want ` + RetentionSyntax},
+		{"retention too long", map[string]string{"TAU_RETENTION": "106752d"}, `TAU_RETENTION="106752d" is invalid: it is longer than a Go duration holds: want at most 106751d`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,12 +109,118 @@ func TestLoadValues(t *testing.T) {
 	t.Setenv("TAU_ACTOR_POOL_SIZE", "3")
 	t.Setenv("TAU_FSYNC", "interval")
 	t.Setenv("TAU_PPROF", "true")
+	t.Setenv("TAU_RETENTION", "1d12h")
+	t.Setenv("TAU_DATA_DIR", "/var/lib/tau")
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ConnectionTimeout != 250*time.Millisecond || c.PoolSize() != 3 || c.Fsync != FsyncInterval || !c.Pprof {
+	if c.ConnectionTimeout != 250*time.Millisecond || c.PoolSize() != 3 || c.Fsync != FsyncInterval || !c.Pprof ||
+		c.Retention != 36*time.Hour || c.DataDir != "/var/lib/tau" {
 		t.Fatalf("got %+v", c)
+	}
+	if got := c.Effective()["TAU_RETENTION"]; got != "36h0m0s" {
+		t.Fatalf("effective TAU_RETENTION = %q", got)
+	}
+	if got := Default().Effective()["TAU_RETENTION"]; got != "0s (keep everything)" {
+		t.Fatalf("effective default TAU_RETENTION = %q", got)
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	const day = 24 * time.Hour
+	maxDuration := time.Duration(1<<63 - 1)
+	cases := []struct {
+		in      string
+		want    time.Duration
+		wantErr string // substring; empty when valid
+	}{
+		{in: "0", want: 0},
+		{in: "0s", want: 0},
+		{in: "0d", want: 0},
+		{in: "-0", want: 0},
+		{in: "1ns", want: 1},
+		{in: "90m", want: 90 * time.Minute},
+		{in: "720h", want: 30 * day},
+		{in: "1.5h", want: 90 * time.Minute},
+		{in: "+1h", want: time.Hour},
+		{in: "1d", want: day},
+		{in: "30d", want: 30 * day},
+		{in: "007d", want: 7 * day},
+		{in: "1d12h", want: day + 12*time.Hour},
+		{in: "7d30m", want: 7*day + 30*time.Minute},
+		{in: "1d1h1m1s", want: day + time.Hour + time.Minute + time.Second},
+		{in: "1d0s", want: day},
+		{in: "106751d", want: 106751 * day},
+		{in: "106751d23h47m16.854775807s", want: maxDuration},
+		{in: "", wantErr: "want " + RetentionSyntax},
+		{in: "30", wantErr: "want " + RetentionSyntax},
+		{in: "d", wantErr: "want " + RetentionSyntax},
+		{in: "1.5d", wantErr: "want " + RetentionSyntax},
+		{in: "+1d", wantErr: "want " + RetentionSyntax},
+		{in: "1D", wantErr: "want " + RetentionSyntax},
+		{in: "1 d", wantErr: "want " + RetentionSyntax},
+		{in: " 30d", wantErr: "want " + RetentionSyntax},
+		{in: "1dd", wantErr: "want " + RetentionSyntax},
+		{in: "1d1d", wantErr: "want " + RetentionSyntax},
+		{in: "1d0", wantErr: "want " + RetentionSyntax},
+		{in: "1d12", wantErr: "want " + RetentionSyntax},
+		{in: "12h1d", wantErr: "want " + RetentionSyntax},
+		{in: "1d+1h", wantErr: "want " + RetentionSyntax},
+		{in: "1d-1h", wantErr: "want " + RetentionSyntax},
+		{in: "1y", wantErr: "want " + RetentionSyntax},
+		{in: "-1ns", wantErr: "it is negative"},
+		{in: "-720h", wantErr: "it is negative"},
+		{in: "-30d", wantErr: "it is negative"},
+		{in: "106752d", wantErr: "want at most 106751d"},
+		{in: "99999999999999999999d", wantErr: "want at most 106751d"},
+		{in: "106751d24h", wantErr: "want at most 106751d"},
+		{in: "2000000h", want: 2000000 * time.Hour},
+		{in: "3000000h", wantErr: "want " + RetentionSyntax}, // time.ParseDuration: overflow
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			got, err := ParseRetention(c.in)
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case c.wantErr == "" && got != c.want:
+				t.Fatalf("got %v, want %v", got, c.want)
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("got %v, err %v; want an error containing %q", got, err, c.wantErr)
+			}
+		})
+	}
+}
+
+// TestValidateRetention: a Config built in code with a negative retention is refused too.
+func TestValidateRetention(t *testing.T) {
+	c := Default()
+	c.Retention = -time.Hour
+	if err := c.Validate(); err == nil || err.Error() != `TAU_RETENTION="-1h0m0s" is invalid: want `+RetentionSyntax {
+		t.Fatalf("Validate: %v", err)
+	}
+	c.Retention = 30 * 24 * time.Hour
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSpecMirrorsConfig: what envconfig reads (specType) is Config field for field, name, tags
+// and order, with only Retention's type changed, so Load copies every field back.
+func TestSpecMirrorsConfig(t *testing.T) {
+	ct := reflect.TypeFor[Config]()
+	if specType.NumField() != ct.NumField() {
+		t.Fatalf("spec has %d fields, Config %d", specType.NumField(), ct.NumField())
+	}
+	for i := range ct.NumField() {
+		cf, sf := ct.Field(i), specType.Field(i)
+		if cf.Name != sf.Name || cf.Tag != sf.Tag || (cf.Type != sf.Type && cf.Name != "Retention") {
+			t.Errorf("field %d: Config %s %v %q, spec %s %v %q", i, cf.Name, cf.Type, cf.Tag, sf.Name, sf.Type, sf.Tag)
+		}
+		if !sf.Type.ConvertibleTo(cf.Type) {
+			t.Errorf("field %s: spec type %v does not convert to %v", cf.Name, sf.Type, cf.Type)
+		}
 	}
 }
 

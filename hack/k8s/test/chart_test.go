@@ -150,6 +150,16 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 		}
 	})
 
+	t.Run("Retention", func(t *testing.T) {
+		want := "0" // keep everything unless asked
+		if rc.name == "all-features" {
+			want = "30d"
+		}
+		if env["TAU_RETENTION"] != want {
+			t.Errorf("TAU_RETENTION=%q, want %q", env["TAU_RETENTION"], want)
+		}
+	})
+
 	t.Run("CertificateNeverInEnv", func(t *testing.T) {
 		if _, ok := env["TAU_CERTIFICATE"]; ok {
 			t.Error("TAU_CERTIFICATE is set: the certificate must be a mounted file")

@@ -43,6 +43,11 @@ func TestValuesRejected(t *testing.T) {
 		{"bad fsync", "config.fsync=never", "fsync"},
 		{"bad log level", "config.logLevel=trace", "logLevel"},
 		{"pprof not a boolean", "config.pprof=yes", "pprof"},
+		{"retention without a unit", "config.retention=30", "retention"},
+		{"negative retention", "config.retention=-1h", "retention"},
+		{"retention in weeks", "config.retention=2w", "retention"},
+		{"retention in fractional days", "config.retention=1.5d", "retention"},
+		{"empty retention", "config.retention=", "retention"},
 		{"short certificate", "certificate.value=abcd", "certificate"},
 		{"grace period not longer than shutdown", "config.shutdownTimeout=1m", "terminationGracePeriodSeconds"},
 		{"grace period equal to shutdown", "terminationGracePeriodSeconds=20", "terminationGracePeriodSeconds"},
@@ -72,6 +77,18 @@ func TestGracePeriodParsesDurations(t *testing.T) {
 		"config.shutdownTimeout=1m30s,terminationGracePeriodSeconds=91",
 	} {
 		decodeAll(t, helmTemplate(t, "tau", nil, set))
+	}
+}
+
+// TestRetentionValues: config.retention takes what TAU_RETENTION takes (a bare 0 from --set
+// is a number in Helm, and is kept as "0").
+func TestRetentionValues(t *testing.T) {
+	for _, want := range []string{"0", "720h", "1.5h", "30d", "1d12h"} {
+		objs := decodeAll(t, helmTemplate(t, "tau", nil, "config.retention="+want))
+		sts := one[*appsv1.StatefulSet](t, objs, nil)
+		if got := containerEnv(t, objs, sts.Spec.Template.Spec.Containers[0])["TAU_RETENTION"]; got != want {
+			t.Errorf("--set config.retention=%s: TAU_RETENTION=%q", want, got)
+		}
 	}
 }
 
