@@ -16,6 +16,7 @@ func (s *Server) openEngine(store engine.Store, reg prometheus.Registerer) (*eng
 	return engine.Open(engine.Options{
 		Dir: cfg.DataDir, Fsync: cfg.Fsync, FsyncInterval: cfg.FsyncInterval,
 		Capacity: cfg.CatalogCapacity, Workers: cfg.PoolSize(), MailboxCapacity: cfg.MailboxCapacity,
+		Retention:     cfg.Retention,
 		MaxCallers:    cfg.MaxConnections,
 		Store:         store,
 		StorageFailed: s.storageRefused,
