@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -43,8 +44,13 @@ func (o benchOp) String() string {
 // the same batching and the same latency measure.
 type benchConn interface {
 	add(op benchOp, series int, ts int64, v float64)
+	// addBatch queues an APPEND_BATCH to series and returns its points, which the caller fills
+	// before exec (Tau only).
+	addBatch(series int) []client.Point
 	// points is how many points the batch and range requests carried so far, in all.
 	points() int64
+	// notFound is how many queries so far were answered "no such point".
+	notFound() int64
 	// exec sends the queued requests, waits for every answer and counts the requests that got
 	// an error answer in errs by kind. Its error means the connection failed.
 	exec(ctx context.Context, errs map[string]int64) error
@@ -64,6 +70,7 @@ type benchConfig struct {
 	csv      bool
 	json     bool
 	quiet    bool
+	points   pointsConfig
 }
 
 // errBenchFailures: some requests got error answers; the summary shows which (exit 1).
@@ -77,7 +84,18 @@ redis-server instead, with the nearest commands: APPEND is HSET series<N> <ts> <
 QUERY_POINT is HGET series<N> <ts>, PING is PING. Each connection appends to series of its
 own, so timestamps reach every series in order. batch sends APPEND_BATCHes of --points points
 and range reads raw QUERY_RANGE pages of up to --points points from a random point already
-written (Tau only: they have no Redis counterpart); both report points per second too.`
+written (Tau only: they have no Redis counterpart); both report points per second too.
+
+Points: point i of a series (i = 0, 1, …, counted per series) has timestamp --start + i ×
+--step; by default --start is now and --step 1ns, and the value is i × 0.25. --values walk
+gives each series a random walk rounded to 2 decimals instead, the same on every run (seeded
+by the series' number), as a gauge scraped every --step looks; --values gauge is that walk
+moving on one point in ten only, a slowly moving gauge. --even gives
+every series exactly -n / --series requests. --record FILE writes "LABEL TS BITS" (BITS as
+tau query --bits prints them) for the points whose index is in --record-at, to check them
+later with tau query. --from and --to (with --start and --step of the run that wrote the
+points) make query and range pick points of an earlier run with from <= ts < to, instead of
+points appended by this run.`
 
 func (c *command) bench(args []string) error {
 	cfg, err := c.parseBench(args)
@@ -103,10 +121,14 @@ func (c *command) parseBench(args []string) (*benchConfig, error) {
 	fs.BoolVar(&cfg.csv, "csv", false, "print one CSV line per test, with a header")
 	fs.BoolVar(&cfg.json, "json", false, "print a JSON array with one object per test")
 	fs.BoolVar(&cfg.quiet, "q", false, "no progress line")
+	pf := cfg.points.register(fs)
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return nil, err
 	}
 	if err := cfg.parseTests(tests); err != nil {
+		return nil, err
+	}
+	if err := cfg.points.parse(pf, time.Now); err != nil {
 		return nil, err
 	}
 	return &cfg, cfg.validate()
@@ -140,6 +162,8 @@ func (b *benchConfig) validate() error {
 	case (b.has(opAppend) || b.has(opBatch)) && b.series < b.conns:
 		return usagef("bench: --series (%d) must be at least -c (%d) for append and batch: each "+
 			"connection appends to series of its own, so that timestamps arrive in order", b.series, b.conns)
+	case b.points.even && (b.duration > 0 || b.requests%b.series != 0 || b.series < b.conns):
+		return usagef("bench: --even needs -n (not -d) a multiple of --series (%d), and --series at least -c", b.series)
 	}
 	return nil
 }
@@ -167,16 +191,24 @@ func (c *command) runBench(cfg *benchConfig) error {
 	if err := target.prepare(conns[0], cfg.series); err != nil {
 		return err
 	}
+	rec, err := newRecorder(cfg.points.record, cfg.points.recordAt)
+	if err != nil {
+		return err
+	}
 	out := newReporter(c.stdout, cfg, target.describe())
-	workers := newWorkers(conns, cfg, time.Now().UnixNano())
+	workers := newWorkers(conns, cfg, rec)
 	failed := false
 	for _, op := range cfg.tests {
 		r, err := c.runTest(workers, cfg, op)
 		if err != nil {
+			_ = rec.close()
 			return err
 		}
 		failed = failed || r.Errors > 0
 		out.add(r)
+	}
+	if err := rec.close(); err != nil {
+		return err
 	}
 	out.finish()
 	if failed {
@@ -194,25 +226,29 @@ func closeAll(conns []benchConn) {
 // worker drives one connection. It owns a set of series: only it appends to them, so their
 // timestamps stay in order.
 type worker struct {
-	conn    benchConn
-	owned   []int
-	counts  []int64 // points appended to each owned series: its timestamps are base..base+count-1
-	base    int64
-	npoints int // points per batch
-	// pointsBefore is conn.points() when the current test began.
-	pointsBefore int64
-	next         int    // round-robin position in owned
-	rng          uint64 // xorshift state for queries
-	hist         *hdrhistogram.Histogram
-	errs         map[string]int64
+	conn  benchConn
+	owned []int
+	gen   []seriesGen // the owned series' next points
+	pc    *pointsConfig
+	rec   *recorder
+	// pointsBefore and notFoundBefore are conn.points() and conn.notFound() when the current
+	// test began.
+	pointsBefore, notFoundBefore int64
+	next                         int    // round-robin position in owned
+	rng                          uint64 // xorshift state for queries
+	hist                         *hdrhistogram.Histogram
+	errs                         map[string]int64
 }
 
-func newWorkers(conns []benchConn, cfg *benchConfig, base int64) []*worker {
+func newWorkers(conns []benchConn, cfg *benchConfig, rec *recorder) []*worker {
 	ws := make([]*worker, len(conns))
 	for i, bc := range conns {
-		w := &worker{conn: bc, base: base, npoints: cfg.npoints, rng: uint64(i)*0x9e3779b97f4a7c15 + 1}
+		w := &worker{conn: bc, pc: &cfg.points, rec: rec, rng: uint64(i)*0x9e3779b97f4a7c15 + 1}
 		w.owned = ownedSeries(i, len(conns), cfg.series)
-		w.counts = make([]int64, len(w.owned))
+		w.gen = make([]seriesGen, len(w.owned))
+		for j, s := range w.owned {
+			w.gen[j] = newSeriesGen(s, cfg.points.values)
+		}
 		ws[i] = w
 	}
 	return ws
@@ -248,11 +284,19 @@ func (c *command) runTest(ws []*worker, cfg *benchConfig, op benchOp) (*benchRes
 	errs := make([]error, len(ws))
 	var wg sync.WaitGroup
 	for i, w := range ws {
-		w.hist, w.errs, w.pointsBefore = newHistogram(), map[string]int64{}, w.conn.points()
+		w.hist, w.errs = newHistogram(), map[string]int64{}
+		w.pointsBefore, w.notFoundBefore = w.conn.points(), w.conn.notFound()
+		claim := claimer(&left, deadline)
+		if cfg.points.even {
+			// Each worker's own share: -n / --series requests for every series it owns.
+			mine := new(atomic.Int64)
+			mine.Store(int64(cfg.requests / cfg.series * len(w.owned)))
+			claim = claimer(mine, time.Time{})
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = w.run(ctx, op, cfg.pipeline, claimer(&left, deadline), &done)
+			errs[i] = w.run(ctx, op, cfg.pipeline, claim, &done)
 		}()
 	}
 	wg.Wait()
@@ -302,30 +346,46 @@ func (w *worker) run(ctx context.Context, op benchOp, pipeline int, claim func(i
 	}
 }
 
-// queue adds one request: appends go round-robin over the owned series with the next
-// timestamp; queries pick a random point already appended (or the base timestamp, a miss, if
-// none was).
+// queue adds one request: appends go round-robin over the owned series with their next
+// points; queries pick a random point already appended (or the first timestamp, a miss, if
+// none was), or a random point of the --from/--to window.
 func (w *worker) queue(op benchOp) {
 	i := w.next
 	w.next = (w.next + 1) % len(w.owned)
 	switch op {
 	case opAppend:
-		n := w.counts[i]
-		w.counts[i]++
-		w.conn.add(op, w.owned[i], w.base+n, float64(n)*0.25)
+		ts, v := w.point(i)
+		w.conn.add(op, w.owned[i], ts, v)
 	case opBatch:
-		n := w.counts[i]
-		w.counts[i] += int64(w.npoints)
-		w.conn.add(op, w.owned[i], w.base+n, float64(n)*0.25)
-	case opQuery, opRange:
-		var off int64
-		if n := w.counts[i]; n > 0 {
-			off = int64(w.rand() % uint64(n))
+		pts := w.conn.addBatch(w.owned[i])
+		for j := range pts {
+			pts[j].TS, pts[j].Value = w.point(i)
 		}
-		w.conn.add(op, w.owned[i], w.base+off, 0)
+	case opQuery, opRange:
+		lo, hi := int64(0), w.gen[i].count
+		if w.pc.window {
+			lo, hi = w.pc.lo, w.pc.hi
+		}
+		off := lo
+		if hi > lo {
+			off += int64(w.rand() % uint64(hi-lo))
+		}
+		w.conn.add(op, w.owned[i], w.pc.timestamp(off), 0)
 	default:
 		w.conn.add(op, 0, 0, 0)
 	}
+}
+
+// point is the next point of owned series i, recorded when --record-at asks for its index.
+func (w *worker) point(i int) (int64, float64) {
+	g := &w.gen[i]
+	n, v := g.next()
+	ts := w.pc.timestamp(n)
+	if w.rec != nil && g.rec < len(w.rec.at) && w.rec.at[g.rec] == n {
+		g.rec++
+		w.rec.write(w.owned[i], ts, math.Float64bits(v))
+	}
+	return ts, v
 }
 
 // rand is xorshift64: cheap, allocation-free, and deterministic per worker.
@@ -388,6 +448,10 @@ func (c *command) benchTarget(cfg *benchConfig) (benchTarget, error) {
 	if err != nil {
 		return nil, err
 	}
+	rangeEnd := int64(math.MaxInt64)
+	if cfg.points.window {
+		rangeEnd = cfg.points.to
+	}
 	return &tauTarget{addr: c.conn.address(c.env), cert: cert, timeout: c.conn.timeout,
-		pipeline: cfg.pipeline, series: cfg.series, npoints: cfg.npoints}, nil
+		pipeline: cfg.pipeline, series: cfg.series, npoints: cfg.npoints, rangeEnd: rangeEnd}, nil
 }

@@ -26,6 +26,7 @@ type benchResult struct {
 	RPS         float64          `json:"requests_per_second"`
 	Points      int64            `json:"points,omitempty"`            // batch and range: points carried
 	PPS         float64          `json:"points_per_second,omitempty"` // batch and range
+	NotFound    int64            `json:"not_found"`                   // queries answered "no such point"
 	Latency     latencyMS        `json:"latency_ms"`
 }
 
@@ -55,6 +56,7 @@ func summarize(ws []*worker, op benchOp, elapsed time.Duration) *benchResult {
 	r.RPS = float64(r.Requests) / r.Seconds
 	for _, w := range ws {
 		r.Points += w.conn.points() - w.pointsBefore
+		r.NotFound += w.conn.notFound() - w.notFoundBefore
 	}
 	r.PPS = float64(r.Points) / r.Seconds
 	ms := func(q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
@@ -83,7 +85,7 @@ func newReporter(w io.Writer, cfg *benchConfig, target string) *reporter {
 
 var csvHeader = []string{"test", "target", "connections", "pipeline", "series", "requests", "errors",
 	"seconds", "requests_per_second", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "points",
-	"points_per_second"}
+	"points_per_second", "not_found"}
 
 func (p *reporter) add(r *benchResult) {
 	r.Target, r.Connections, r.Pipeline, r.Series = p.target, p.cfg.conns, p.cfg.pipeline, p.cfg.series
@@ -112,6 +114,9 @@ func (p *reporter) writeText(r *benchResult) {
 	if r.Points > 0 {
 		_, _ = fmt.Fprintf(p.w, "  points: %d, %.1f per second\n", r.Points, r.PPS)
 	}
+	if r.Test == opQuery.String() {
+		_, _ = fmt.Fprintf(p.w, "  not found: %d\n", r.NotFound)
+	}
 	l := r.Latency
 	_, _ = fmt.Fprintf(p.w, "  latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
 		l.P50, l.P90, l.P99, l.P999, l.Max)
@@ -136,6 +141,7 @@ func (p *reporter) writeCSV(r *benchResult) {
 	l := r.Latency
 	_ = p.csv.Write([]string{r.Test, r.Target, i(r.Connections), i(r.Pipeline), i(r.Series),
 		strconv.FormatInt(r.Requests, 10), strconv.FormatInt(r.Errors, 10), f(r.Seconds), f(r.RPS),
-		f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max), strconv.FormatInt(r.Points, 10), f(r.PPS)})
+		f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max), strconv.FormatInt(r.Points, 10), f(r.PPS),
+		strconv.FormatInt(r.NotFound, 10)})
 	p.csv.Flush()
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"strconv"
 	"time"
@@ -22,6 +21,7 @@ type tauTarget struct {
 	pipeline int
 	series   int
 	npoints  int
+	rangeEnd int64 // end of the range test's pages
 	labels   []protocol.Label
 }
 
@@ -30,7 +30,7 @@ func (t *tauTarget) describe() string { return "tau " + t.addr }
 func (t *tauTarget) connect(n int) ([]benchConn, error) {
 	t.labels = make([]protocol.Label, t.series)
 	for i := range t.labels {
-		t.labels[i] = protocol.LabelFromString("series" + strconv.Itoa(i))
+		t.labels[i] = protocol.LabelFromString(seriesName(i))
 	}
 	opts := &client.Options{MaxInFlight: max(256, t.pipeline)}
 	conns := make([]benchConn, 0, n)
@@ -42,7 +42,7 @@ func (t *tauTarget) connect(n int) ([]benchConn, error) {
 			closeAll(conns)
 			return nil, err
 		}
-		conns = append(conns, &tauConn{c: c, labels: t.labels, npoints: t.npoints})
+		conns = append(conns, &tauConn{c: c, labels: t.labels, npoints: t.npoints, rangeEnd: t.rangeEnd})
 	}
 	return conns, nil
 }
@@ -70,16 +70,19 @@ func (t *tauTarget) prepare(first benchConn, _ int) error {
 }
 
 type tauConn struct {
-	c       *client.Conn
-	b       client.Batch
-	labels  []protocol.Label
-	npoints int
+	c        *client.Conn
+	b        client.Batch
+	labels   []protocol.Label
+	npoints  int
+	rangeEnd int64
 
 	batches [][]client.Point // one slice per APPEND_BATCH queued: the Batch reads them in Do
 	used    int              // batches in use by the queued requests
 	ranges  []rangeReq       // QUERY_RANGE pages queued; the client reads pages one at a time
 	page    []client.Point
 	sent    int64 // points carried by batch and range requests
+	queries bool  // the queued requests are QUERY_POINTs
+	missed  int64 // queries answered "no such point"
 }
 
 // rangeReq is one queued QUERY_RANGE page.
@@ -94,8 +97,7 @@ func (t *tauConn) add(op benchOp, series int, ts int64, v float64) {
 		t.b.Append(t.labels[series], ts, v)
 	case opQuery:
 		t.b.Query(t.labels[series], ts)
-	case opBatch:
-		t.b.AppendBatch(t.labels[series], t.batch(ts, v))
+		t.queries = true
 	case opRange:
 		t.ranges = append(t.ranges, rangeReq{label: t.labels[series], from: ts})
 	default:
@@ -103,16 +105,15 @@ func (t *tauConn) add(op benchOp, series int, ts int64, v float64) {
 	}
 }
 
-// batch fills the next spare slice with npoints points from ts on.
-func (t *tauConn) batch(ts int64, v float64) []client.Point {
+// addBatch queues an APPEND_BATCH of the next spare slice of npoints points, which the caller
+// fills before exec.
+func (t *tauConn) addBatch(series int) []client.Point {
 	if t.used == len(t.batches) {
 		t.batches = append(t.batches, make([]client.Point, t.npoints))
 	}
 	pts := t.batches[t.used]
 	t.used++
-	for j := range pts {
-		pts[j] = client.Point{TS: ts + int64(j), Value: v + float64(j)*0.25}
-	}
+	t.b.AppendBatch(t.labels[series], pts)
 	return pts
 }
 
@@ -130,9 +131,12 @@ func (t *tauConn) exec(ctx context.Context, errs map[string]int64) error {
 		if r.Err == nil && t.used > 0 {
 			t.sent += int64(t.npoints) // a worker queues one kind per exec: these are batches
 		}
+		if r.Err == nil && t.queries && !r.Found {
+			t.missed++
+		}
 	}
 	for _, q := range t.ranges {
-		pts, _, err := t.c.QueryRange(ctx, q.label, q.from, math.MaxInt64, &client.RangeOptions{PageSize: t.npoints}, t.page[:0])
+		pts, _, err := t.c.QueryRange(ctx, q.label, q.from, t.rangeEnd, &client.RangeOptions{PageSize: t.npoints}, t.page[:0])
 		if err := countStatus(err, errs); err != nil {
 			return err
 		}
@@ -159,9 +163,12 @@ func (t *tauConn) reset() {
 	t.b.Reset()
 	t.used = 0
 	t.ranges = t.ranges[:0]
+	t.queries = false
 }
 
 func (t *tauConn) points() int64 { return t.sent }
+
+func (t *tauConn) notFound() int64 { return t.missed }
 
 func (t *tauConn) Close() error { return t.c.Close() }
 
@@ -178,7 +185,7 @@ func (t *respTarget) describe() string { return "redis " + t.addr }
 func (t *respTarget) connect(n int) ([]benchConn, error) {
 	t.keys = make([][]byte, t.series)
 	for i := range t.keys {
-		t.keys[i] = []byte("series" + strconv.Itoa(i))
+		t.keys[i] = []byte(seriesName(i))
 	}
 	conns := make([]benchConn, 0, n)
 	for range n {
@@ -215,6 +222,7 @@ type respConn struct {
 	keys    [][]byte
 	queued  int
 	scratch []byte
+	missed  int64 // HGETs answered with a null reply
 }
 
 func (r *respConn) add(op benchOp, series int, ts int64, v float64) {
@@ -245,6 +253,9 @@ func (r *respConn) bulk(b []byte) {
 	r.bw.Write(b)
 	r.bw.WriteString("\r\n")
 }
+
+// addBatch is never called: validate refuses -t batch with --resp.
+func (r *respConn) addBatch(int) []client.Point { panic("tau bench: APPEND_BATCH over RESP") }
 
 func (r *respConn) exec(_ context.Context, errs map[string]int64) error {
 	n := r.queued
@@ -283,9 +294,11 @@ func (r *respConn) reply(errs map[string]int64) error {
 		if err != nil {
 			return errNotRESP
 		}
-		if n >= 0 {
-			_, err = r.br.Discard(n + 2)
+		if n < 0 {
+			r.missed++ // a null bulk string: only HGET of a missing field answers one
+			return nil
 		}
+		_, err = r.br.Discard(n + 2)
 		return err
 	case '*':
 		n, err := strconv.Atoi(string(body))
@@ -313,5 +326,7 @@ func firstWord(b []byte) string {
 
 // points: RESP has no batch or range test.
 func (r *respConn) points() int64 { return 0 }
+
+func (r *respConn) notFound() int64 { return r.missed }
 
 func (r *respConn) Close() error { return r.nc.Close() }
