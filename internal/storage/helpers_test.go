@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"slices"
 	"sort"
 	"testing"
@@ -137,3 +138,6 @@ func snapshotOf(l series.Label, lastLSN uint64, s *Series) SeriesSnapshot {
 	s.Snapshot(&snap)
 	return snap
 }
+
+// testutilCompactions reads d's compaction counter.
+func testutilCompactions(d *Disk) float64 { return testutil.ToFloat64(d.metrics.compactions) }
