@@ -183,3 +183,38 @@ func TestChunkFileDamageIsAnError(t *testing.T) {
 	}
 
 }
+
+// BenchmarkLookup: QUERY_POINT's work on a point only in a chunk file (mmapped, checksum
+// checked) against one in memory, in one run:
+// go test -run '^$' -bench Lookup ./internal/storage
+func BenchmarkLookup(b *testing.B) {
+	const n = 120_000
+	for _, where := range []string{"memory", "disk"} {
+		b.Run(where, func(b *testing.B) {
+			s := NewSeries()
+			for i := range n {
+				s.Append(int64(i)*10e9, math.Float64bits(float64(i%17)/4))
+			}
+			if where == "disk" {
+				d, _ := openRecovered(b, b.TempDir(), DiskOptions{})
+				m, err := d.BeginCheckpoint()
+				must(b, err)
+				snaps := []SeriesSnapshot{snapshotOf(lbl("s"), 0, s)}
+				must(b, d.CommitCheckpoint(m, snaps, func() { s.Install(&snaps[0]) }))
+				defer func() { _ = d.Close() }()
+			}
+			rng := rand.New(rand.NewSource(1))
+			ts := make([]int64, 1024)
+			for i := range ts {
+				ts[i] = int64(rng.Intn(n-200)) * 10e9 // never the head chunk
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, ok := s.Lookup(ts[i&1023]); !ok {
+					b.Fatal("not found")
+				}
+			}
+		})
+	}
+}
