@@ -267,7 +267,9 @@ func (d *Disk) Sync() error {
 }
 
 // Close flushes and fsyncs what was appended, stops the committer and closes the segment.
-// Appends after Close fail with ErrClosed. It returns the log's failure, if it failed.
+// Appends after Close fail with ErrClosed. It returns the log's failure, if it failed. Chunk
+// files stay mapped: a series may still be read after Close (tests do), and the mappings go
+// with the process.
 func (d *Disk) Close() error {
 	d.mu.Lock()
 	if d.state == stateClosed {

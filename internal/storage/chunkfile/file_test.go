@@ -1,0 +1,129 @@
+package chunkfile
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage/vfs"
+)
+
+// sealedChunks are the full chunks of a series of n regular points.
+func sealedChunks(t *testing.T, n int) []chunkenc.Chunk {
+	t.Helper()
+	s := chunkenc.NewSeries()
+	for i := range n {
+		s.Append(int64(i)*1e9, math.Float64bits(float64(i)))
+	}
+	out := make([]chunkenc.Chunk, s.Sealed())
+	for i := range out {
+		out[i] = s.SealedChunk(i)
+	}
+	return out
+}
+
+func writeFile(t *testing.T, dir string, seq uint64, runs ...[]chunkenc.Chunk) []Ref {
+	t.Helper()
+	w, err := Create(vfs.OS, dir, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []Ref
+	for _, r := range runs {
+		ref, err := w.AddRun(r, r[len(r)-1].MaxT)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	if _, err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	return refs
+}
+
+// TestRunsReadBack: every chunk of every run comes back byte for byte, with its point count,
+// and Find lands on the chunk holding a timestamp.
+func TestRunsReadBack(t *testing.T) {
+	dir := t.TempDir()
+	a, b := sealedChunks(t, 1000), sealedChunks(t, 250)
+	refs := writeFile(t, dir, 7, a, b)
+	f, err := Open(filepath.Join(dir, Name(7)), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	for i, want := range [][]chunkenc.Chunk{a, b} {
+		run, err := f.Run(refs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Chunks() != len(want) || refs[i].MinT != want[0].MinT || refs[i].MaxT != want[len(want)-1].MaxT {
+			t.Fatalf("run %d: %d chunks, ref %+v", i, run.Chunks(), refs[i])
+		}
+		for j, c := range want {
+			data, n, err := run.Chunk(j)
+			if err != nil || n != c.N || string(data) != string(c.Data) || run.MinT(j) != c.MinT {
+				t.Fatalf("run %d chunk %d: n %d err %v", i, j, n, err)
+			}
+			if got := run.Find(c.MinT + 1); got != j {
+				t.Fatalf("Find(%d) = %d, want %d", c.MinT+1, got, j)
+			}
+		}
+	}
+}
+
+// TestOpenRefusesWhatIsNotAWholeFile: a file of another number, version, or without its
+// trailer is refused at open; a Ref outside the file is refused, never read.
+func TestOpenRefusesWhatIsNotAWholeFile(t *testing.T) {
+	dir := t.TempDir()
+	refs := writeFile(t, dir, 3, sealedChunks(t, 500))
+	good, err := os.ReadFile(filepath.Join(dir, Name(3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		edit    func([]byte) []byte
+		seq     uint64
+		version bool
+	}{
+		{"another file's number", func(b []byte) []byte { return b }, 4, false},
+		{"bad magic", func(b []byte) []byte { b[0] = 'X'; return b }, 3, false},
+		{"a newer version", func(b []byte) []byte { b[7] = '2'; return b }, 3, true},
+		{"no trailer (torn)", func(b []byte) []byte { return b[:len(b)-3] }, 3, false},
+		{"too short", func(b []byte) []byte { return b[:10] }, 3, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(path, tc.edit(append([]byte(nil), good...)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(path, tc.seq)
+			var ve *VersionError
+			if tc.version && !errors.As(err, &ve) || !tc.version && !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open: %v", err)
+			}
+		})
+	}
+	f, err := Open(filepath.Join(dir, Name(3)), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	for _, bad := range []Ref{
+		{File: 4, Off: refs[0].Off, Size: refs[0].Size, Chunks: refs[0].Chunks},
+		{File: 3, Off: 2, Size: refs[0].Size, Chunks: refs[0].Chunks},
+		{File: 3, Off: refs[0].Off, Size: refs[0].Size + 1<<20, Chunks: refs[0].Chunks},
+		{File: 3, Off: refs[0].Off, Size: refs[0].Size, Chunks: 0},
+		{File: 3, Off: math.MaxUint64 - 4, Size: 8, Chunks: 1},
+	} {
+		if _, err := f.Run(bad); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Run(%+v): %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
