@@ -32,7 +32,9 @@ func TestFullChunksInMemoryMakeACheckpointDue(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	done := make(chan error)
-	go func() { done <- e.RunCheckpoints(stop, CheckpointOptions{Check: 5 * time.Millisecond, Every: time.Hour, LogBytes: 1 << 40, FullChunks: 30}) }()
+	go func() {
+		done <- e.RunCheckpoints(stop, CheckpointOptions{Check: 5 * time.Millisecond, Every: time.Hour, LogBytes: 1 << 40, FullChunks: 30})
+	}()
 	deadline := time.Now().Add(time.Minute)
 	for e.fullChunksInMemory() != 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)

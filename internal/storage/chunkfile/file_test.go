@@ -1,6 +1,7 @@
 package chunkfile
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"os"
@@ -66,7 +67,7 @@ func TestRunsReadBack(t *testing.T) {
 		}
 		for j, c := range want {
 			data, n, err := run.Chunk(j)
-			if err != nil || n != c.N || string(data) != string(c.Data) || run.MinT(j) != c.MinT {
+			if err != nil || n != c.N || !bytes.Equal(data, c.Data) || run.MinT(j) != c.MinT {
 				t.Fatalf("run %d chunk %d: n %d err %v", i, j, n, err)
 			}
 			if got := run.Find(c.MinT + 1); got != j {
