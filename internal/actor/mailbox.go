@@ -62,6 +62,31 @@ func (b *mailbox) push(m Message, force bool) (ok, schedule bool, depth int) {
 	return true, schedule, depth
 }
 
+// claim makes the caller the actor's runner when the actor is idle (nothing queued, not on the
+// run queue, not running): it is then marked scheduled exactly as push marks it for a worker,
+// so no one else runs it until release.
+func (b *mailbox) claim() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.scheduled || len(b.queue) > 0 {
+		return false
+	}
+	b.scheduled = true
+	return true
+}
+
+// release ends a claimed turn. more reports mail that arrived meanwhile: the actor stays
+// scheduled and the caller must put it on the run queue.
+func (b *mailbox) release() (more bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.queue) > 0 {
+		return true
+	}
+	b.scheduled = false
+	return false
+}
+
 // take hands the worker every queued message. The batch stays valid until finish.
 func (b *mailbox) take() []Message {
 	b.mu.Lock()

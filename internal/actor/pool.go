@@ -104,6 +104,18 @@ func (p *Pool) runActor(s *Series) {
 	}
 }
 
+// runInline runs one message of a claimed actor on the caller's goroutine, counted as a worker's
+// turn, then hands the actor to the pool if mail came meanwhile.
+func (p *Pool) runInline(s *Series, m *Message) {
+	p.running.Add(1)
+	s.handle(m)
+	p.progress.Add(1)
+	p.running.Add(-1)
+	if s.box.release() {
+		p.schedule(s)
+	}
+}
+
 func (p *Pool) tryRequeue(s *Series) bool {
 	select {
 	case p.runq <- s:

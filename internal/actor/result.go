@@ -66,6 +66,9 @@ func (r *Result) Fail(err error) {
 	r.Complete()
 }
 
+// Ready reports whether the result is completed, without waiting: Wait would return at once.
+func (r *Result) Ready() bool { return len(r.done) > 0 }
+
 // Wait blocks until the result is completed.
 func (r *Result) Wait() { <-r.done }
 

@@ -31,6 +31,20 @@ func (s *Series) Send(m Message) bool {
 	return ok
 }
 
+// Do runs m at once on the caller's goroutine when the actor is idle, and otherwise queues it
+// as Send does; false means the mailbox is full and nothing was done. The caller takes the
+// actor exactly as a worker would (mailbox.claim), so one runner at a time and the series'
+// order hold; it saves the hand-off to a worker and back, two goroutine wake-ups, on a series
+// that is not busy. m must be quick to run: it runs on the caller's goroutine.
+func (s *Series) Do(m Message) bool {
+	if !s.box.claim() {
+		return s.Send(m)
+	}
+	s.pool.enqueued(0)
+	s.pool.runInline(s, &m)
+	return true
+}
+
 // Snapshot copies the series into dst for a checkpoint, after everything queued before it. It
 // returns false if the series was dropped. It skips the mailbox bound: a checkpoint must not
 // fail because a series is busy. The pool must be running until it returns.

@@ -99,6 +99,55 @@ func TestManySeriesConcurrently(t *testing.T) {
 	}
 }
 
+// TestDoRunsInlineOnlyWhenIdle: Do runs an idle actor's message on the caller's goroutine, and
+// queues it behind a running actor, so the series' order holds either way.
+func TestDoRunsInlineOnlyWhenIdle(t *testing.T) {
+	p := startPool(t, 1, Hooks{})
+	s := p.NewSeries(series.LabelFromString("inline"), nil, 0)
+	r := NewResult()
+	if !s.Do(Message{Kind: KindAppend, TS: 1, Value: 10, Result: r}) {
+		t.Fatal("Do refused on an idle actor")
+	}
+	select {
+	case <-r.done:
+		r.done <- struct{}{} // put the signal back for Wait
+	default:
+		t.Fatal("Do on an idle actor returned before running the message")
+	}
+	// Hold the actor on a worker: a snapshot waits for the pool; while it is queued or
+	// running, Do must queue behind it.
+	held := make(chan struct{})
+	release := make(chan struct{})
+	go func() {
+		if !s.box.claim() {
+			t.Error("actor not idle")
+		}
+		close(held)
+		<-release
+		if s.box.release() {
+			p.schedule(s)
+		}
+	}()
+	<-held
+	queued := NewResult()
+	if !s.Do(Message{Kind: KindAppend, TS: 2, Value: 20, Result: queued}) {
+		t.Fatal("Do refused while the actor is busy")
+	}
+	select {
+	case <-queued.done:
+		t.Fatal("Do ran a message while another runner held the actor")
+	default:
+	}
+	close(release)
+	queued.Wait()
+	if queued.Err != nil {
+		t.Fatalf("queued append: %v", queued.Err)
+	}
+	if got := call(s, Message{Kind: KindQuery, TS: 2}); !got.Found || got.Value != 20 {
+		t.Fatalf("query after the queued append: %+v", got)
+	}
+}
+
 // TestReadsRunInSeriesOrder: SERIES_INFO and range reads see every earlier request on the
 // series, and a dropped series answers them series_not_found.
 func TestReadsRunInSeriesOrder(t *testing.T) {

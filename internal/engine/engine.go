@@ -34,6 +34,9 @@ type Options struct {
 	Enqueued func(depth int)
 	// StorageFailed is told when the log refuses a write (a front end's logs and metrics).
 	StorageFailed func(error)
+	// Queued sends every request through the mailboxes and the worker pool, never running an
+	// idle series' actor on the caller's goroutine (benchmarks compare the two).
+	Queued bool
 }
 
 // Engine is the core of one server. Its lifecycle: Open, Recover, Run (until Stop), then
@@ -44,6 +47,7 @@ type Engine struct {
 	catalog *catalog.Catalog
 
 	recovered chan struct{} // closed once Recover has succeeded
+	inline    bool          // run an idle actor on the caller's goroutine (Options.Queued unset)
 
 	checkpointMu sync.Mutex // one checkpoint at a time: the periodic one and the final one
 	stopped      bool       // under checkpointMu: the pool is stopped, no more checkpoints
@@ -65,7 +69,7 @@ func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error
 			return nil, err
 		}
 	}
-	e := &Engine{log: log, store: store, recovered: make(chan struct{})}
+	e := &Engine{log: log, store: store, recovered: make(chan struct{}), inline: !o.Queued}
 	e.catalog = catalog.New(store, catalog.Options{
 		Capacity: o.Capacity, Workers: o.Workers, MailboxCapacity: o.MailboxCapacity,
 		MaxConnections: o.MaxCallers, StorageFailed: o.StorageFailed, Enqueued: o.Enqueued,

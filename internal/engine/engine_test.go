@@ -115,7 +115,7 @@ func TestFullMailboxIsBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	stalled := NewResult()
-	e.Append(l, 0, 0, stalled) // its actor now waits in the store
+	go e.Append(l, 0, 0, stalled) // its actor now waits in the store (perhaps on this goroutine)
 	<-g.entered
 	queued := []*Result{NewResult(), NewResult()}
 	for i, r := range queued {

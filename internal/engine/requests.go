@@ -52,6 +52,16 @@ func (e *Engine) QueryPoint(l series.Label, ts int64, res *Result) {
 	e.send(l, actor.Message{Kind: actor.KindQuery, TS: ts}, res)
 }
 
+// dispatch runs m on its actor: inline on the caller's goroutine when the actor is idle (a
+// request on a series nobody else is using needs no hand-off to a worker and back), else
+// through the mailbox.
+func (e *Engine) dispatch(s *actor.Series, m actor.Message) bool {
+	if e.inline {
+		return s.Do(m)
+	}
+	return s.Send(m)
+}
+
 // send routes a request to its series' actor: ErrSeriesNotFound for an unknown label, ErrBusy
 // when its mailbox is full.
 func (e *Engine) send(l series.Label, m actor.Message, res *Result) {
@@ -67,7 +77,7 @@ func (e *Engine) route(l series.Label, m actor.Message, res *Result) {
 		return
 	}
 	m.Result = &res.r
-	if !s.Send(m) {
+	if !e.dispatch(s, m) {
 		res.fail(ErrBusy)
 	}
 }

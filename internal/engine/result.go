@@ -17,6 +17,10 @@ func NewResult() *Result {
 // Wait blocks until the engine has run the request.
 func (res *Result) Wait() { res.r.Wait() }
 
+// Ready reports, without waiting, whether the engine has run the request (it ran inline, on
+// the caller's goroutine, or failed at once): Wait would return at once.
+func (res *Result) Ready() bool { return res.r.Ready() }
+
 // Pending reports, after Wait, whether Durable would still block on the disk: a front end
 // flushes earlier answers before it waits.
 func (res *Result) Pending() bool { return !res.r.Ticket.Ready() }

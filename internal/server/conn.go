@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,10 +36,11 @@ type slot struct {
 	local  bool            // answered by the front end: the engine never saw it
 	close  bool            // close the connection after this answer
 	start  time.Time       // when the request was read, for the latency histogram
+	waited bool            // the engine's result was already waited for (the fast path looked)
 }
 
 func (r *slot) reset(op protocol.Opcode, start time.Time) {
-	r.op, r.status, r.local, r.close, r.start = op, 0, false, false, start
+	r.op, r.status, r.local, r.close, r.start, r.waited = op, 0, false, false, start, false
 }
 
 // answer completes the slot in the front end itself with st (0 for OK).
@@ -65,6 +67,13 @@ type conn struct {
 	// moreInput is set by the reader when another request is already buffered whole: the
 	// writer then holds its answers for the same write instead of flushing each.
 	moreInput atomic.Bool
+	// wmu is held by whoever writes answers: the writer goroutine, or the reader when it
+	// answers a request itself (the fast path). It guards bw, out and failed.
+	wmu sync.Mutex
+	// queued counts the slots handed to the writer and not yet answered. The reader answers
+	// itself only while it is 0, so answers keep the order of requests (R1).
+	queued atomic.Int32
+	fast   bool // the fast path is on (not Options.Queued)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -80,6 +89,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		held:     make([]*slot, 0, window),
 		pageFree: make(chan struct{}, 1),
 		out:      make([]byte, 0, protocol.HeaderSize+protocol.SeriesInfoAnswerSize),
+		fast:     !s.queued,
 	}
 	for i := 0; i < window; i++ {
 		c.free <- &slot{res: engine.NewResult()}
@@ -158,16 +168,50 @@ func (c *conn) readRequest(r *slot) bool {
 		return c.incomplete(r, err)
 	}
 	closeAfter := c.dispatch(h.Opcode, p, r)
+	if !closeAfter && c.answerNow(r) {
+		return true
+	}
 	c.queue(r, closeAfter)
 	return !closeAfter
 }
 
-// queue hands r to the writer. Every answer goes through here, so moreInput always tells the
-// truth about the request after r: a stale "more is coming" would hold an answer back while
-// the reader waits for a client that waits for that answer.
+// queue hands r to the writer. Every answer the reader does not write itself goes through
+// here, so moreInput always tells the truth about the request after r: a stale "more is
+// coming" would hold an answer back while the reader waits for a client that waits for it.
 func (c *conn) queue(r *slot, closeAfter bool) {
 	c.moreInput.Store(!closeAfter && c.r.NextFrameBuffered())
+	c.queued.Add(1)
 	c.pending <- r
+}
+
+// answerNow is the fast path: when the writer has nothing left to answer and r's answer is
+// ready (the front end answered it, or the engine ran it inline), the reader writes it itself,
+// saving the hand-off to the writer goroutine. A durable answer still waiting for the disk is
+// waited for here only when no further request is buffered: the reader has nothing else to
+// do, and the client waits for this answer. It reports whether r was answered.
+func (c *conn) answerNow(r *slot) bool {
+	if !c.fast || c.queued.Load() != 0 {
+		return false
+	}
+	if !r.local {
+		if !r.res.Ready() {
+			return false
+		}
+		r.res.Wait() // returns at once; a receive, so the result's fields are ours to read
+		r.waited = true
+		if r.res.Pending() && c.r.NextFrameBuffered() {
+			return false
+		}
+	}
+	c.settle(r)
+	c.wmu.Lock()
+	c.answer(r)
+	if !c.r.NextFrameBuffered() {
+		c.flush()
+	}
+	c.wmu.Unlock()
+	c.free <- r
+	return true
 }
 
 // frameError answers bad magic, bad version and oversized payloads and ends the connection
@@ -261,19 +305,29 @@ func (c *conn) writeLoop() {
 	defer func() { _ = c.nc.Close() }()
 	for r := range c.pending {
 		c.settle(r)
-		c.write(r)
-		c.releasePage(r)
-		c.srv.metrics.answered(r.op, r.status, r.start)
+		c.wmu.Lock()
+		c.answer(r)
 		closeAfter := r.close
-		c.free <- r
 		if closeAfter {
 			c.flush()
 			c.failed = true // answer nothing more; the reader has stopped
 		} else if len(c.pending) == 0 && !c.moreInput.Load() {
 			c.flush()
 		}
+		c.queued.Add(-1)
+		c.wmu.Unlock()
+		c.free <- r
 	}
+	c.wmu.Lock()
 	c.flush()
+	c.wmu.Unlock()
+}
+
+// answer writes r's answer and accounts for it; the caller holds wmu.
+func (c *conn) answer(r *slot) {
+	c.write(r)
+	c.releasePage(r)
+	c.srv.metrics.answered(r.op, r.status, r.start)
 }
 
 // settle waits for the engine's answer to r and then for its durability (R11), flushing the
@@ -282,10 +336,14 @@ func (c *conn) settle(r *slot) {
 	if r.local {
 		return
 	}
-	r.res.Wait()
+	if !r.waited {
+		r.res.Wait()
+	}
 	c.releaseBatch(r)
 	if r.res.Pending() {
+		c.wmu.Lock()
 		c.flush()
+		c.wmu.Unlock()
 	}
 	err := r.res.Durable()
 	switch {

@@ -21,6 +21,7 @@ func (s *Server) openEngine(store engine.Store, reg prometheus.Registerer) (*eng
 		Store:         store,
 		StorageFailed: s.storageRefused,
 		Enqueued:      s.metrics.enqueueDepth.observe,
+		Queued:        s.queued,
 	}, s.log, reg)
 }
 

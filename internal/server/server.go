@@ -47,6 +47,7 @@ type Server struct {
 	stopOnce sync.Once
 
 	checkpoints engine.CheckpointOptions
+	queued      bool // Options.Queued: no fast path
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -64,6 +65,9 @@ type Options struct {
 	// PayloadBudget replaces the payload budget (batch.go); it is raised to
 	// TAU_MAX_PAYLOAD_BYTES if below, so the largest batch always fits.
 	PayloadBudget int64
+	// Queued turns the fast path off: every request goes through its series' mailbox and a
+	// pool worker, and every answer through the connection's writer (benchmarks compare).
+	Queued bool
 }
 
 // New builds the server and binds both listeners, so a busy port fails here, at start.
@@ -83,6 +87,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 		stop:        make(chan struct{}),
 		conns:       make(map[*conn]struct{}),
 		checkpoints: opts.Checkpoints,
+		queued:      opts.Queued,
 	}
 	budget := opts.PayloadBudget
 	if budget <= 0 {
