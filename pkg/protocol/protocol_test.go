@@ -66,6 +66,7 @@ func TestPayloadSizes(t *testing.T) {
 	cases := map[Opcode]int{
 		OpConnect: 32, OpCreateSeries: 32, OpDropSeries: 32, OpAppend: 48, OpQueryPoint: 40,
 		OpPing: -1, OpDisconnect: -1, OpListSeries: 36, OpSeriesInfo: 32, OpQueryRange: 61, OpAppendBatch: -1,
+		OpCreateLens: 96, OpDropLens: 32, OpQueryLens: 40, OpComposeLens: 96, OpListLenses: -1,
 	}
 	for op, want := range cases {
 		if got := op.PayloadSize(); got != want {
