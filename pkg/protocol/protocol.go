@@ -117,13 +117,14 @@ func (o Opcode) String() string {
 }
 
 // IsRequest reports whether a client may send this opcode (R3: server-only and unlisted
-// opcodes, reserved ones included, are unknown). Of the extensions, E1 LIST_SERIES, E2
-// SERIES_INFO, E3 APPEND_BATCH and E4 QUERY_RANGE are requests; the lens family (0x40–0x44)
-// is not served yet and stays unknown.
+// opcodes, reserved ones included, are unknown). Every extension is a request: E1
+// LIST_SERIES, E2 SERIES_INFO, E3 APPEND_BATCH, E4 QUERY_RANGE and the lens family of E5
+// (0x40–0x44).
 func (o Opcode) IsRequest() bool {
 	switch o {
 	case OpConnect, OpDisconnect, OpPing, OpCreateSeries, OpDropSeries, OpAppend, OpQueryPoint,
-		OpListSeries, OpSeriesInfo, OpQueryRange, OpAppendBatch:
+		OpListSeries, OpSeriesInfo, OpQueryRange, OpAppendBatch,
+		OpCreateLens, OpDropLens, OpQueryLens, OpComposeLens, OpListLenses:
 		return true
 	}
 	return false

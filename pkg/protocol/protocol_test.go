@@ -77,7 +77,8 @@ func TestPayloadSizes(t *testing.T) {
 		o := Opcode(op)
 		want := o == OpConnect || o == OpDisconnect || o == OpPing || o == OpCreateSeries ||
 			o == OpDropSeries || o == OpAppend || o == OpQueryPoint ||
-			o == OpListSeries || o == OpSeriesInfo || o == OpQueryRange || o == OpAppendBatch
+			o == OpListSeries || o == OpSeriesInfo || o == OpQueryRange || o == OpAppendBatch ||
+			(o >= OpCreateLens && o <= OpListLenses)
 		if o.IsRequest() != want {
 			t.Errorf("IsRequest(0x%02x) = %v", op, !want)
 		}
