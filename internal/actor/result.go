@@ -38,12 +38,12 @@ type Result struct {
 	Value  uint64         // point query: the value's IEEE-754 bits
 	Info   Info           // series info
 	Page   *query.Page    // range read: the read, and where its answer lands (the caller's)
+	Ticket storage.Ticket // resolves once the effect is durable
 	// Back is how many points before the queried one a lookback reads, and Points receives
 	// them with the queried one last, oldest first. Points' array is kept across requests, so
 	// a result that serves lookbacks allocates only when a longer one first comes.
 	Back   int
 	Points []storage.Point
-	Ticket storage.Ticket // resolves once the effect is durable
 	done   chan struct{}
 }
 
