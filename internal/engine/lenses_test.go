@@ -180,3 +180,39 @@ func TestLensTransformNames(t *testing.T) {
 		t.Fatalf("LensTransforms() = %v", got)
 	}
 }
+
+// TestLensQueryAllocatesNothing: a lens query with a reused Result allocates nothing once the
+// result's buffers have grown to the chain's lookback (docs/protocol.md: the request path
+// makes no allocation).
+func TestLensQueryAllocatesNothing(t *testing.T) {
+	e := start(t, MemoryStore(), Options{Workers: 1})
+	s, l, rr := series.LabelFromString("s"), series.LabelFromString("r"), series.LabelFromString("rr")
+	if _, err := call(func(r *Result) { e.Create(s, r) }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if _, err := call(func(r *Result) { e.Append(s, int64(i), fbits(float64(i%7+1)), r) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, req := range []func(*Result){
+		func(r *Result) { e.CreateLens(l, s, "returns", r) },
+		func(r *Result) { e.ComposeLens(rr, l, l, r) },
+	} {
+		if _, err := call(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := NewResult()
+	query := func() {
+		e.QueryLens(rr, 250, res) // its points span two chunks
+		res.Wait()
+		if err := res.Durable(); err != nil || !res.Found() {
+			t.Fatalf("query: %v %v", err, res.Found())
+		}
+	}
+	query() // grows the result's buffers
+	if allocs := testing.AllocsPerRun(200, query); allocs != 0 {
+		t.Fatalf("%v allocations per lens query", allocs)
+	}
+}
