@@ -52,6 +52,8 @@ func (c *command) dispatch(name string, args []string) error {
 		return c.info(args)
 	case "plot":
 		return c.plot(args)
+	case "lens":
+		return c.lens(args)
 	case "help":
 		return flag.ErrHelp
 	}

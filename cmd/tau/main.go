@@ -46,14 +46,22 @@ Commands:
   info LABEL                print the series' number of points, first and last timestamps
   plot LABEL FROM TO        draw the series in the terminal ($COLUMNS x $LINES, or --width,
                             --height; default 80x24): min/max envelope per column, braille
+  lens create LENS SOURCE TRANSFORM
+                            make a lens: a named view of series SOURCE through TRANSFORM
+                            (identity, celsius_to_fahrenheit, returns, … tau lens help)
+  lens compose NEW FIRST SECOND
+                            make lens NEW: FIRST's transforms, then SECOND's
+  lens query LENS TS        print the lens' value at exactly TS, or (not found)
+  lens drop LENS            remove a lens
+  lens list                 print every lens label
   bench [flags]             load test (tau bench -h for its flags)
   help                      this text
 
 LABEL is a name of at most 32 bytes (zero-padded), or hex:<64 hex digits> for raw bytes.
 TS, FROM and TO are nanoseconds since the epoch, now, a time relative to now (-1h, now-30m)
 or RFC 3339. Flags may come before or after the arguments. range, export, list, info and
-plot need a server with the read extensions, import one with APPEND_BATCH; an older one
-answers bad_opcode (exit 1).
+plot need a server with the read extensions, import one with APPEND_BATCH, lens one with
+lenses; an older one answers bad_opcode (exit 1).
 
 Connection flags (before or after COMMAND):
   --addr HOST:PORT     server address (env TAU_LISTEN_ADDRESS, default 127.0.0.1:7701)

@@ -19,6 +19,9 @@ const (
 	KindRange   // a range read: Result.Page holds it and receives its answer
 	KindBatch   // an atomic batch of appends: Message.Points
 	KindInstall // a committed checkpoint's spans: Message.Snap (storage.Series.Install)
+	// KindLookback reads the point at TS and up to Result.Back points before it into
+	// Result.Points (a lens' source, E5): Found tells whether a point sits at TS.
+	KindLookback
 )
 
 // Message is one request for a series.

@@ -39,6 +39,11 @@ type Result struct {
 	Info   Info           // series info
 	Page   *query.Page    // range read: the read, and where its answer lands (the caller's)
 	Ticket storage.Ticket // resolves once the effect is durable
+	// Back is how many points before the queried one a lookback reads, and Points receives
+	// them with the queried one last, oldest first. Points' array is kept across requests, so
+	// a result that serves lookbacks allocates only when a longer one first comes.
+	Back   int
+	Points []storage.Point
 	done   chan struct{}
 }
 
@@ -48,6 +53,7 @@ func NewResult() *Result { return &Result{done: make(chan struct{}, 1)} }
 // Reset prepares the result for a new operation.
 func (r *Result) Reset() {
 	r.Err, r.Found, r.Value, r.Info, r.Page, r.Ticket = nil, false, 0, Info{}, nil, storage.Ticket{}
+	r.Back, r.Points = 0, r.Points[:0]
 }
 
 // Info is what a series holds now: its points, and the timestamps of its first and last

@@ -106,6 +106,9 @@ func (s *Series) handle(m *Message) {
 			p.Run(s.data.Range(p.Range.Start, p.Range.End))
 		}
 		s.completeRead(r)
+	case KindLookback:
+		r.Points, r.Found = s.data.Lookback(m.TS, r.Back, r.Points)
+		s.completeRead(r)
 	case KindDrop:
 		s.drop(r)
 	case KindSnapshot:

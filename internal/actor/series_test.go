@@ -194,3 +194,43 @@ func TestReadsRunInSeriesOrder(t *testing.T) {
 		t.Fatalf("range after drop: %v", r.Err)
 	}
 }
+
+// TestLookback: KindLookback reads the point at TS and up to Back points before it, after
+// every request queued before it, into the result's reused buffer.
+func TestLookback(t *testing.T) {
+	p := startPool(t, 1, Hooks{})
+	s := p.NewSeries(series.LabelFromString("l"), nil, 0)
+	for ts := int64(1); ts <= 5; ts++ {
+		if r := call(s, Message{Kind: KindAppend, TS: ts * 10, Value: uint64(ts)}); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	r := NewResult()
+	cases := []struct {
+		ts    int64
+		back  int
+		found bool
+		want  []uint64
+	}{
+		{50, 2, true, []uint64{3, 4, 5}},
+		{20, 3, true, []uint64{1, 2}},
+		{25, 1, false, nil},
+		{10, 0, true, []uint64{1}},
+	}
+	for _, c := range cases {
+		r.Reset()
+		r.Back = c.back
+		if !s.Send(Message{Kind: KindLookback, TS: c.ts, Result: r}) {
+			t.Fatal("busy")
+		}
+		r.Wait()
+		if r.Err != nil || r.Found != c.found || len(r.Points) != len(c.want) {
+			t.Fatalf("lookback %d, %d: %v %v %v", c.ts, c.back, r.Err, r.Found, r.Points)
+		}
+		for i, v := range c.want {
+			if r.Points[i].Value != v {
+				t.Fatalf("lookback %d, %d: %v", c.ts, c.back, r.Points)
+			}
+		}
+	}
+}

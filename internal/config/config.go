@@ -27,9 +27,13 @@ import (
 const Prefix = "TAU"
 
 // MinPayloadBytes is the smallest TAU_MAX_PAYLOAD_BYTES allowed: the largest fixed-size request
-// of the wire (a QUERY_RANGE, 61 bytes), so every request the server implements fits. The
-// server's tests check it against the wire package, so config need not import it.
-const MinPayloadBytes = 61
+// of the wire (a CREATE_LENS or COMPOSE_LENS, 96 bytes), so every request the server implements
+// fits. The server's tests check it against the wire package, so config need not import it.
+const MinPayloadBytes = 96
+
+// MaxLensCapacity bounds TAU_LENS_CAPACITY: LIST_LENSES answers every label in one frame (32
+// bytes each, E5), and clients bound the frames they read (pkg/client reads up to 32 MiB).
+const MaxLensCapacity = 1 << 20
 
 // Fsync policies.
 const (
@@ -51,8 +55,9 @@ type Config struct {
 	CatalogCapacity   int           `split_words:"true" default:"10000" desc:"most series"`
 	ActorPoolSize     int           `split_words:"true" default:"0" desc:"worker goroutines; 0 = number of CPUs"`
 	MailboxCapacity   int           `split_words:"true" default:"1024" desc:"per-series mailbox; a full one answers ERR busy"`
-	DataDir           string        `split_words:"true" default:"data" desc:"where the log and checkpoints live (created if missing)"`
+	DataDir           string        `split_words:"true" default:"data" desc:"where the log, checkpoints and lenses live (created if missing)"`
 	Retention         time.Duration `split_words:"true" default:"0" desc:"how long points are kept, counted back from each series' newest point: a Go duration (720h) or days (30d, 1d12h); 0 keeps everything (protocol extension E6)"`
+	LensCapacity      int           `split_words:"true" default:"1000" desc:"most lenses (protocol extension E5); a new one beyond it gets ERR internal_error"`
 	Fsync             string        `split_words:"true" default:"always" desc:"always: OK after fsync (group commit); interval: OK after the write reaches the OS, fsync every TAU_FSYNC_INTERVAL"`
 	FsyncInterval     time.Duration `split_words:"true" default:"1s" desc:"fsync period for TAU_FSYNC=interval"`
 	ShutdownTimeout   time.Duration `split_words:"true" default:"20s" desc:"how long SIGTERM waits for in-flight requests before closing connections"`
@@ -164,7 +169,7 @@ func Default() Config {
 	return Config{
 		ListenAddress: "127.0.0.1:7701", HTTPAddress: "127.0.0.1:7702",
 		MaxConnections: 1024, ConnectionTimeout: 30 * time.Second, MaxPayloadBytes: 1 << 20,
-		CatalogCapacity: 10000, MailboxCapacity: 1024, DataDir: "data",
+		CatalogCapacity: 10000, MailboxCapacity: 1024, DataDir: "data", LensCapacity: 1000,
 		Fsync: FsyncAlways, FsyncInterval: time.Second, ShutdownTimeout: 20 * time.Second,
 		LogLevel: "info", LogFormat: "json",
 	}
@@ -223,12 +228,14 @@ func (c Config) Validate() error {
 		{c.MaxConnections >= 1, "MAX_CONNECTIONS", fmt.Sprint(c.MaxConnections), "at least 1"},
 		{c.ConnectionTimeout > 0, "CONNECTION_TIMEOUT", c.ConnectionTimeout.String(), "a positive duration"},
 		{c.MaxPayloadBytes >= MinPayloadBytes && c.MaxPayloadBytes <= 1<<31-1, "MAX_PAYLOAD_BYTES",
-			fmt.Sprint(c.MaxPayloadBytes), fmt.Sprintf("between %d (a QUERY_RANGE) and 2147483647", MinPayloadBytes)},
+			fmt.Sprint(c.MaxPayloadBytes), fmt.Sprintf("between %d (a CREATE_LENS) and 2147483647", MinPayloadBytes)},
 		{c.CatalogCapacity >= 1, "CATALOG_CAPACITY", fmt.Sprint(c.CatalogCapacity), "at least 1"},
 		{c.ActorPoolSize >= 0, "ACTOR_POOL_SIZE", fmt.Sprint(c.ActorPoolSize), "0 (one per CPU) or more"},
 		{c.MailboxCapacity >= 1, "MAILBOX_CAPACITY", fmt.Sprint(c.MailboxCapacity), "at least 1"},
 		{c.DataDir != "", "DATA_DIR", c.DataDir, "a directory path"},
 		{c.Retention >= 0, "RETENTION", c.Retention.String(), RetentionSyntax},
+		{c.LensCapacity >= 1 && c.LensCapacity <= MaxLensCapacity, "LENS_CAPACITY", fmt.Sprint(c.LensCapacity),
+			fmt.Sprintf("between 1 and %d", MaxLensCapacity)},
 		{c.Fsync == FsyncAlways || c.Fsync == FsyncInterval, "FSYNC", c.Fsync, "always or interval"},
 		{c.FsyncInterval > 0, "FSYNC_INTERVAL", c.FsyncInterval.String(), "a positive duration"},
 		{c.ShutdownTimeout >= 0, "SHUTDOWN_TIMEOUT", c.ShutdownTimeout.String(), "a duration of 0 or more"},
@@ -339,7 +346,7 @@ func (c Config) Effective() map[string]string {
 		"TAU_MAX_PAYLOAD_BYTES": fmt.Sprint(c.MaxPayloadBytes), "TAU_CATALOG_CAPACITY": fmt.Sprint(c.CatalogCapacity),
 		"TAU_ACTOR_POOL_SIZE":  fmt.Sprintf("%d (%d workers)", c.ActorPoolSize, c.PoolSize()),
 		"TAU_MAILBOX_CAPACITY": fmt.Sprint(c.MailboxCapacity), "TAU_DATA_DIR": c.DataDir,
-		"TAU_RETENTION": effectiveRetention(c.Retention), "TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
+		"TAU_RETENTION": effectiveRetention(c.Retention), "TAU_LENS_CAPACITY": fmt.Sprint(c.LensCapacity), "TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
 		"TAU_SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TAU_LOG_LEVEL": c.LogLevel, "TAU_LOG_FORMAT": c.LogFormat,
 		"TAU_PPROF": fmt.Sprint(c.Pprof),
 	}

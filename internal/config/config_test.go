@@ -79,6 +79,12 @@ func TestLoadErrors(t *testing.T) {
 		{"service links ignored", map[string]string{"TAU_PORT": "tcp://10.0.0.1:7701", "TAU_SERVICE_HOST": "10.0.0.1", "TAU_PORT_7701_TCP": "x"}, ""},
 		{"unprefixed ignored", map[string]string{"LISTEN_ADDRESS": "nonsense", "MAX_CONNECTIONS": "x"}, ""},
 		{"retention in days", map[string]string{"TAU_RETENTION": "30d"}, ""},
+		{"lens capacity", map[string]string{"TAU_LENS_CAPACITY": "1"}, ""},
+		{"lens capacity at its maximum", map[string]string{"TAU_LENS_CAPACITY": "1048576"}, ""},
+		{"no lenses", map[string]string{"TAU_LENS_CAPACITY": "0"}, `TAU_LENS_CAPACITY="0" is invalid: want between 1 and 1048576`},
+		{"too many lenses", map[string]string{"TAU_LENS_CAPACITY": "1048577"}, `TAU_LENS_CAPACITY="1048577" is invalid: want between 1 and 1048576`},
+		{"lens capacity not a number", map[string]string{"TAU_LENS_CAPACITY": "many"}, `TAU_LENS_CAPACITY="many" is invalid: want an integer`},
+		{"payload below a CREATE_LENS", map[string]string{"TAU_MAX_PAYLOAD_BYTES": "95"}, `TAU_MAX_PAYLOAD_BYTES="95" is invalid: want between 96 (a CREATE_LENS) and 2147483647`},
 		{"retention bare number", map[string]string{"TAU_RETENTION": "30"}, `TAU_RETENTION="30" is invalid: want ` + RetentionSyntax},
 		{"retention unknown unit", map[string]string{"TAU_RETENTION": "2w"}, `TAU_RETENTION="2w" is invalid: want ` + RetentionSyntax},
 		{"retention empty", map[string]string{"TAU_RETENTION": ""}, `TAU_RETENTION="" is invalid: want ` + RetentionSyntax},
@@ -111,12 +117,13 @@ func TestLoadValues(t *testing.T) {
 	t.Setenv("TAU_PPROF", "true")
 	t.Setenv("TAU_RETENTION", "1d12h")
 	t.Setenv("TAU_DATA_DIR", "/var/lib/tau")
+	t.Setenv("TAU_LENS_CAPACITY", "5")
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ConnectionTimeout != 250*time.Millisecond || c.PoolSize() != 3 || c.Fsync != FsyncInterval || !c.Pprof ||
-		c.Retention != 36*time.Hour || c.DataDir != "/var/lib/tau" {
+		c.Retention != 36*time.Hour || c.DataDir != "/var/lib/tau" || c.LensCapacity != 5 {
 		t.Fatalf("got %+v", c)
 	}
 	if got := c.Effective()["TAU_RETENTION"]; got != "36h0m0s" {

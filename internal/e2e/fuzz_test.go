@@ -26,7 +26,17 @@ func FuzzConnection(f *testing.F) {
 	f.Add(false, frame(nil, protocol.OpPing, nil))
 	f.Add(true, frame(frame(nil, protocol.OpCreateSeries, series(l)), protocol.OpAppend, appendP(l, 1, 1)))
 	f.Add(true, frame(nil, protocol.OpDropSeries, series(label("other"))))
-	f.Add(true, frame(nil, 0x40, []byte("lens")))
+	// The lens family (E5): a short CREATE_LENS, lenses made, composed, queried, listed with a
+	// payload and dropped, an unknown transform, and a COMPOSE_LENS of lenses never made.
+	f.Add(true, frame(nil, protocol.OpCreateLens, []byte("lens")))
+	lens, other := label("fuzz.lens"), label("fuzz.other")
+	made := frame(frame(nil, protocol.OpCreateLens, createLensP(lens, fuzzKept, "returns")),
+		protocol.OpCreateLens, createLensP(other, l, "celsius_to_kelvin"))
+	f.Add(true, frame(frame(frame(frame(made, protocol.OpComposeLens, composeLensP(label("fuzz.both"), other, lens)),
+		protocol.OpQueryLens, queryP(lens, 7)), protocol.OpListLenses, []byte("any")), protocol.OpDropLens, series(lens)))
+	f.Add(true, frame(nil, protocol.OpCreateLens, createLensP(lens, fuzzKept, "log_return\x00x")))
+	f.Add(true, frame(nil, protocol.OpComposeLens, composeLensP(lens, label("never"), label("made"))))
+	f.Add(false, frame(nil, protocol.OpListLenses, nil))
 	f.Add(true, protocol.AppendHeader(nil, protocol.OpAppend, 0xFFFFFFFF))
 	f.Add(false, []byte("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))
 	f.Add(true, []byte{'T', 'A', 'U', 1, 0x20, 0, 0, 0, 0, 48, 1, 2, 3})

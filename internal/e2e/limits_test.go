@@ -93,12 +93,13 @@ func TestR10_IdleTimeout(t *testing.T) {
 }
 
 func TestR10_MaxPayloadConfigurable(t *testing.T) {
-	// The smallest limit allowed still takes the largest request, a 61-byte QUERY_RANGE.
+	// The smallest limit allowed still takes the largest fixed requests, a 61-byte QUERY_RANGE
+	// and 96-byte CREATE_LENS and COMPOSE_LENS.
 	srv := start(t, func(c *config.Config) { c.MaxPayloadBytes = config.MinPayloadBytes })
 	c := connect(t, srv.Addr())
 	c.expect(c.call(protocol.OpQueryRange, rangeP(label("none"), 0, 1, 0, 0, 0)), errAnswer(protocol.StatusSeriesNotFound))
-	c.expect(c.call(protocol.OpPing, make([]byte, 61)), pongAnswer)
-	c.expect(c.call(protocol.OpPing, make([]byte, 62)), errAnswer(protocol.StatusPayloadTooLarge))
+	c.expect(c.call(protocol.OpPing, make([]byte, config.MinPayloadBytes)), pongAnswer)
+	c.expect(c.call(protocol.OpPing, make([]byte, config.MinPayloadBytes+1)), errAnswer(protocol.StatusPayloadTooLarge))
 	c.expectClosed()
 }
 

@@ -70,11 +70,12 @@ func abuse(t *testing.T, addr string, rng *rand.Rand) {
 
 // TestStatusCodes produces every status code the server sends and checks its number.
 func TestStatusCodes(t *testing.T) {
-	srv := start(t, func(c *config.Config) { c.CatalogCapacity = 1; c.MaxPayloadBytes = 64 })
+	srv := start(t, func(c *config.Config) { c.CatalogCapacity = 1; c.MaxPayloadBytes = config.MinPayloadBytes })
 	setup := connect(t, srv.Addr())
 	l := label("full")
 	setup.expect(setup.call(protocol.OpCreateSeries, series(l)), okAnswer)
 	setup.expect(setup.call(protocol.OpAppend, appendP(l, 10, 1)), okAnswer)
+	setup.expect(setup.call(protocol.OpCreateLens, createLensP(l, l, "identity")), okAnswer)
 	cases := []struct {
 		code   byte
 		authed bool
@@ -82,8 +83,8 @@ func TestStatusCodes(t *testing.T) {
 	}{
 		{0x01, false, []byte("HELLO WORLD")},
 		{0x02, false, []byte{'T', 'A', 'U', 0x7F, 1, 0, 0, 0, 0, 0}},
-		{0x03, true, protocol.AppendFrame(nil, 0x40, nil)},
-		{0x04, true, protocol.AppendHeader(nil, protocol.OpPing, 65)},
+		{0x03, true, protocol.AppendFrame(nil, 0x45, nil)},
+		{0x04, true, protocol.AppendHeader(nil, protocol.OpPing, config.MinPayloadBytes+1)},
 		{0x05, false, protocol.AppendFrame(nil, protocol.OpPing, nil)},
 		{0x06, false, protocol.AppendFrame(nil, protocol.OpConnect, make([]byte, 32))},
 		{0x07, true, protocol.AppendFrame(nil, protocol.OpQueryPoint, queryP(label("none"), 0))},
@@ -91,6 +92,8 @@ func TestStatusCodes(t *testing.T) {
 		{0x09, true, protocol.AppendFrame(nil, protocol.OpAppend, make([]byte, 40))},
 		{0x0A, true, protocol.AppendFrame(nil, protocol.OpCreateSeries, series(label("second")))},
 		{0x0B, true, protocol.AppendFrame(nil, protocol.OpAppend, appendP(l, 10, 2))},
+		{0x0C, true, protocol.AppendFrame(nil, protocol.OpQueryLens, queryP(label("none"), 0))},
+		{0x0D, true, protocol.AppendFrame(nil, protocol.OpCreateLens, createLensP(l, l, "returns"))},
 	}
 	for _, tc := range cases {
 		t.Run(protocol.Status(tc.code).String(), func(t *testing.T) {
@@ -102,6 +105,5 @@ func TestStatusCodes(t *testing.T) {
 			c.expect(c.read(), answer{protocol.OpErr, []byte{tc.code}})
 		})
 	}
-	// 0x0E busy is proved by TestR10_FullMailboxIsBusy and TestR10_ConnectionLimit; 0x0C and
-	// 0x0D are reserved and never sent.
+	// 0x0E busy is proved by TestR10_FullMailboxIsBusy and TestR10_ConnectionLimit.
 }

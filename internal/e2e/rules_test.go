@@ -13,7 +13,7 @@ import (
 )
 
 func TestR0_OrderOfChecks(t *testing.T) {
-	srv := start(t, func(c *config.Config) { c.MaxPayloadBytes = 64 })
+	srv := start(t, func(c *config.Config) { c.MaxPayloadBytes = config.MinPayloadBytes })
 	hdr := func(magic string, version byte, op protocol.Opcode, n uint32) []byte {
 		b := protocol.AppendHeader(nil, op, n)
 		copy(b, magic)
@@ -29,7 +29,7 @@ func TestR0_OrderOfChecks(t *testing.T) {
 	}{
 		{"magic before version", false, hdr("XAU", 9, 0x77, 1000), errAnswer(protocol.StatusBadMagic), true},
 		{"version before length", false, hdr("TAU", 9, 0x77, 1000), errAnswer(protocol.StatusBadVersion), true},
-		{"length limit before auth", false, hdr("TAU", 1, protocol.OpAppend, 65), errAnswer(protocol.StatusPayloadTooLarge), true},
+		{"length limit before auth", false, hdr("TAU", 1, protocol.OpAppend, config.MinPayloadBytes+1), errAnswer(protocol.StatusPayloadTooLarge), true},
 		{"auth before opcode", false, protocol.AppendFrame(nil, 0x77, nil), errAnswer(protocol.StatusNotAuthenticated), true},
 		{"auth before length", false, protocol.AppendFrame(nil, protocol.OpAppend, []byte{1}), errAnswer(protocol.StatusNotAuthenticated), true},
 		{"opcode before length", true, protocol.AppendFrame(nil, 0x77, make([]byte, 5)), errAnswer(protocol.StatusBadOpcode), false},
@@ -42,6 +42,10 @@ func TestR0_OrderOfChecks(t *testing.T) {
 		{"extension: length before operation", true, protocol.AppendFrame(nil, protocol.OpSeriesInfo, make([]byte, 33)), errAnswer(protocol.StatusInvalidPayload), false},
 		{"extension: fields before operation", true, protocol.AppendFrame(nil, protocol.OpQueryRange, rangeP(label("nope"), 0, 10, 0, 9, 1)), errAnswer(protocol.StatusInvalidPayload), false},
 		{"extension: operation last", true, protocol.AppendFrame(nil, protocol.OpQueryRange, rangeP(label("nope"), 0, 10, 0, 0, 0)), errAnswer(protocol.StatusSeriesNotFound), false},
+		{"lens: auth before length", false, protocol.AppendFrame(nil, protocol.OpCreateLens, make([]byte, 95)), errAnswer(protocol.StatusNotAuthenticated), true},
+		{"lens: length before operation", true, protocol.AppendFrame(nil, protocol.OpQueryLens, queryP(label("nope"), 0)[:39]), errAnswer(protocol.StatusInvalidPayload), false},
+		{"lens: fields before operation", true, protocol.AppendFrame(nil, protocol.OpCreateLens, createLensP(label("l"), label("s"), "nope")), errAnswer(protocol.StatusInvalidPayload), false},
+		{"lens: operation last", true, protocol.AppendFrame(nil, protocol.OpQueryLens, queryP(label("nope"), 0)), errAnswer(protocol.StatusLensNotFound), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,9 +144,9 @@ func TestR3_UnknownOpcodesKeepConnection(t *testing.T) {
 			unknown = append(unknown, protocol.Opcode(op))
 		}
 	}
-	// The lens family is defined by the contract but not implemented: it stays unknown, as in
-	// the original 1.3.0.
-	for _, reserved := range []protocol.Opcode{0x40, 0x41, 0x42, 0x43, 0x44, protocol.OpPong, protocol.OpOK, protocol.OpErr} {
+	// The server-only opcodes are unknown to a client's request, and so are the families'
+	// unassigned codes around the lenses.
+	for _, reserved := range []protocol.Opcode{0x3F, 0x45, 0x4F, protocol.OpPong, protocol.OpOK, protocol.OpErr} {
 		if reserved.IsRequest() {
 			t.Fatalf("reserved opcode 0x%02x treated as known", byte(reserved))
 		}
@@ -159,15 +163,17 @@ func TestR4_PayloadLengthsAreExact(t *testing.T) {
 	c := connect(t, srv.Addr())
 	sizes := map[protocol.Opcode]int{protocol.OpConnect: 32, protocol.OpCreateSeries: 32,
 		protocol.OpDropSeries: 32, protocol.OpAppend: 48, protocol.OpQueryPoint: 40,
-		protocol.OpListSeries: 36, protocol.OpSeriesInfo: 32, protocol.OpQueryRange: 61}
+		protocol.OpListSeries: 36, protocol.OpSeriesInfo: 32, protocol.OpQueryRange: 61,
+		protocol.OpCreateLens: 96, protocol.OpDropLens: 32, protocol.OpQueryLens: 40, protocol.OpComposeLens: 96}
 	for op, size := range sizes {
 		for _, n := range []int{0, 1, size - 1, size + 1, 2 * size, 1000} {
 			c.expect(c.call(op, make([]byte, n)), errAnswer(protocol.StatusInvalidPayload))
 		}
 	}
 	c.expectOpen()
-	// PING and DISCONNECT ignore any payload.
+	// PING, LIST_LENSES and DISCONNECT ignore any payload.
 	c.expect(c.call(protocol.OpPing, []byte("ignored")), pongAnswer)
+	c.expect(c.call(protocol.OpListLenses, make([]byte, 1000)), okAnswer)
 	c.expect(c.call(protocol.OpDisconnect, []byte("ignored")), okAnswer)
 	c.expectClosed()
 }
@@ -330,7 +336,7 @@ func TestR1_RandomPipelinedMix(t *testing.T) {
 	l := label("mix")
 	c.expect(c.call(protocol.OpCreateSeries, series(l)), okAnswer)
 	rng := rand.New(rand.NewSource(1))
-	unknown := []protocol.Opcode{0x00, 0x05, 0x14, 0x22, 0x32, 0x40, 0x44, protocol.OpPong, protocol.OpOK, protocol.OpErr, 0xEE}
+	unknown := []protocol.Opcode{0x00, 0x05, 0x14, 0x22, 0x32, 0x45, 0x4F, protocol.OpPong, protocol.OpOK, protocol.OpErr, 0xEE}
 	ts := int64(0)
 	for round := 0; round < 50; round++ {
 		var b []byte

@@ -10,4 +10,7 @@
 // Room to grow: each new read or write is one more method here and one more message kind for
 // the actors, answering in the same Result. The reads beyond a point (reads.go: SeriesInfo,
 // QueryRange, ListSeries) answer variable-size pages into buffers the caller keeps and reuses.
+// Lenses (lenses.go, package lens) are the one state beside the series: their changes complete
+// on the caller's goroutine once durable, and a lens query is a lookback on its source's actor
+// whose points Result.Wait turns into the lens' value.
 package engine

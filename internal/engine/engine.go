@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -9,7 +10,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/catalog"
+	"github.com/taudb/tau/internal/lens"
 	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/internal/storage/vfs"
 )
 
 // Store is where the engine keeps its effects: the on-disk store, or another for tests.
@@ -25,6 +28,11 @@ type Options struct {
 	Workers         int           // actor pool size
 	MailboxCapacity int           // per-series mailbox
 	Retention       time.Duration // E6: points older than this before their series' newest expire; 0 keeps all
+	LensCapacity    int           // E5: most lenses
+	// LensFS is the filesystem of the lenses' state in Dir/lenses (nil: the real one; tests
+	// inject faults). Lenses are durable whenever Dir is set, whatever Store is; with no Dir
+	// they are kept in memory only.
+	LensFS vfs.FS
 	// MaxCallers bounds how many callers may race with a drop (the server's connection limit);
 	// it sizes the run queue so that no caller ever blocks on it.
 	MaxCallers int
@@ -45,6 +53,7 @@ type Engine struct {
 	log     *zap.Logger
 	store   Store
 	catalog *catalog.Catalog
+	lenses  *lens.Registry
 
 	recovered chan struct{} // closed once Recover has succeeded
 	inline    bool          // run an idle actor on the caller's goroutine (Options.Queued unset)
@@ -53,8 +62,11 @@ type Engine struct {
 	stopped      bool       // under checkpointMu: the pool is stopped, no more checkpoints
 }
 
-// Open opens the store (unless Options.Store is given) and builds an empty engine. Nothing is
-// read from disk until Recover.
+// LensDir is where the lenses' state lives in a data directory.
+const LensDir = "lenses"
+
+// Open opens the store (unless Options.Store is given) and the lenses' state, and builds an
+// empty engine. Nothing is read from disk until Recover.
 func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error) {
 	store := o.Store
 	if store == nil {
@@ -69,22 +81,36 @@ func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error
 			return nil, err
 		}
 	}
-	e := &Engine{log: log, store: store, recovered: make(chan struct{}), inline: !o.Queued}
+	lo := lens.Options{FS: o.LensFS, Capacity: o.LensCapacity, Logger: log}
+	if o.Dir != "" {
+		lo.Dir = filepath.Join(o.Dir, LensDir)
+	}
+	lenses, err := lens.Open(lo)
+	if err != nil {
+		if o.Store == nil {
+			_ = store.Close() // opened here: nothing was written yet
+		}
+		return nil, err
+	}
+	e := &Engine{log: log, store: store, lenses: lenses, recovered: make(chan struct{}), inline: !o.Queued}
 	e.catalog = catalog.New(store, catalog.Options{
 		Capacity: o.Capacity, Workers: o.Workers, MailboxCapacity: o.MailboxCapacity,
 		MaxConnections: o.MaxCallers, StorageFailed: o.StorageFailed, Enqueued: o.Enqueued,
 		Retention: o.Retention,
 	})
-	registerMetrics(reg, e, o.Capacity)
+	registerMetrics(reg, e, o.Capacity, lenses.Capacity())
 	return e, nil
 }
 
 // MemoryStore is a store that keeps nothing, for tests that need no durability.
 func MemoryStore() Store { return storage.NewMemory() }
 
-// Recover loads what the store holds. It runs once, before Run serves requests; it returns the
-// number of series recovered.
+// Recover loads what the store holds, and the lenses. It runs once, before Run serves
+// requests; it returns the number of series recovered (Lenses counts the lenses).
 func (e *Engine) Recover() (int, error) {
+	if _, err := e.lenses.Load(); err != nil {
+		return 0, err
+	}
 	states, err := e.store.Recover()
 	if err != nil {
 		return 0, err
@@ -124,8 +150,14 @@ func (e *Engine) Stop() {
 	e.catalog.Pool().Stop()
 }
 
-// Close syncs and closes the store, after Run has returned.
-func (e *Engine) Close() error { return e.store.Close() }
+// Close syncs and closes the store, and refuses further lens changes, after Run has returned.
+func (e *Engine) Close() error {
+	lerr := e.lenses.Close()
+	if err := e.store.Close(); err != nil {
+		return err
+	}
+	return lerr
+}
 
 // ErrStopped is returned by Checkpoint once the engine is stopping.
 var ErrStopped = errors.New("engine stopped")

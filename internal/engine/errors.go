@@ -5,6 +5,7 @@ import (
 
 	"github.com/taudb/tau/internal/actor"
 	"github.com/taudb/tau/internal/catalog"
+	"github.com/taudb/tau/internal/lens"
 	"github.com/taudb/tau/internal/storage"
 )
 
@@ -29,10 +30,24 @@ var (
 	// ErrInvalidQuery: a range read with an unknown aggregation, or a bucket that does not fit
 	// its aggregation (raw needs 0, the others more than 0).
 	ErrInvalidQuery = errors.New("invalid range query")
+
+	// The lenses' errors (E5; lenses.go).
+
+	// ErrLensNotFound: the label names no lens.
+	ErrLensNotFound = lens.ErrNotFound
+	// ErrLensExists: creating or composing a label that names a lens.
+	ErrLensExists = lens.ErrExists
+	// ErrLensCapacity: a new lens beyond the lens capacity.
+	ErrLensCapacity = lens.ErrCapacity
+	// ErrInvalidTransform: CreateLens with a transform name that names no transform.
+	ErrInvalidTransform = lens.ErrUnknownTransform
+	// ErrLensChainTooLong: ComposeLens of chains longer together than MaxLensChain.
+	ErrLensChainTooLong = lens.ErrChainTooLong
 )
 
 // Errors lists every error above, for front ends to check that their mapping is complete.
-var Errors = []error{ErrSeriesNotFound, ErrSeriesExists, ErrOutOfOrder, ErrBusy, ErrCatalogFull, ErrStorageFailed, ErrInvalidQuery, ErrInvalidBatch}
+var Errors = []error{ErrSeriesNotFound, ErrSeriesExists, ErrOutOfOrder, ErrBusy, ErrCatalogFull, ErrStorageFailed, ErrInvalidQuery, ErrInvalidBatch,
+	ErrLensNotFound, ErrLensExists, ErrLensCapacity, ErrInvalidTransform, ErrLensChainTooLong}
 
 // ErrLogFailed is the storage cause inside ErrStorageFailed once the log has failed.
 var ErrLogFailed = storage.ErrLogFailed

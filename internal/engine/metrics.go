@@ -15,7 +15,7 @@ func (e *Engine) Stats() Stats { return e.catalog.Pool().Stats() }
 
 // registerMetrics adds the values read from the engine at scrape time. None has a per-series
 // label: ten thousand series must not become ten thousand time series.
-func registerMetrics(reg prometheus.Registerer, e *Engine, capacity int) {
+func registerMetrics(reg prometheus.Registerer, e *Engine, capacity, lensCapacity int) {
 	if reg == nil {
 		return
 	}
@@ -23,6 +23,8 @@ func registerMetrics(reg prometheus.Registerer, e *Engine, capacity int) {
 	gauge := func(name, help string, fn func() float64) {
 		f.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn)
 	}
+	gauge("tau_lenses", "Lenses defined (E5).", func() float64 { return float64(e.Lenses()) })
+	gauge("tau_lens_capacity_lenses", "Most lenses (TAU_LENS_CAPACITY).", func() float64 { return float64(lensCapacity) })
 	pool := e.catalog.Pool()
 	gauge("tau_catalog_series", "Series (actors) live.", func() float64 { return float64(e.Len()) })
 	gauge("tau_catalog_capacity_series", "Most series the catalog takes (TAU_CATALOG_CAPACITY).",

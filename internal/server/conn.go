@@ -26,7 +26,7 @@ const maxWindow = 256
 // Slots circulate between the reader and the writer, so they allocate nothing in steady state.
 type slot struct {
 	res  *engine.Result
-	page *page // LIST_SERIES and QUERY_RANGE: the answer's buffer, lent until it is written
+	page *page // LIST_SERIES, QUERY_RANGE and LIST_LENSES: the answer's buffer, lent until it is written
 	// APPEND_BATCH: the points, lent to the engine until it has run them, and the payload
 	// budget they hold (batch.go)
 	batch  *[]engine.BatchPoint
@@ -294,6 +294,8 @@ func (c *conn) dispatch(op protocol.Opcode, p []byte, r *slot) bool {
 		eng.QueryPoint(series.Label(l), ts, r.res)
 	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange:
 		c.dispatchRead(op, p, r)
+	case protocol.OpCreateLens, protocol.OpDropLens, protocol.OpQueryLens, protocol.OpComposeLens, protocol.OpListLenses:
+		c.dispatchLens(op, p, r)
 	}
 	return false
 }
@@ -365,7 +367,7 @@ func (c *conn) write(r *slot) {
 		c.out = protocol.AppendErr(c.out, r.status)
 	case r.op == protocol.OpPing:
 		c.out = protocol.AppendHeader(c.out, protocol.OpPong, 0)
-	case r.op == protocol.OpQueryPoint:
+	case r.op == protocol.OpQueryPoint, r.op == protocol.OpQueryLens:
 		c.out = protocol.AppendQueryAnswer(c.out, r.res.Found(), r.res.Value())
 	case r.op == protocol.OpSeriesInfo:
 		info := r.res.Info()
@@ -375,6 +377,9 @@ func (c *conn) write(r *slot) {
 		return
 	case r.op == protocol.OpListSeries:
 		c.writeList(&r.page.list)
+		return
+	case r.op == protocol.OpListLenses:
+		c.writeLensList(&r.page.list)
 		return
 	default:
 		c.out = protocol.AppendHeader(c.out, protocol.OpOK, 0)

@@ -17,6 +17,7 @@ func (s *Server) openEngine(store engine.Store, reg prometheus.Registerer) (*eng
 		Dir: cfg.DataDir, Fsync: cfg.Fsync, FsyncInterval: cfg.FsyncInterval,
 		Capacity: cfg.CatalogCapacity, Workers: cfg.PoolSize(), MailboxCapacity: cfg.MailboxCapacity,
 		Retention:     cfg.Retention,
+		LensCapacity:  cfg.LensCapacity,
 		MaxCallers:    cfg.MaxConnections,
 		Store:         store,
 		StorageFailed: s.storageRefused,
@@ -32,7 +33,8 @@ func (s *Server) runEngine() error {
 	if err != nil {
 		return fmt.Errorf("recovering storage in %s: %w", s.cfg.DataDir, err)
 	}
-	s.log.Info("storage recovered", zap.Int("series", n), zap.Duration("took", time.Since(start)))
+	s.log.Info("storage recovered", zap.Int("series", n), zap.Int("lenses", s.engine.Lenses()),
+		zap.Duration("took", time.Since(start)))
 	return s.engine.Run()
 }
 

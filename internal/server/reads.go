@@ -128,7 +128,11 @@ func (c *conn) writeRange(p *engine.RangePage) {
 func (c *conn) writeList(p *engine.ListPage) {
 	c.out = protocol.AppendListHeader(c.out[:0], p.More, len(p.Labels))
 	c.writeOut()
-	labels := p.Labels
+	c.writeLabels(p.Labels)
+}
+
+// writeLabels writes the labels of a listing, piece by piece through the write buffer.
+func (c *conn) writeLabels(labels []series.Label) {
 	for len(labels) > 0 && !c.failed {
 		b := c.room(protocol.LabelSize)
 		k := min(len(labels), cap(b)/protocol.LabelSize)

@@ -17,6 +17,7 @@
 // AppendBits and QueryBits work on the raw bits directly.
 //
 // Of the extensions (docs/protocol.md, "Extensions") it speaks E1 LIST_SERIES, E2 SERIES_INFO
-// and E4 QUERY_RANGE (reads.go) and E3 APPEND_BATCH (AppendBatch: many points of one series
-// in one atomic request). A server without one answers bad_opcode, which matches ErrUnsupported.
+// and E4 QUERY_RANGE (reads.go), E3 APPEND_BATCH (AppendBatch: many points of one series in
+// one atomic request) and the E5 lenses (lens.go: CreateLens, DropLens, QueryLens, ComposeLens,
+// ListLenses). A server without one answers bad_opcode, which matches ErrUnsupported.
 package client

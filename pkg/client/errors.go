@@ -35,7 +35,8 @@ func (e *StatusError) Error() string {
 }
 
 // Is matches a sentinel with the same status, whatever the request; and ErrUnsupported for a
-// bad_opcode answer to an extension (LIST_SERIES, SERIES_INFO, QUERY_RANGE, APPEND_BATCH).
+// bad_opcode answer to an extension (LIST_SERIES, SERIES_INFO, QUERY_RANGE, APPEND_BATCH, the
+// lens family).
 func (e *StatusError) Is(target error) bool {
 	if target == ErrUnsupported {
 		return e.unsupported()
@@ -47,7 +48,8 @@ func (e *StatusError) Is(target error) bool {
 // unsupported reports whether e is a bad_opcode answer to an extension the client sent.
 func (e *StatusError) unsupported() bool {
 	switch e.Op {
-	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange, protocol.OpAppendBatch:
+	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange, protocol.OpAppendBatch,
+		protocol.OpCreateLens, protocol.OpDropLens, protocol.OpQueryLens, protocol.OpComposeLens, protocol.OpListLenses:
 		return e.Status == protocol.StatusBadOpcode
 	}
 	return false
@@ -81,11 +83,11 @@ var meanings = map[protocol.Status]string{
 	protocol.StatusAuthFailed:          "the certificate does not match the server's",
 	protocol.StatusSeriesNotFound:      "no series has that label",
 	protocol.StatusSeriesAlreadyExists: "a series with that label already exists",
-	protocol.StatusInvalidPayload:      "the request payload has the wrong length",
-	protocol.StatusInternalError:       "the server could not do it (catalog full or storage failure)",
+	protocol.StatusInvalidPayload:      "the request is malformed (a wrong payload length, or a field the server refuses, such as an unknown lens transform)",
+	protocol.StatusInternalError:       "the server could not do it (catalog or lens capacity full, or storage failure)",
 	protocol.StatusOutOfOrder:          "the timestamp is not after the series' last point",
-	protocol.StatusLensNotFound:        "no lens has that name (lenses are not supported)",
-	protocol.StatusLensAlreadyExists:   "a lens with that name already exists (lenses are not supported)",
+	protocol.StatusLensNotFound:        "no lens has that label",
+	protocol.StatusLensAlreadyExists:   "a lens with that label already exists",
 	protocol.StatusBusy:                "the server is overloaded; nothing was done, try again later",
 }
 

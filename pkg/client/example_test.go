@@ -30,6 +30,11 @@ var addr string
 func TestMain(m *testing.M) {
 	cfg := config.Default()
 	cfg.ListenAddress, cfg.HTTPAddress = "127.0.0.1:0", "127.0.0.1:0"
+	dir, err := os.MkdirTemp("", "tau-client-examples")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg.DataDir = dir // the series are in memory; the lenses keep their small state here
 	srv, err := server.New(cfg, zap.NewNop(), prometheus.NewRegistry(), server.Options{Store: engine.MemoryStore()})
 	if err != nil {
 		log.Fatal(err)
@@ -42,6 +47,7 @@ func TestMain(m *testing.M) {
 	if err := <-done; err != nil {
 		log.Print(err)
 	}
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -283,4 +289,48 @@ func ExampleConn_AppendBatch() {
 	// Output:
 	// true
 	// 1000 00:16:39
+}
+
+// Lenses are named views of a series through transforms (docs/protocol.md, E5): here the
+// Fahrenheit of a Celsius series, and its returns, composed from the two.
+func ExampleConn_QueryLens() {
+	ctx := context.Background()
+	conn, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	temp := protocol.LabelFromString("example.temp")
+	if err := conn.Create(ctx, temp); err != nil {
+		log.Fatal(err)
+	}
+	for i, c := range []float64{20, 25} {
+		if err := conn.Append(ctx, temp, int64(i+1), c); err != nil {
+			log.Fatal(err)
+		}
+	}
+	f, r, fr := protocol.LabelFromString("temp.f"), protocol.LabelFromString("temp.r"), protocol.LabelFromString("temp.f.r")
+	if err := conn.CreateLens(ctx, f, temp, client.CelsiusToFahrenheit); err != nil {
+		log.Fatal(err)
+	}
+	if err := conn.CreateLens(ctx, r, temp, client.Returns); err != nil {
+		log.Fatal(err)
+	}
+	if err := conn.ComposeLens(ctx, fr, f, r); err != nil { // Fahrenheit, then its returns
+		log.Fatal(err)
+	}
+	for _, l := range []protocol.Label{f, fr} {
+		v, found, err := conn.QueryLens(ctx, l, 2)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s at 2: %.4f %v\n", strings.TrimRight(string(l[:]), "\x00"), v, found)
+	}
+	_, found, err := conn.QueryLens(ctx, fr, 1) // returns need the point before
+	fmt.Println("temp.f.r at 1:", found, err)
+	// Output:
+	// temp.f at 2: 77.0000 true
+	// temp.f.r at 2: 0.1324 true
+	// temp.f.r at 1: false <nil>
 }

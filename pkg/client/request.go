@@ -15,6 +15,8 @@ type request struct {
 	key  [32]byte // the label, or the certificate for CONNECT, or LIST_SERIES's start
 	ts   int64    // APPEND, QUERY_POINT; QUERY_RANGE's start
 	bits uint64
+	// CREATE_LENS' source and zero-padded transform name; COMPOSE_LENS' first and second lens.
+	key2, key3 [32]byte
 	// QUERY_RANGE's further fields; limit is LIST_SERIES's too.
 	end    int64
 	bucket int64
@@ -26,9 +28,9 @@ type request struct {
 	asBits bool
 }
 
-// maxFrame is the largest request frame the client encodes in one piece (QUERY_RANGE);
-// APPEND_BATCH is written as a head and then its points (writeBatch).
-const maxFrame = protocol.HeaderSize + protocol.QueryRangePayloadSize
+// maxFrame is the largest request frame the client encodes in one piece (CREATE_LENS and
+// COMPOSE_LENS); APPEND_BATCH is written as a head and then its points (writeBatch).
+const maxFrame = protocol.HeaderSize + protocol.CreateLensPayloadSize
 
 // scratchSize is the connection's encoding buffer: any frame but APPEND_BATCH, or a batch's
 // head and points about 30 at a time.
@@ -51,11 +53,16 @@ func (r *request) appendFrame(dst []byte) []byte {
 	case protocol.OpAppend:
 		dst = protocol.AppendHeader(dst, r.op, protocol.AppendPayloadSize)
 		return protocol.EncodeAppend(dst, r.key, r.ts, math.Float64frombits(r.bits))
-	case protocol.OpQueryPoint:
+	case protocol.OpQueryPoint, protocol.OpQueryLens:
 		dst = protocol.AppendHeader(dst, r.op, protocol.QueryPayloadSize)
 		return protocol.EncodeQuery(dst, r.key, r.ts)
+	case protocol.OpDropLens:
+		return protocol.AppendFrame(dst, r.op, r.key[:])
+	case protocol.OpCreateLens, protocol.OpComposeLens: // the name is already padded in key3
+		dst = protocol.AppendHeader(dst, r.op, protocol.ComposeLensPayloadSize)
+		return protocol.EncodeComposeLens(dst, r.key, r.key2, r.key3)
 	}
-	return protocol.AppendHeader(dst, r.op, 0) // PING, DISCONNECT
+	return protocol.AppendHeader(dst, r.op, 0) // PING, DISCONNECT, LIST_LENSES
 }
 
 // result is the decoded answer to one request.
@@ -88,7 +95,7 @@ func decodeAnswer(req protocol.Opcode, h protocol.Header, p []byte) result {
 		return result{status: protocol.Status(p[0])}
 	case h.Opcode == protocol.OpPong && req == protocol.OpPing:
 		return result{}
-	case h.Opcode == protocol.OpOK && req == protocol.OpQueryPoint:
+	case h.Opcode == protocol.OpOK && (req == protocol.OpQueryPoint || req == protocol.OpQueryLens):
 		found, bits, err := protocol.DecodeQueryAnswer(p)
 		if err != nil {
 			return result{err: ErrUnexpectedAnswer}
@@ -108,9 +115,10 @@ func decodeAnswer(req protocol.Opcode, h protocol.Header, p []byte) result {
 	return result{err: ErrUnexpectedAnswer}
 }
 
-// isPaged reports whether op's answer is a page (E1, E4), longer than any v1 answer.
+// isPaged reports whether op's answer is a page (E1, E4) or a listing (E5's LIST_LENSES),
+// longer than any v1 answer.
 func isPaged(op protocol.Opcode) bool {
-	return op == protocol.OpListSeries || op == protocol.OpQueryRange
+	return op == protocol.OpListSeries || op == protocol.OpQueryRange || op == protocol.OpListLenses
 }
 
 // maxAnswer is the longest answer payload the client reads for a request of op: a full page
@@ -121,6 +129,8 @@ func maxAnswer(op protocol.Opcode) uint32 {
 		return protocol.PageHeaderSize + protocol.MaxListLimit*protocol.LabelSize
 	case protocol.OpQueryRange:
 		return protocol.PageHeaderSize + protocol.MaxRangeLimit*protocol.RangePointSize
+	case protocol.OpListLenses:
+		return maxLensList
 	}
 	return smallAnswer
 }

@@ -19,7 +19,16 @@ func FuzzReader(f *testing.F) {
 	f.Add(AppendHeader(nil, OpQueryPoint, 0xFFFFFFFF))
 	f.Add([]byte("TAU\x02\x01\x00\x00\x00\x00\x00"))
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
-	f.Add(AppendFrame(nil, Opcode(0x40), []byte("lens")))
+	// The lens family (E5): each request well-formed, a wrong length, and LIST_LENSES with a
+	// payload (ignored) followed by a frame that must still be read as one.
+	create, _ := EncodeCreateLens(nil, Label{1}, Label{2}, TransformReturns)
+	f.Add(AppendFrame(nil, OpCreateLens, create))
+	f.Add(AppendFrame(AppendFrame(nil, OpCreateLens, create[:CreateLensPayloadSize-1]), OpPing, nil))
+	f.Add(AppendFrame(nil, OpDropLens, make([]byte, DropLensPayloadSize)))
+	f.Add(AppendFrame(nil, OpQueryLens, EncodeQuery(nil, Label{1}, -1)))
+	f.Add(AppendFrame(nil, OpComposeLens, EncodeComposeLens(nil, Label{3}, Label{1}, Label{1})))
+	f.Add(AppendFrame(AppendFrame(nil, OpListLenses, []byte("ignored")), OpListLenses, nil))
+	f.Add(AppendHeader(nil, OpComposeLens, 0xFFFFFFFF))
 	f.Add(AppendFrame(nil, OpListSeries, EncodeListSeries(nil, Label{}, 0)))
 	f.Add(AppendFrame(nil, OpSeriesInfo, make([]byte, SeriesInfoPayloadSize)))
 	f.Add(AppendFrame(AppendFrame(nil, OpQueryRange, EncodeQueryRange(nil, &QueryRange{End: 100, Aggregation: AggAvg, Bucket: 10})),

@@ -34,6 +34,11 @@ const (
 	OpAppendBatch  Opcode = 0x21 // extension E3 (batch.go)
 	OpQueryPoint   Opcode = 0x30
 	OpQueryRange   Opcode = 0x31 // extension E4
+	OpCreateLens   Opcode = 0x40 // extension E5 (lens.go)
+	OpDropLens     Opcode = 0x41 // extension E5
+	OpQueryLens    Opcode = 0x42 // extension E5
+	OpComposeLens  Opcode = 0x43 // extension E5
+	OpListLenses   Opcode = 0x44 // extension E5
 	OpOK           Opcode = 0xF0
 	OpErr          Opcode = 0xFF
 )
@@ -93,6 +98,16 @@ func (o Opcode) String() string {
 		return "SERIES_INFO"
 	case OpQueryRange:
 		return "QUERY_RANGE"
+	case OpCreateLens:
+		return "CREATE_LENS"
+	case OpDropLens:
+		return "DROP_LENS"
+	case OpQueryLens:
+		return "QUERY_LENS"
+	case OpComposeLens:
+		return "COMPOSE_LENS"
+	case OpListLenses:
+		return "LIST_LENSES"
 	case OpOK:
 		return "OK"
 	case OpErr:
@@ -102,21 +117,22 @@ func (o Opcode) String() string {
 }
 
 // IsRequest reports whether a client may send this opcode (R3: server-only and unlisted
-// opcodes, reserved ones included, are unknown). Of the extensions, E1 LIST_SERIES, E2
-// SERIES_INFO, E3 APPEND_BATCH and E4 QUERY_RANGE are requests; the lens family (0x40–0x44)
-// is not implemented and stays unknown.
+// opcodes, reserved ones included, are unknown). Every extension is a request: E1
+// LIST_SERIES, E2 SERIES_INFO, E3 APPEND_BATCH, E4 QUERY_RANGE and the lens family of E5
+// (0x40–0x44).
 func (o Opcode) IsRequest() bool {
 	switch o {
 	case OpConnect, OpDisconnect, OpPing, OpCreateSeries, OpDropSeries, OpAppend, OpQueryPoint,
-		OpListSeries, OpSeriesInfo, OpQueryRange, OpAppendBatch:
+		OpListSeries, OpSeriesInfo, OpQueryRange, OpAppendBatch,
+		OpCreateLens, OpDropLens, OpQueryLens, OpComposeLens, OpListLenses:
 		return true
 	}
 	return false
 }
 
 // PayloadSize is the exact request payload length for the opcode (R4), or -1 when any length
-// is accepted (DISCONNECT and PING ignore their payload) or the length varies (APPEND_BATCH:
-// BatchCount checks it).
+// is accepted (DISCONNECT, PING and LIST_LENSES ignore their payload) or the length varies
+// (APPEND_BATCH: BatchCount checks it).
 func (o Opcode) PayloadSize() int {
 	switch o {
 	case OpConnect:
@@ -133,6 +149,14 @@ func (o Opcode) PayloadSize() int {
 		return SeriesInfoPayloadSize
 	case OpQueryRange:
 		return QueryRangePayloadSize
+	case OpCreateLens:
+		return CreateLensPayloadSize
+	case OpDropLens:
+		return DropLensPayloadSize
+	case OpQueryLens:
+		return QueryLensPayloadSize
+	case OpComposeLens:
+		return ComposeLensPayloadSize
 	}
 	return -1
 }

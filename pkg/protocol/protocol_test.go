@@ -66,6 +66,7 @@ func TestPayloadSizes(t *testing.T) {
 	cases := map[Opcode]int{
 		OpConnect: 32, OpCreateSeries: 32, OpDropSeries: 32, OpAppend: 48, OpQueryPoint: 40,
 		OpPing: -1, OpDisconnect: -1, OpListSeries: 36, OpSeriesInfo: 32, OpQueryRange: 61, OpAppendBatch: -1,
+		OpCreateLens: 96, OpDropLens: 32, OpQueryLens: 40, OpComposeLens: 96, OpListLenses: -1,
 	}
 	for op, want := range cases {
 		if got := op.PayloadSize(); got != want {
@@ -76,7 +77,8 @@ func TestPayloadSizes(t *testing.T) {
 		o := Opcode(op)
 		want := o == OpConnect || o == OpDisconnect || o == OpPing || o == OpCreateSeries ||
 			o == OpDropSeries || o == OpAppend || o == OpQueryPoint ||
-			o == OpListSeries || o == OpSeriesInfo || o == OpQueryRange || o == OpAppendBatch
+			o == OpListSeries || o == OpSeriesInfo || o == OpQueryRange || o == OpAppendBatch ||
+			(o >= OpCreateLens && o <= OpListLenses)
 		if o.IsRequest() != want {
 			t.Errorf("IsRequest(0x%02x) = %v", op, !want)
 		}

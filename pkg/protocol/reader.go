@@ -6,11 +6,11 @@ import (
 	"io"
 )
 
-// MaxRequestPayload is the largest fixed payload any request opcode uses (QUERY_RANGE's 61
-// bytes); longer payloads are never buffered here, only discarded, so a connection's memory
-// does not grow with what a client claims. APPEND_BATCH, whose payload varies, is read in parts
-// with ReadFull into buffers the caller bounds.
-const MaxRequestPayload = QueryRangePayloadSize
+// MaxRequestPayload is the largest fixed payload any request opcode uses (CREATE_LENS's and
+// COMPOSE_LENS's 96 bytes); longer payloads are never buffered here, only discarded, so a
+// connection's memory does not grow with what a client claims. APPEND_BATCH, whose payload
+// varies, is read in parts with ReadFull into buffers the caller bounds.
+const MaxRequestPayload = CreateLensPayloadSize
 
 // ErrPayloadTooLarge is returned for a header whose length exceeds the reader's limit (R2).
 var ErrPayloadTooLarge = errors.New("protocol: payload too large")

@@ -5,7 +5,8 @@ import "fmt"
 // Status is the one-byte payload of an ERR frame.
 type Status byte
 
-// Status codes; 0x01–0x0B are the original server's numbers, 0x0E is this project's.
+// Status codes; 0x01–0x0B are the original server's numbers, 0x0C and 0x0D those of its later
+// lens release (E5), 0x0E is this project's.
 const (
 	StatusBadMagic            Status = 0x01
 	StatusBadVersion          Status = 0x02

@@ -160,6 +160,16 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 		}
 	})
 
+	t.Run("LensCapacity", func(t *testing.T) {
+		want := "1000" // the server's default
+		if rc.name == "all-features" {
+			want = "5000"
+		}
+		if env["TAU_LENS_CAPACITY"] != want {
+			t.Errorf("TAU_LENS_CAPACITY=%q, want %q", env["TAU_LENS_CAPACITY"], want)
+		}
+	})
+
 	t.Run("CertificateNeverInEnv", func(t *testing.T) {
 		if _, ok := env["TAU_CERTIFICATE"]; ok {
 			t.Error("TAU_CERTIFICATE is set: the certificate must be a mounted file")

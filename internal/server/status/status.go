@@ -25,6 +25,14 @@ var table = []struct {
 	{engine.ErrInvalidQuery, protocol.StatusInvalidPayload},
 	// Likewise a batch's point count (E3).
 	{engine.ErrInvalidBatch, protocol.StatusInvalidPayload},
+	// Lenses (E5): an unknown transform name is a payload field the contract refuses; a full
+	// lens capacity is internal_error, as a full catalog is; so is a composition past this
+	// server's bound on chains, which the contract does not foresee.
+	{engine.ErrLensNotFound, protocol.StatusLensNotFound},
+	{engine.ErrLensExists, protocol.StatusLensAlreadyExists},
+	{engine.ErrInvalidTransform, protocol.StatusInvalidPayload},
+	{engine.ErrLensCapacity, protocol.StatusInternalError},
+	{engine.ErrLensChainTooLong, protocol.StatusInternalError},
 	// The original server reports a full catalog and a failed disk as internal_error (R10, R11).
 	{engine.ErrCatalogFull, protocol.StatusInternalError},
 	{engine.ErrStorageFailed, protocol.StatusInternalError},

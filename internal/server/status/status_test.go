@@ -23,6 +23,11 @@ func TestOf(t *testing.T) {
 		{"catalog full", engine.ErrCatalogFull, protocol.StatusInternalError},
 		{"invalid query", engine.ErrInvalidQuery, protocol.StatusInvalidPayload},
 		{"invalid batch", engine.ErrInvalidBatch, protocol.StatusInvalidPayload},
+		{"lens not found", engine.ErrLensNotFound, protocol.StatusLensNotFound},
+		{"lens exists", engine.ErrLensExists, protocol.StatusLensAlreadyExists},
+		{"unknown transform", engine.ErrInvalidTransform, protocol.StatusInvalidPayload},
+		{"lens capacity", engine.ErrLensCapacity, protocol.StatusInternalError},
+		{"lens chain too long", engine.ErrLensChainTooLong, protocol.StatusInternalError},
 		{"storage wrapped", fmt.Errorf("%w: %w", engine.ErrStorageFailed, engine.ErrLogFailed), protocol.StatusInternalError},
 		{"unknown", errors.New("a bug"), protocol.StatusInternalError},
 	}

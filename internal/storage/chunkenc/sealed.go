@@ -67,3 +67,26 @@ func (i *Iter) Err() error { return i.it.err }
 
 // Chunks is the number of chunks held, head included.
 func (s *Series) Chunks() int { return len(s.chunks) }
+
+// ChunkAt is the last chunk whose first timestamp is at or before ts: the only one that can
+// hold ts, and where a walk back from ts starts. It is -1 when ts precedes every chunk.
+func (s *Series) ChunkAt(ts int64) int {
+	lo, hi := 0, len(s.chunks) // the first chunk starting after ts
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.chunks[m].minT <= ts {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo - 1
+}
+
+// ChunkOf is chunk i, the head included, to decode with NewIter. Its bytes are the series'
+// own: a sealed chunk's never change, the head's only grow past its last point, so they are
+// valid for the points N counts until the series changes.
+func (s *Series) ChunkOf(i int) Chunk {
+	c := &s.chunks[i]
+	return Chunk{Data: c.w.b, N: c.n, MinT: c.minT, MaxT: c.maxT}
+}

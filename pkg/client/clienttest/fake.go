@@ -6,9 +6,10 @@
 // Besides v1 it answers the extensions the real server implements: E1 LIST_SERIES, E2
 // SERIES_INFO and E4 QUERY_RANGE with the server's own range code (internal/query) over the
 // same point store (storage.Series), so its pages, aggregations and paging agree with the server's;
-// and E3 APPEND_BATCH, atomic, with the server's length and order rules and its status table.
-// Options.V1Only makes it answer them bad_opcode instead, as the original 1.3.0 server does,
-// for testing a client's probe for an extension.
+// E3 APPEND_BATCH, atomic, with the server's length and order rules and its status table; and
+// the E5 lenses with the server's own registry and chains (internal/lens, kept in memory) and
+// the same lookback of a series' points. Options.V1Only makes it answer them bad_opcode
+// instead, as the original 1.3.0 server does, for testing a client's probe for an extension.
 package clienttest
 
 import (
@@ -21,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/lens"
 	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/server/status"
 	"github.com/taudb/tau/internal/storage"
@@ -56,6 +58,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	series map[protocol.Label]*series
+	lenses *lens.Registry // in memory: the fake stores nothing durably
 
 	wg    sync.WaitGroup
 	cmu   sync.Mutex
@@ -70,6 +73,8 @@ type series struct {
 type Options struct {
 	// V1Only answers the extensions bad_opcode once authenticated, as the original 1.3.0 does.
 	V1Only bool
+	// LensCapacity is the most lenses (0: the server's default, 1000).
+	LensCapacity int
 }
 
 // Start starts a fake server with the development certificate; it is stopped by t.Cleanup.
@@ -104,9 +109,17 @@ func ListenWith(hook Hook, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	lenses, err := lens.Open(lens.Options{Capacity: o.LensCapacity})
+	if err == nil {
+		_, err = lenses.Load()
+	}
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	s := &Server{
 		Addr: ln.Addr().String(), Cert: protocol.DevCertificate, ln: ln, hook: hook, v1Only: o.V1Only,
-		series: map[protocol.Label]*series{}, conns: map[net.Conn]struct{}{},
+		series: map[protocol.Label]*series{}, lenses: lenses, conns: map[net.Conn]struct{}{},
 	}
 	s.wg.Add(1)
 	go s.accept()
@@ -234,7 +247,8 @@ func (s *Server) answer(dst []byte, req Request, authed *bool) ([]byte, bool) {
 // v1 reports whether op is one of the original's opcodes (the others are extensions).
 func v1(op protocol.Opcode) bool {
 	switch op {
-	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange, protocol.OpAppendBatch:
+	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange, protocol.OpAppendBatch,
+		protocol.OpCreateLens, protocol.OpDropLens, protocol.OpQueryLens, protocol.OpComposeLens, protocol.OpListLenses:
 		return false
 	}
 	return true
@@ -248,6 +262,8 @@ func (s *Server) operate(dst []byte, op protocol.Opcode, p []byte) []byte {
 	switch op {
 	case protocol.OpListSeries:
 		return s.list(dst, p)
+	case protocol.OpCreateLens, protocol.OpDropLens, protocol.OpQueryLens, protocol.OpComposeLens, protocol.OpListLenses:
+		return s.lens(dst, op, p)
 	case protocol.OpQueryRange:
 		// E4's fields are checked before the series is looked up (R0).
 		if q := protocol.QueryRangeRequest(p); !q.Valid() {

@@ -15,10 +15,11 @@ import (
 // open; before CONNECT they are not_authenticated and close, as R0 orders for every opcode.
 func TestExtensionsAreBadOpcode(t *testing.T) {
 	s := StartWith(t, nil, Options{V1Only: true})
-	ops := []protocol.Opcode{protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange}
+	ops := []protocol.Opcode{protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange,
+		protocol.OpCreateLens, protocol.OpDropLens, protocol.OpQueryLens, protocol.OpComposeLens, protocol.OpListLenses}
 	for _, op := range ops {
 		nc, br := dialFake(t, s)
-		if got := call(t, nc, br, op, make([]byte, op.PayloadSize())); got != protocol.StatusNotAuthenticated {
+		if got := call(t, nc, br, op, make([]byte, max(op.PayloadSize(), 0))); got != protocol.StatusNotAuthenticated {
 			t.Fatalf("%v before CONNECT: status %v", op, got)
 		}
 	}
@@ -27,7 +28,7 @@ func TestExtensionsAreBadOpcode(t *testing.T) {
 		t.Fatalf("CONNECT: %v", got)
 	}
 	for _, op := range ops {
-		for _, n := range []int{op.PayloadSize(), 0, op.PayloadSize() + 1} {
+		for _, n := range []int{max(op.PayloadSize(), 0), 0, op.PayloadSize() + 1} {
 			if got := call(t, nc, br, op, make([]byte, n)); got != protocol.StatusBadOpcode {
 				t.Fatalf("%v with %d bytes: status %v, want bad_opcode", op, n, got)
 			}
@@ -65,6 +66,14 @@ func TestExtensionsKeepR0(t *testing.T) {
 		{protocol.OpQueryRange, protocol.EncodeQueryRange(nil, &good), protocol.StatusSeriesNotFound},
 		{protocol.OpSeriesInfo, unknown[:], protocol.StatusSeriesNotFound},
 		{protocol.OpListSeries, make([]byte, 36), 0},
+		// The lenses (E5): the length, then the transform's name, then the lens.
+		{protocol.OpCreateLens, make([]byte, 95), protocol.StatusInvalidPayload},
+		{protocol.OpCreateLens, make([]byte, 96), protocol.StatusInvalidPayload}, // no transform is named ""
+		{protocol.OpQueryLens, make([]byte, 41), protocol.StatusInvalidPayload},
+		{protocol.OpQueryLens, make([]byte, 40), protocol.StatusLensNotFound},
+		{protocol.OpComposeLens, make([]byte, 96), protocol.StatusLensNotFound},
+		{protocol.OpDropLens, unknown[:], protocol.StatusLensNotFound},
+		{protocol.OpListLenses, make([]byte, 200), 0},
 	}
 	for _, c := range cases {
 		if got := call(t, nc, br, c.op, c.payload); got != c.want {
