@@ -180,7 +180,7 @@ header() { # other-name
 }
 
 # row prints one comparison from two CSV rows (fields: 6 requests, 7 errors, 9 ops/s, 12 p99 ms,
-# 15 CPU ticks, appended by measure).
+# the last: CPU ticks, appended by measure; tau bench may add columns before it).
 row() { # durability pipeline test tau-csv other-csv other-name
 	local t=$4 o=$5 a b
 	IFS=, read -r -a a <<<"$t"
@@ -191,7 +191,7 @@ row() { # durability pipeline test tau-csv other-csv other-name
 	fi
 	awk -v d="$1" -v p="$2" -v n="$3" -v other="$6" -v hz="$CLK_TCK" \
 		-v ta="${a[8]}" -v oa="${b[8]}" -v tp="${a[11]}" -v op="${b[11]}" -v te="${a[6]}" \
-		-v oe="${b[6]}" -v tn="${a[5]}" -v on="${b[5]}" -v tt="${a[14]}" -v ot="${b[14]}" 'BEGIN {
+		-v oe="${b[6]}" -v tn="${a[5]}" -v on="${b[5]}" -v tt="${a[-1]}" -v ot="${b[-1]}" 'BEGIN {
 		tc = tn > 0 ? tt * 1e6 / hz / tn : 0
 		oc = on > 0 ? ot * 1e6 / hz / on : 0
 		printf "%-19s %3s  %-18s %12.0f %12.0f ", d, p, n, ta, oa

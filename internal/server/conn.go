@@ -186,9 +186,10 @@ func (c *conn) queue(r *slot, closeAfter bool) {
 
 // answerNow is the fast path: when the writer has nothing left to answer and r's answer is
 // ready (the front end answered it, or the engine ran it inline), the reader writes it itself,
-// saving the hand-off to the writer goroutine. A durable answer still waiting for the disk is
-// waited for here only when no further request is buffered: the reader has nothing else to
-// do, and the client waits for this answer. It reports whether r was answered.
+// saving the hand-off to the writer goroutine. An answer still waiting for the disk goes to
+// the writer: measured, a reader that waits for the fsync itself makes group commits smaller
+// (7,500 fsyncs for 117,000 appends against 6,400 for 133,000, TAU_FSYNC=always, 50
+// connections, one append in flight each). It reports whether r was answered.
 func (c *conn) answerNow(r *slot) bool {
 	if !c.fast || c.queued.Load() != 0 {
 		return false
@@ -199,7 +200,7 @@ func (c *conn) answerNow(r *slot) bool {
 		}
 		r.res.Wait() // returns at once; a receive, so the result's fields are ours to read
 		r.waited = true
-		if r.res.Pending() && c.r.NextFrameBuffered() {
+		if r.res.Pending() {
 			return false
 		}
 	}
