@@ -128,3 +128,52 @@ func TestOpenRefusesWhatIsNotAWholeFile(t *testing.T) {
 		}
 	}
 }
+
+// TestFindMatchesALinearScan: interpolation and galloping find the same chunk a scan does, on
+// runs whose chunks are spread anything but evenly in time.
+func TestFindMatchesALinearScan(t *testing.T) {
+	s := chunkenc.NewSeries()
+	ts := int64(math.MinInt64 + 1)
+	for i := range 6000 {
+		switch {
+		case i%997 == 0:
+			ts += 1 << 60 // a few huge gaps
+		case i%120 < 3:
+			ts += 1 << 30
+		default:
+			ts++
+		}
+		s.Append(ts, uint64(i))
+	}
+	chunks := make([]chunkenc.Chunk, s.Sealed())
+	for i := range chunks {
+		chunks[i] = s.SealedChunk(i)
+	}
+	dir := t.TempDir()
+	refs := writeFile(t, dir, 1, chunks)
+	f, err := Open(filepath.Join(dir, Name(1)), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	run, err := f.Run(refs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := func(ts int64) int {
+		k := 0
+		for i, c := range chunks {
+			if c.MinT <= ts {
+				k = i
+			}
+		}
+		return k
+	}
+	for _, c := range chunks {
+		for _, q := range []int64{c.MinT - 1, c.MinT, c.MinT + 1, c.MaxT, math.MinInt64, math.MaxInt64} {
+			if got, want := run.Find(q), scan(q); got != want {
+				t.Fatalf("Find(%d) = %d, want %d", q, got, want)
+			}
+		}
+	}
+}
