@@ -93,7 +93,7 @@ func TestLensQueryBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	stalled, queued := NewResult(), NewResult()
-	e.Append(l, 0, 0, stalled)
+	go e.Append(l, 0, 0, stalled) // its actor now waits in the store (perhaps on this goroutine)
 	<-g.entered
 	e.QueryLens(ln, 0, queued)
 	if _, err := call(func(r *Result) { e.QueryLens(ln, 0, r) }); !errors.Is(err, ErrBusy) {
