@@ -98,6 +98,9 @@ func (d *Disk) CommitCheckpoint(m Mark, snaps []SeriesSnapshot, install func()) 
 	}
 	var merged *chunkfile.File
 	window := d.compactionWindow(nf)
+	if window == nil {
+		window = d.expiredWindow(snaps, nf)
+	}
 	if window != nil {
 		if merged, err = d.compact(snaps, window); err != nil {
 			d.discard(nf)

@@ -20,6 +20,10 @@ import (
 const (
 	compactTarget   = 64 << 20 // a merged file is at most this big
 	compactMinFiles = 4        // merging fewer would rewrite too much for too little
+	// rewriteExpired is the share of a file's bytes, estimated expired, that makes it worth
+	// rewriting without them: retention (E6) reclaims a large file long before all of it has
+	// expired, at the cost of copying the rest once.
+	rewriteExpired = 0.5
 )
 
 // compactionWindow picks the files to merge: the newest consecutive live files (before the
@@ -47,6 +51,37 @@ func (d *Disk) compactionWindow(exclude *chunkfile.File) map[uint64]bool {
 		return nil
 	}
 	return window
+}
+
+// expiredWindow picks the file most of whose bytes have expired (estimated per span from the
+// share of its time range before the series' Keep), for compact to rewrite alone; nil when no
+// file passes rewriteExpired.
+func (d *Disk) expiredWindow(snaps []SeriesSnapshot, exclude *chunkfile.File) map[uint64]bool {
+	expired := map[uint64]float64{}
+	for i := range snaps {
+		s := &snaps[i]
+		for _, r := range s.Spans {
+			if r.MinT >= s.Keep || r.MaxT < s.Keep || r.MaxT == r.MinT {
+				continue // all live (or wholly expired: no longer named at all)
+			}
+			share := (float64(s.Keep) - float64(r.MinT)) / (float64(r.MaxT) - float64(r.MinT))
+			expired[r.File] += share * float64(r.Size)
+		}
+	}
+	best, bestShare := uint64(0), rewriteExpired
+	for seq, bytes := range expired {
+		f := d.files[seq]
+		if f == nil || (exclude != nil && seq == exclude.Seq()) {
+			continue
+		}
+		if share := bytes / float64(f.Size()); share >= bestShare {
+			best, bestShare = seq, share
+		}
+	}
+	if best == 0 {
+		return nil
+	}
+	return map[uint64]bool{best: true}
 }
 
 // compact merges the window's files into one: per series, its spans in them become one run,

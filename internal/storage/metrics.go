@@ -102,7 +102,7 @@ func newMetrics(reg prometheus.Registerer, sz sizes) *metrics {
 		}),
 		compactions: f.NewCounter(prometheus.CounterOpts{
 			Name: "tau_storage_compactions_total",
-			Help: "Compactions: chunk files merged into one.",
+			Help: "Compactions: chunk files merged into one, or one rewritten without its expired chunks.",
 		}),
 		compactionDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tau_storage_compaction_duration_seconds",

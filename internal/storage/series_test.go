@@ -218,3 +218,49 @@ func BenchmarkLookup(b *testing.B) {
 		})
 	}
 }
+
+// TestMostlyExpiredFileIsRewritten: a chunk file most of whose points have expired is
+// rewritten without them at the next checkpoint (retention reclaims disk before a file
+// expires whole), and every read stays exact.
+func TestMostlyExpiredFileIsRewritten(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	dir := t.TempDir()
+	d, _ := openRecovered(t, dir, DiskOptions{})
+	s := NewSeries()
+	const keep = 500e9
+	s.SetRetention(keep)
+	var all []point
+	add := func(from, to int) {
+		for i := from; i < to; i++ {
+			p := point{int64(i) * 1e9, math.Float64bits(float64(i % 7))}
+			s.Append(p.ts, p.bits)
+			all = append(all, p)
+		}
+	}
+	add(0, 1200)
+	flushNow(t, d, s) // one file: the 4 full chunks not expired yet, 600 s … 1079 s
+	first := s.spans[0].ref
+	add(1200, 1500) // the newest point is at 1499 s: points before 999 s expire, 83% of the file
+	flushNow(t, d, s)
+	if testutilCompactions(d) != 1 {
+		t.Fatalf("%v compactions, want the mostly expired file rewritten", testutilCompactions(d))
+	}
+	for _, sp := range s.spans {
+		if sp.ref.File == first.File {
+			t.Fatalf("the mostly expired file %d is still read", first.File)
+		}
+	}
+	if got := s.spans[0].ref; first.Chunks != 4 || got.Chunks != 1 || got.MinT != 960e9 {
+		t.Fatalf("rewritten span %+v, want only the chunk holding 999 s on (from %+v)", got, first)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, chunkDirName, "*"))
+	if len(files) != len(s.spans) {
+		t.Fatalf("%d chunk files for %d spans", len(files), len(s.spans))
+	}
+	checkSeries(t, rng, s, all, keep)
+	must(t, d.Close())
+	d2, states := openRecovered(t, dir, DiskOptions{})
+	defer func() { _ = d2.Close() }()
+	states[0].Series.SetRetention(keep)
+	checkSeries(t, rng, states[0].Series, all, keep)
+}
