@@ -84,8 +84,8 @@ func (d *Disk) expiredWindow(snaps []SeriesSnapshot, exclude *chunkfile.File) ma
 	return map[uint64]bool{best: true}
 }
 
-// compact merges the window's files into one: per series, its spans in them become one run,
-// without the chunks that expired. It rewrites the snapshots' Spans to name the new file, and
+// compact merges the window's files into one: per series, each run of its consecutive spans
+// in them becomes one run, without the chunks that expired. It rewrites the snapshots' Spans to name the new file, and
 // returns it. Nothing is deleted here: the inputs go once the checkpoint naming the new file
 // is committed and every series has installed it (collect).
 func (d *Disk) compact(snaps []SeriesSnapshot, window map[uint64]bool) (*chunkfile.File, error) {
@@ -98,24 +98,10 @@ func (d *Disk) compact(snaps []SeriesSnapshot, window map[uint64]bool) (*chunkfi
 	var chunks []chunkenc.Chunk
 	for i := range snaps {
 		s := &snaps[i]
-		lo, hi := spansIn(s.Spans, window)
-		if lo == hi {
-			continue
-		}
-		if chunks, err = d.liveChunks(chunks[:0], s.Spans[lo:hi], s.Keep); err != nil {
+		if chunks, err = d.compactSpans(w, s, window, chunks); err != nil {
 			w.Abort()
 			return nil, err
 		}
-		merged := s.Spans[:lo:lo]
-		if len(chunks) > 0 {
-			ref, err := w.AddRun(chunks, s.Spans[hi-1].MaxT)
-			if err != nil {
-				w.Abort()
-				return nil, err
-			}
-			merged = append(merged, ref)
-		}
-		s.Spans = append(merged, s.Spans[hi:]...)
 	}
 	if _, err := w.Finish(); err != nil {
 		return nil, err
@@ -133,20 +119,37 @@ func (d *Disk) compact(snaps []SeriesSnapshot, window map[uint64]bool) (*chunkfi
 	return f, nil
 }
 
-// spansIn is the range of spans that lie in the window's files; they are consecutive, as the
-// window is the newest consecutive files and a series' spans are in file order.
-func spansIn(spans []chunkfile.Ref, window map[uint64]bool) (lo, hi int) {
-	lo = len(spans)
-	for i, r := range spans {
-		if window[r.File] {
-			lo = min(lo, i)
-			hi = i + 1
+// compactSpans rewrites s.Spans: each run of consecutive spans in the window's files becomes
+// one run in w, without its expired chunks (or nothing, when all expired). A series may have
+// several such runs: a rewritten file takes a new, higher number than files holding newer
+// points, so file numbers are not time order, and spans are kept in time order.
+func (d *Disk) compactSpans(w *chunkfile.Writer, s *SeriesSnapshot, window map[uint64]bool, buf []chunkenc.Chunk) ([]chunkenc.Chunk, error) {
+	out := make([]chunkfile.Ref, 0, len(s.Spans))
+	for lo := 0; lo < len(s.Spans); {
+		if !window[s.Spans[lo].File] {
+			out = append(out, s.Spans[lo])
+			lo++
+			continue
 		}
+		hi := lo + 1
+		for hi < len(s.Spans) && window[s.Spans[hi].File] {
+			hi++
+		}
+		var err error
+		if buf, err = d.liveChunks(buf[:0], s.Spans[lo:hi], s.Keep); err != nil {
+			return buf, err
+		}
+		if len(buf) > 0 {
+			ref, err := w.AddRun(buf, s.Spans[hi-1].MaxT)
+			if err != nil {
+				return buf, err
+			}
+			out = append(out, ref)
+		}
+		lo = hi
 	}
-	if lo > hi {
-		return 0, 0
-	}
-	return lo, hi
+	s.Spans = out
+	return buf, nil
 }
 
 // liveChunks appends the chunks of spans that hold a point at or after keep, verified.
