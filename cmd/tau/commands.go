@@ -237,7 +237,14 @@ func (c *command) append(args []string) error {
 }
 
 func (c *command) query(args []string) error {
-	fs := c.flags("query", "LABEL TS")
+	return c.pointQuery("query", "LABEL TS", args, (*client.Conn).QueryBits)
+}
+
+// pointQuery is query and lens query: a label and a timestamp, one value printed as a number,
+// or as its bits with --bits.
+func (c *command) pointQuery(name, usage string, args []string,
+	fetch func(*client.Conn, context.Context, protocol.Label, int64) (uint64, bool, error)) error {
+	fs := c.flags(name, usage)
 	bits := fs.Bool("bits", false, "print the value's IEEE-754 bits in hex instead of the number")
 	pos, err := c.parse(fs, args, 2)
 	if err != nil {
@@ -256,7 +263,7 @@ func (c *command) query(args []string) error {
 		return err
 	}
 	defer done()
-	v, found, err := conn.QueryBits(ctx, l, ts)
+	v, found, err := fetch(conn, ctx, l, ts)
 	switch {
 	case err != nil:
 		return err

@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/taudb/tau/pkg/client"
 	"github.com/taudb/tau/pkg/protocol"
@@ -124,37 +121,7 @@ func (c *command) lensChange(op func(context.Context, *client.Conn) error) error
 }
 
 func (c *command) lensQuery(args []string) error {
-	fs := c.flags("lens query", "LENS TS")
-	bits := fs.Bool("bits", false, "print the value's IEEE-754 bits in hex instead of the number")
-	pos, err := c.parse(fs, args, 2)
-	if err != nil {
-		return err
-	}
-	l, err := parseLabel(pos[0])
-	if err != nil {
-		return err
-	}
-	ts, err := parseTimestamp(pos[1], time.Now)
-	if err != nil {
-		return err
-	}
-	ctx, conn, done, err := c.dial()
-	if err != nil {
-		return err
-	}
-	defer done()
-	v, found, err := conn.QueryLensBits(ctx, l, ts)
-	switch {
-	case err != nil:
-		return err
-	case !found:
-		_, _ = fmt.Fprintln(c.stdout, "(not found)")
-	case *bits:
-		_, _ = fmt.Fprintf(c.stdout, "%#016x\n", v)
-	default:
-		_, _ = fmt.Fprintln(c.stdout, strconv.FormatFloat(math.Float64frombits(v), 'g', -1, 64))
-	}
-	return nil
+	return c.pointQuery("lens query", "LENS TS", args, (*client.Conn).QueryLensBits)
 }
 
 func (c *command) lensList(args []string) error {
