@@ -37,47 +37,26 @@ func TestCheckpointFailuresLoseNothing(t *testing.T) {
 			dir := t.TempDir()
 			efs := errorfs.Wrap(vfs.OS)
 			d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
-			l := lbl("s")
-			mustAppend(t, d, nil, create(l))
-			s := NewSeries()
-			var all []point
-			write := func(n int) {
-				for _, p := range randomPoints(rng, n, lastTS(all)) {
-					mustAppend(t, d, nil, app(l, p.ts, p.bits))
-					s.Append(p.ts, p.bits)
-					all = append(all, p)
-				}
-			}
-			for range 4 { // four files: the fifth checkpoint merges them
-				write(600)
-				flushNow(t, d, s)
-			}
-			write(600)
+			w := newLoggedSeries(t, d, rng)
+			w.filesThenWrite(600)
 			m, err := d.BeginCheckpoint()
 			must(t, err)
-			snaps := []SeriesSnapshot{snapshotOf(l, 0, s)}
+			snaps := []SeriesSnapshot{snapshotOf(w.label, 0, w.s)}
 			efs.OnlyPaths(tc.match)
 			tc.arm(efs)
 			if err := d.CommitCheckpoint(m, snaps, func() { t.Fatal("installed a failed checkpoint") }); err == nil {
 				t.Fatal("checkpoint succeeded through the fault")
 			}
 			efs.Reset()
-			checkSeries(t, rng, s, all, 0)
+			checkSeries(t, rng, w.s, w.all, 0)
 			must(t, d.Close())
 			d, states := openRecovered(t, dir, DiskOptions{})
-			checkSeries(t, rng, states[0].Series, all, 0)
-			s = states[0].Series
-			write(300)
-			flushNow(t, d, s)
-			checkSeries(t, rng, s, all, 0)
+			checkSeries(t, rng, states[0].Series, w.all, 0)
+			w.d, w.s = d, states[0].Series
+			w.write(300)
+			flushNow(t, d, w.s)
+			checkSeries(t, rng, w.s, w.all, 0)
 			must(t, d.Close())
 		})
 	}
-}
-
-func lastTS(pts []point) int64 {
-	if len(pts) == 0 {
-		return 0
-	}
-	return pts[len(pts)-1].ts
 }

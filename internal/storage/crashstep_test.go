@@ -91,33 +91,19 @@ func TestR11_CrashAtEveryCheckpointStep(t *testing.T) {
 	dir := t.TempDir()
 	sfs := &stepFS{FS: vfs.OS}
 	d, _ := openRecovered(t, dir, DiskOptions{FS: sfs})
-	l := lbl("s")
-	mustAppend(t, d, nil, create(l))
-	s := NewSeries()
-	var all []point
-	write := func(n int) {
-		for _, p := range randomPoints(rng, n, lastTS(all)) {
-			mustAppend(t, d, nil, app(l, p.ts, p.bits))
-			s.Append(p.ts, p.bits)
-			all = append(all, p)
-		}
-	}
-	for range 4 {
-		write(500)
-		flushNow(t, d, s)
-	}
-	write(500)
+	w := newLoggedSeries(t, d, rng)
+	w.filesThenWrite(500)
 	m, err := d.BeginCheckpoint()
 	must(t, err)
-	write(50) // logged after the cut: replayed from the new segment
-	snaps := []SeriesSnapshot{snapshotOf(l, 0, s)}
+	w.write(50) // logged after the cut: replayed from the new segment
+	snaps := []SeriesSnapshot{snapshotOf(w.label, 0, w.s)}
 	crashes := t.TempDir()
 	var ops []string
 	sfs.watch(func(op string) {
 		ops = append(ops, op)
 		copyDir(t, dir, filepath.Join(crashes, fmt.Sprint(len(ops))))
 	})
-	must(t, d.CommitCheckpoint(m, snaps, func() { s.Install(&snaps[0]) }))
+	must(t, d.CommitCheckpoint(m, snaps, func() { w.s.Install(&snaps[0]) }))
 	sfs.watch(nil)
 	if testutilCompactions(d) != 1 {
 		t.Fatalf("the checkpoint merged no files: %v compactions", testutilCompactions(d))
@@ -132,7 +118,7 @@ func TestR11_CrashAtEveryCheckpointStep(t *testing.T) {
 		if len(states) != 1 {
 			t.Fatalf("crash after %q: %d series", op, len(states))
 		}
-		checkRecovered(t, op, states[0].Series, all)
+		checkRecovered(t, op, states[0].Series, w.all)
 		named := map[string]bool{}
 		for _, sp := range states[0].Series.spans {
 			named[filepath.Join(at, chunkDirName, fmt.Sprintf("%016d", sp.ref.File))] = true

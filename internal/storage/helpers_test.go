@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"fmt"
+	"math/rand"
 	"slices"
 	"sort"
 	"testing"
@@ -141,3 +142,45 @@ func snapshotOf(l series.Label, lastLSN uint64, s *Series) SeriesSnapshot {
 
 // testutilCompactions reads d's compaction counter.
 func testutilCompactions(d *Disk) float64 { return testutil.ToFloat64(d.metrics.compactions) }
+
+// loggedSeries is one series written as the server writes it: each point logged to d, then
+// appended to s. all is every point written, in order; d and s may be replaced after a
+// restart, and writing goes on.
+type loggedSeries struct {
+	t     *testing.T
+	d     *Disk
+	s     *Series
+	rng   *rand.Rand
+	label series.Label
+	all   []point
+}
+
+// newLoggedSeries creates the series "s" in d.
+func newLoggedSeries(t *testing.T, d *Disk, rng *rand.Rand) *loggedSeries {
+	w := &loggedSeries{t: t, d: d, s: NewSeries(), rng: rng, label: lbl("s")}
+	mustAppend(t, d, nil, create(w.label))
+	return w
+}
+
+// write logs and appends n random points after the last one.
+func (w *loggedSeries) write(n int) {
+	last := int64(0)
+	if len(w.all) > 0 {
+		last = w.all[len(w.all)-1].ts
+	}
+	for _, p := range randomPoints(w.rng, n, last) {
+		mustAppend(w.t, w.d, nil, app(w.label, p.ts, p.bits))
+		w.s.Append(p.ts, p.bits)
+		w.all = append(w.all, p)
+	}
+}
+
+// filesThenWrite writes and flushes four chunk files, then writes once more: the next
+// checkpoint both writes a file and merges the four.
+func (w *loggedSeries) filesThenWrite(n int) {
+	for range 4 {
+		w.write(n)
+		flushNow(w.t, w.d, w.s)
+	}
+	w.write(n)
+}
