@@ -89,7 +89,7 @@ func (c *chunk) hasMid() bool { return c.mid.off != 0 }
 // iterFrom resumes decoding after the skip point.
 func (c *chunk) iterFrom() chunkIter {
 	m := &c.mid
-	it := chunkIter{r: newBitReader(c.w.b[m.off/8:]), n: c.n, i: skipAt + 1,
+	it := chunkIter{data: c.w.b, r: newBitReader(c.w.b[m.off/8:]), n: c.n, i: skipAt + 1,
 		t: m.t, v: m.v, delta: m.delta, leading: m.leading, trailing: m.trailing}
 	if _, ok := it.r.readBits(uint(m.off % 8)); !ok {
 		it.err = errMalformed
@@ -186,6 +186,7 @@ func (a *appender) writeValue(w *bitWriter, v uint64) {
 // chunkIter decodes a chunk's points in order. It checks everything it reads (input length,
 // window bounds, strictly increasing timestamps), since chunks may come from disk.
 type chunkIter struct {
+	data              []byte // the whole chunk, for seek
 	r                 bitReader
 	n, i              int
 	t                 int64
@@ -198,7 +199,7 @@ type chunkIter struct {
 func (c *chunk) iter() chunkIter { return newChunkIter(c.w.b, c.n) }
 
 func newChunkIter(b []byte, n int) chunkIter {
-	return chunkIter{r: newBitReader(b), n: n, leading: noWindow}
+	return chunkIter{data: b, r: newBitReader(b), n: n, leading: noWindow}
 }
 
 // next decodes the next point into it.t and it.v; it returns false at the end or on error.

@@ -59,6 +59,10 @@ func NewIter(data []byte, n int) Iter { return Iter{it: newChunkIter(data, n)} }
 // Next advances to the next point; false at the end or on malformed data (see Err).
 func (i *Iter) Next() bool { return i.it.next() }
 
+// SkipTo advances to the first point at or after ts: the fast way to find one point. False when
+// there is none (or on malformed data, see Err); Next carries on after the point it found.
+func (i *Iter) SkipTo(ts int64) bool { return i.it.seek(ts) }
+
 // At is the current point.
 func (i *Iter) At() (ts int64, bits uint64) { return i.it.t, i.it.v }
 

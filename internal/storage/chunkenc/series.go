@@ -85,10 +85,8 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 		}
 		it = c.iterFrom()
 	}
-	for it.next() {
-		if it.t >= ts {
-			return it.v, it.t == ts
-		}
+	if it.seek(ts) {
+		return it.v, it.t == ts
 	}
 	return 0, false
 }

@@ -161,15 +161,22 @@ func (r Run) Find(ts int64) int {
 	return lo
 }
 
+// Guess is the chunk that would hold ts were the run's chunks spread evenly over its time
+// range: for a regular series, usually the one Find returns, found without reading the file.
+func (r Run) Guess(ts int64) int {
+	g := 0
+	if span := float64(r.maxT) - float64(r.minT); span > 0 {
+		g = int((float64(ts) - float64(r.minT)) / span * float64(r.chunks))
+		g = min(max(g, 0), r.chunks-1)
+	}
+	return g
+}
+
 // bracket returns lo < hi with MinT(lo) <= ts or lo == 0, and MinT(hi) > ts or hi == chunks,
 // galloping from an interpolated guess.
 func (r Run) bracket(ts int64) (lo, hi int) {
 	n := r.chunks
-	g := 0
-	if span := float64(r.maxT) - float64(r.minT); span > 0 {
-		g = int((float64(ts) - float64(r.minT)) / span * float64(n))
-		g = min(max(g, 0), n-1)
-	}
+	g := r.Guess(ts)
 	step := 1
 	if r.MinT(g) <= ts {
 		lo = g

@@ -1,0 +1,143 @@
+package chunkenc
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// seek is the point lookup's decoder: it advances it to the first point at or after ts and
+// reports whether there is one. It decodes exactly what next does and checks the same things,
+// but from point 2 on it keeps its state in locals and reads each field with one 8-byte load at
+// a bit position, instead of going through the bitReader's buffer field by field: a lookup
+// decodes half a chunk on average, and this loop is several times faster per point.
+func (it *chunkIter) seek(ts int64) bool {
+	if it.i == 0 && it.err == nil && it.n > 0 {
+		it.seekStart(ts)
+	}
+	for it.i < 2 && it.t < ts { // point 1 of a one-point chunk: the plain decoder
+		if !it.next() {
+			return false
+		}
+	}
+	if it.i > 0 && it.t >= ts && it.err == nil { // seekStart stopped at point 0 or 1
+		return true
+	}
+	if it.i >= it.n || it.err != nil {
+		return false
+	}
+	// Locals, not fields, so the loop keeps them in registers. b is the chunk's bytes or,
+	// near their end, a zero-padded copy of the rest (tail), so that every load stays in
+	// bounds without a check per field; pos and end are bit positions in b, base the bytes of
+	// the chunk before b.
+	var tail [2 * seekReach]byte
+	b, base := it.data, uint(0)
+	pos, end := uint(it.r.bitsRead(len(b))), uint(8*len(b))
+	t, v, delta := it.t, it.v, it.delta
+	lead, trail := uint(it.leading), uint(it.trailing)
+	found, ok := false, true
+	for i := it.i; i < it.n && ok && !found; i++ {
+		if k := pos >> 3; k+seekReach > uint(len(b)) {
+			clear(tail[copy(tail[:], b[k:]):])
+			b, base, pos, end = tail[:], base+k, pos-8*k, end-8*k
+		}
+		// Timestamp: a delta-of-delta prefix code (chunk.go).
+		w := peek(b, pos)
+		switch ones := uint(bits.LeadingZeros64(^w)); {
+		case ones == 0:
+			pos++
+		case ones < dodEscapeLen:
+			width := dodBuckets[ones-1].width
+			u := w << (ones + 1) >> (64 - width)
+			delta += uint64(int64(u<<(64-width)) >> (64 - width)) // the dod, sign-extended
+			pos += ones + 1 + width
+		default:
+			delta = readN(b, pos+dodEscapeLen, 64)
+			pos += dodEscapeLen + 64
+		}
+		next := int64(uint64(t) + delta)
+		ok = next > t // refuses a zero delta or one past int64, as advance does
+		t = next
+		// Value: the XOR with the previous one.
+		w = peek(b, pos)
+		switch {
+		case w>>63 == 0:
+			pos++
+		case w>>62 == 0b10:
+			ok = ok && lead != noWindow
+			sig := (64 - lead - trail) & 127 // masked: lead may be noWindow (refused above)
+			v ^= readN(b, pos+2, max(sig, 1)) << (trail & 63)
+			pos += 2 + sig
+		default:
+			hdr := w << 2 >> 53
+			l, sig := uint(hdr>>6), uint(hdr&63)
+			if sig == 0 {
+				sig = 64
+			}
+			ok = ok && l+sig <= 64
+			lead, trail = l, (64-l-sig)&63
+			v ^= readN(b, pos+13, sig) << trail
+			pos += 13 + sig
+		}
+		ok = ok && pos <= end
+		it.i = i + 1
+		found = t >= ts
+	}
+	it.t, it.v, it.delta, it.leading, it.trailing = t, v, delta, uint8(lead), uint8(trail)
+	if !ok {
+		it.err = errMalformed
+		return false
+	}
+	// Leave the bitReader where seek stopped, so next carries on from there.
+	abs := base*8 + pos
+	it.r = newBitReader(it.data[abs/8:])
+	it.r.readBits(abs % 8)
+	return found
+}
+
+// seekStart decodes point 0 of a fresh iterator, and point 1 too unless point 0 is at or after
+// ts. Both start on a byte (a varint timestamp, 64 value bits, a uvarint delta), so they need
+// no bit reader. It leaves the iterator as next would, or failed on malformed data.
+func (it *chunkIter) seekStart(ts int64) {
+	b := it.data
+	t0, k0 := binary.Varint(b)
+	if k0 <= 0 || len(b) < k0+8 {
+		it.err = errMalformed
+		return
+	}
+	it.t, it.v, it.i = t0, binary.BigEndian.Uint64(b[k0:]), 1
+	it.r = newBitReader(b[k0+8:])
+	if t0 >= ts || it.n < 2 {
+		return
+	}
+	delta, k1 := binary.Uvarint(b[k0+8:])
+	if k1 <= 0 {
+		it.err = errMalformed
+		return
+	}
+	it.delta = delta
+	it.r = newBitReader(b[k0+8+k1:])
+	if !it.advance() || !it.readValue() {
+		it.err = errMalformed
+		return
+	}
+	it.i = 2
+}
+
+// seekReach is how many bytes past a point's first byte its decoding may load: the widest
+// point is 4+64 bits of timestamp and 2+11+64 of value (145 bits, within 19 bytes of its first
+// byte, whatever its bit offset), and each load reads 8 bytes.
+const seekReach = 19 + 8
+
+// peek is the 64 bits from bit pos on (at least 57 of them real: the rest are the next byte's
+// low bits shifted out, zero).
+func peek(b []byte, pos uint) uint64 {
+	return binary.BigEndian.Uint64(b[pos>>3:]) << (pos & 7)
+}
+
+// readN is the n bits (1 <= n <= 64) from bit pos on.
+func readN(b []byte, pos, n uint) uint64 {
+	if n <= 57 {
+		return peek(b, pos) >> (64 - n)
+	}
+	return peek(b, pos)>>32<<(n-32) | peek(b, pos+32)>>(96-n)
+}
