@@ -81,6 +81,18 @@ func (f stepFile) Sync() error {
 	return err
 }
 
+func (f stepFile) Truncate(size int64) error {
+	err := f.File.Truncate(size)
+	f.fs.after(fmt.Sprintf("truncate %s to %d", f.name, size))
+	return err
+}
+
+func (f stepFile) Allocate(size int64) error {
+	err := f.File.Allocate(size)
+	f.fs.after(fmt.Sprintf("allocate %d bytes to %s", size, f.name))
+	return err
+}
+
 // TestR11_CrashAtEveryCheckpointStep: a checkpoint that writes a chunk file, merges four older
 // ones into one, writes the checkpoint, and deletes the log segments, old checkpoint and
 // merged files it supersedes, is interrupted after every single filesystem operation in

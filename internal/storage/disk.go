@@ -285,7 +285,12 @@ func (d *Disk) Close() error {
 	}
 	close(d.stop)
 	<-d.done
+	// A clean stop leaves the log as an earlier release wrote it: no reserved room.
+	terr := d.seg.trim()
 	cerr := d.seg.f.Close()
+	if cerr == nil {
+		cerr = terr
+	}
 	if err := d.commits.outcome(d.cur.seq); err != nil {
 		return err
 	}

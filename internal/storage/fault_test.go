@@ -49,43 +49,78 @@ func fileSize(t *testing.T, path string) int64 {
 // repaired, as after a crash) recovers every record before it, warns with the bytes cut, keeps
 // nothing of the torn record, and leaves a log that takes writes again.
 func TestR11_TornWriteEveryOffset(t *testing.T) {
-	for k := 0; k < appendFrameSize; k++ {
-		t.Run(fmt.Sprint(k), func(t *testing.T) {
-			dir := t.TempDir()
-			efs := errorfs.Wrap(vfs.OS)
-			d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
-			m := model{}
-			seed(t, d, m, 5)
-			good := fileSize(t, segmentPath(dir, 1))
-			efs.FailTruncate(syscall.EIO) // the crash came before any repair
-			efs.FailWriteAfter(int64(k), syscall.EIO)
-			if _, err := appendWait(d, app(lbl("a"), 100, 100)); !errors.Is(err, syscall.EIO) || !errors.Is(err, ErrLogFailed) {
-				t.Fatalf("torn append: %v", err)
-			}
-			_ = d.Close()
-			if got := fileSize(t, segmentPath(dir, 1)); got != good+int64(k) {
-				t.Fatalf("segment is %d bytes, want %d good + %d torn", got, good, k)
-			}
-			log, logs := observed()
-			d, states := openRecovered(t, dir, DiskOptions{Logger: log})
-			checkStates(t, states, m)
-			warns := tornTailWarnings(logs)
-			switch {
-			case k == 0 && len(warns) != 0:
-				t.Fatalf("warned about a tail that is not there: %v", warns)
-			case k > 0 && (len(warns) != 1 || warns[0].ContextMap()["bytes"] != int64(k)):
-				t.Fatalf("want one warning cutting %d bytes, got %v", k, warns)
-			}
-			if got := fileSize(t, segmentPath(dir, 1)); got != good {
-				t.Fatalf("repaired segment is %d bytes, want %d", got, good)
-			}
-			mustAppend(t, d, m, app(lbl("a"), 100, 100))
-			_ = d.Close()
-			d, states = openRecovered(t, dir, DiskOptions{})
-			defer func() { _ = d.Close() }()
-			checkStates(t, states, m)
-		})
+	for _, room := range []bool{false, true} {
+		for k := 0; k < appendFrameSize; k++ {
+			t.Run(fmt.Sprintf("room=%v/%d", room, k), func(t *testing.T) {
+				tornWriteAt(t, room, k)
+			})
+		}
 	}
+}
+
+// tornWriteAt tears an append after k of its bytes, in a segment with room reserved ahead of
+// its records (segment.reserve) or without (a filesystem without fallocate). With room, the
+// torn bytes are followed by the room's zeros, and recovery cuts both.
+func tornWriteAt(t *testing.T, room bool, k int) {
+	dir := t.TempDir()
+	efs := errorfs.Wrap(vfs.OS)
+	if !room {
+		efs.FailAllocate(errors.ErrUnsupported)
+	}
+	d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
+	m := model{}
+	seed(t, d, m, 5)
+	good := d.seg.size
+	efs.FailTruncate(syscall.EIO) // the crash came before any repair
+	efs.FailWriteAfter(int64(k), syscall.EIO)
+	if _, err := appendWait(d, app(lbl("a"), 100, 100)); !errors.Is(err, syscall.EIO) || !errors.Is(err, ErrLogFailed) {
+		t.Fatalf("torn append: %v", err)
+	}
+	_ = d.Close()
+	size := fileSize(t, segmentPath(dir, 1))
+	switch {
+	case !room && size != good+int64(k):
+		t.Fatalf("segment is %d bytes, want %d good + %d torn", size, good, k)
+	case room && size != allocStep:
+		t.Fatalf("segment is %d bytes, want its room's %d", size, allocStep)
+	}
+	if room && wholeFrameAt(t, segmentPath(dir, 1), good) {
+		// The bytes the crash kept from landing are zeros anyway: the room's zeros complete
+		// the record exactly, and recovery rightly keeps it (never acknowledged, but whole).
+		m.apply(app(lbl("a"), 100, 100))
+		good += appendFrameSize
+		k = 0
+	}
+	log, logs := observed()
+	d, states := openRecovered(t, dir, DiskOptions{Logger: log})
+	checkStates(t, states, m)
+	warns := tornTailWarnings(logs)
+	switch {
+	case k == 0 && len(warns) != 0:
+		t.Fatalf("warned about a tail that is not there: %v", warns)
+	case k > 0 && (len(warns) != 1 || warns[0].ContextMap()["bytes"] != size-good):
+		t.Fatalf("want one warning cutting %d bytes, got %v", size-good, warns)
+	}
+	if got := fileSize(t, segmentPath(dir, 1)); got != good {
+		t.Fatalf("repaired segment is %d bytes, want %d", got, good)
+	}
+	mustAppend(t, d, m, app(lbl("a"), 101, 101))
+	_ = d.Close()
+	d, states = openRecovered(t, dir, DiskOptions{})
+	defer func() { _ = d.Close() }()
+	checkStates(t, states, m)
+}
+
+// wholeFrameAt reports whether a whole record frame lies at off in the file.
+func wholeFrameAt(t *testing.T, path string, off int64) bool {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Record
+	_, err = decodeFrame(data[off:], &r)
+	return err == nil
 }
 
 // flipBit flips one bit of the file at off.
@@ -351,7 +386,10 @@ func TestR11_TornHeaderEveryOffset(t *testing.T) {
 				d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
 				m := model{}
 				seed(t, d, m, 5)
-				efs.FailTruncate(syscall.EIO) // the crash came before any repair
+				// The crash came before any repair of the new segment (the one before it was
+				// trimmed of its reserved room, as every rotation and clean stop does).
+				efs.OnlyPaths(func(p string) bool { return p == segmentPath(dir, 2) })
+				efs.FailTruncate(syscall.EIO)
 				switch at {
 				case "rotate":
 					efs.FailWriteAfter(int64(k), syscall.EIO)

@@ -112,8 +112,12 @@ func (d *Disk) replaySegment(n uint64, last, headered bool, buf []byte, rp *repl
 		}
 		scan.valid = segmentHeaderSize
 	case scan.tail > 0:
-		d.log.Warn("cutting torn tail off the log", zap.String("segment", path),
-			zap.Int("offset", scan.valid), zap.Int("bytes", scan.tail))
+		msg, level := "cutting torn tail off the log", zap.WarnLevel
+		if scan.zeros {
+			msg, level = "cutting reserved room off the log", zap.DebugLevel
+		}
+		d.log.Log(level, msg, zap.String("segment", path), zap.Int("offset", scan.valid),
+			zap.Int("bytes", scan.tail))
 		if err := d.truncateFile(path, int64(scan.valid)); err != nil {
 			return buf, segmentScan{}, fmt.Errorf("storage: cut torn tail of %s: %w", path, err)
 		}

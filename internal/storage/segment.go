@@ -145,11 +145,49 @@ func (e *VersionError) Error() string {
 
 // segment is the open log segment the committer appends to.
 type segment struct {
-	f    vfs.File
-	seq  uint64
-	path string
-	size int64 // bytes written and not truncated away, header included
-	base int64 // bytes before the first record: the header
+	f     vfs.File
+	seq   uint64
+	path  string
+	size  int64 // bytes written and not truncated away, header included
+	base  int64 // bytes before the first record: the header
+	alloc int64 // the file's size with its reserved room (>= size), or -1: Allocate failed
+}
+
+// allocStep is how far ahead of its records the open segment's blocks are reserved. A write
+// that grows a file makes its fsync commit the new size too; one into reserved room does not,
+// and costs measurably less (this machine, 1 KB write + fsync: 300 µs appending, 225 µs into
+// fallocated room). The step bounds the zeros a crash leaves after the last record, which
+// recovery cuts off (scanSegment), and a step rather than the whole segment keeps a small
+// log small on disk.
+const allocStep = 4 << 20
+
+// reserve makes room for n more bytes ahead of writing them, a step at a time. Failing to is
+// no error (a full disk fails the write itself; a filesystem without fallocate just gets no
+// room), but the segment stops trying.
+func (s *segment) reserve(n int64) {
+	if s.alloc < 0 || s.size+n <= s.alloc {
+		return
+	}
+	want := (s.size + n + allocStep - 1) / allocStep * allocStep
+	if err := s.f.Allocate(want); err != nil {
+		s.alloc = -1
+		return
+	}
+	s.alloc = want
+}
+
+// trim cuts the reserved room after the last record off and makes that durable: a segment
+// that is not the open one must end with its last record (scanSegment treats anything else
+// in it as damage).
+func (s *segment) trim() error {
+	if s.alloc <= s.size {
+		return nil
+	}
+	if err := s.f.Truncate(s.size); err != nil {
+		return err
+	}
+	s.alloc = s.size
+	return s.f.Sync()
 }
 
 // empty reports whether the segment holds no record yet.
@@ -177,7 +215,8 @@ func createSegment(fs vfs.FS, dir string, seq uint64) (*segment, error) {
 		_ = f.Close() // the write or sync error is the one to report
 		return nil, err
 	}
-	return &segment{f: f, seq: seq, path: path, size: segmentHeaderSize, base: segmentHeaderSize}, nil
+	return &segment{f: f, seq: seq, path: path, size: segmentHeaderSize, base: segmentHeaderSize,
+		alloc: segmentHeaderSize}, nil
 }
 
 // rewriteHeader makes path a segment holding its header and nothing else, durably: the repair
@@ -243,6 +282,9 @@ type segmentScan struct {
 	valid      int // bytes of the valid prefix, header included
 	tail       int // bytes after it that are a torn tail (last segment only), to be cut
 	tornHeader bool
+	// zeros: the tail is zeros only, the room the log reserves ahead of its records
+	// (segment.reserve) or a file grown before its data landed: cut without a warning
+	zeros bool
 }
 
 // scanSegment decodes the records of segment seq's bytes in order, calling apply for each.
@@ -289,7 +331,8 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 			continue
 		}
 		if last && isTornTail(data[off:]) {
-			return segmentScan{version: version, valid: off, tail: len(data) - off}, nil
+			return segmentScan{version: version, valid: off, tail: len(data) - off,
+				zeros: allZeros(data[off:])}, nil
 		}
 		return segmentScan{}, &CorruptionError{Path: path, Offset: int64(off), Err: derr}
 	}
@@ -299,7 +342,8 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 // isTornTail reports whether damaged bytes at the end of a segment can be the remains of one
 // interrupted write rather than corruption of acknowledged data:
 //   - no complete fixed-size record fits after the damage's start (maxFixedFrameSize), or
-//   - everything left is zeros (a file extended before its data landed), or
+//     only zeros follow that much (the room the log reserves ahead of its records), or
+//   - everything left is zeros (that room, or a file extended before its data landed), or
 //   - the damage starts with the length field of a batch record, and the frame it declares
 //     reaches the end of the file or is followed by zeros only: the batch was being written
 //     when the crash came.
@@ -310,7 +354,7 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 // recovery skip over anything: a frame followed by anything but zeros that does not decode is
 // corruption.
 func isTornTail(rest []byte) bool {
-	if len(rest) <= maxFixedFrameSize || allZeros(rest) {
+	if len(rest) <= maxFixedFrameSize || allZeros(rest[maxFixedFrameSize:]) {
 		return true
 	}
 	n := int(binary.LittleEndian.Uint32(rest))

@@ -132,6 +132,7 @@ func (d *Disk) write(b *batch) error {
 	if len(b.buf) == 0 {
 		return nil
 	}
+	d.seg.reserve(int64(len(b.buf)))
 	n, err := d.seg.f.Write(b.buf)
 	if err != nil {
 		return err
@@ -176,7 +177,9 @@ func (d *Disk) truncateTo(size int64) {
 	if err := d.seg.f.Truncate(size); err != nil {
 		d.log.Warn("cannot truncate log segment after failure", zap.String("segment", d.seg.path),
 			zap.Int64("offset", size), zap.Error(err))
+		return
 	}
+	d.seg.alloc = min(d.seg.alloc, size)
 }
 
 // failLog puts the log in the failed state and fails batch seq and all later ones.
@@ -215,10 +218,13 @@ func (d *Disk) cut() (uint64, error) {
 	return d.seg.seq, nil
 }
 
-// rotate fsyncs and closes the open segment and starts the next. Fsyncing here whatever the
+// rotate trims, fsyncs and closes the open segment and starts the next. Fsyncing here whatever the
 // policy means every segment but the last is complete on disk, so recovery may treat damage in
 // them as corruption rather than a torn write.
 func (d *Disk) rotate() error {
+	if err := d.seg.trim(); err != nil {
+		return err
+	}
 	if err := d.fsync(); err != nil {
 		return err
 	}

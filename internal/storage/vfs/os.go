@@ -10,15 +10,24 @@ var OS FS = osFS{}
 
 type osFS struct{}
 
-func (osFS) Create(name string) (File, error) {
-	return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+func (fs osFS) Create(name string) (File, error) {
+	return fs.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 }
 
-func (osFS) Open(name string) (File, error) { return os.Open(name) }
+func (fs osFS) Open(name string) (File, error) { return fs.OpenFile(name, os.O_RDONLY, 0) }
 
 func (osFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
-	return os.OpenFile(name, flag, perm)
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err // a nil File, not a File holding a nil *os.File
+	}
+	return osFile{f}, nil
 }
+
+// osFile is an *os.File with Allocate.
+type osFile struct{ *os.File }
+
+func (f osFile) Allocate(size int64) error { return allocate(f.File, size) }
 
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
 

@@ -8,8 +8,8 @@ import (
 	"os"
 )
 
-// File is an open file. Storage only appends with Write, reads with Read/ReadAt and repairs
-// with Truncate, so that is all a File must do.
+// File is an open file. Storage only appends with Write, reads with Read/ReadAt, repairs with
+// Truncate and reserves room for the log with Allocate, so that is all a File must do.
 type File interface {
 	io.Reader
 	io.ReaderAt
@@ -19,6 +19,11 @@ type File interface {
 	Sync() error
 	// Truncate changes the file's size.
 	Truncate(size int64) error
+	// Allocate reserves disk blocks for the file's first size bytes, growing it to size with
+	// zeros if shorter (fallocate(2) mode 0). Writes into reserved blocks leave the file's size
+	// alone, so an fsync after them has less metadata to commit. ErrUnsupported where the
+	// system or filesystem has no such call.
+	Allocate(size int64) error
 	// Stat describes the file.
 	Stat() (os.FileInfo, error)
 }

@@ -23,6 +23,7 @@ type FS struct {
 	writeLeft int64 // bytes still allowed before writeErr fires
 	syncErr   error
 	truncErr  error
+	allocErr  error
 
 	syncs    atomic.Int64 // file Sync calls
 	dirSyncs atomic.Int64 // SyncDir calls
@@ -56,6 +57,14 @@ func (fs *FS) FailTruncate(err error) {
 	fs.truncErr = err
 }
 
+// FailAllocate makes every later Allocate return err without reserving anything, as a full
+// disk or a filesystem without fallocate does.
+func (fs *FS) FailAllocate(err error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.allocErr = err
+}
+
 // OnlyPaths limits the faults to the paths for which match returns true (nil: every path).
 func (fs *FS) OnlyPaths(match func(path string) bool) {
 	fs.mu.Lock()
@@ -67,7 +76,7 @@ func (fs *FS) OnlyPaths(match func(path string) bool) {
 func (fs *FS) Reset() {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	fs.writeErr, fs.syncErr, fs.truncErr, fs.match = nil, nil, nil, nil
+	fs.writeErr, fs.syncErr, fs.truncErr, fs.allocErr, fs.match = nil, nil, nil, nil, nil
 }
 
 // Syncs is the number of file Sync calls so far, failed ones included.
@@ -111,6 +120,15 @@ func (fs *FS) truncateFault(path string) error {
 	defer fs.mu.Unlock()
 	if fs.truncErr != nil && fs.applies(path) {
 		return fs.truncErr
+	}
+	return nil
+}
+
+func (fs *FS) allocateFault(path string) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.allocErr != nil && fs.applies(path) {
+		return fs.allocErr
 	}
 	return nil
 }
@@ -199,4 +217,11 @@ func (f *file) Truncate(size int64) error {
 		return err
 	}
 	return f.File.Truncate(size)
+}
+
+func (f *file) Allocate(size int64) error {
+	if err := f.fs.allocateFault(f.name); err != nil {
+		return err
+	}
+	return f.File.Allocate(size)
 }
