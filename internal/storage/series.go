@@ -103,41 +103,46 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 	if i == len(s.spans) || s.spans[i].ref.MinT > ts {
 		return 0, false
 	}
-	run := s.spans[i].run
-	// Try the interpolated guess first: for a regular series it is the chunk, and decoding it
-	// costs one probe of the file less than Find (a likely cache miss). Only a guess that
-	// starts after ts, or ends before it, needs Find.
-	k := run.Guess(ts)
-	if run.MinT(k) > ts {
-		k = run.Find(ts)
-	}
-	v, found, more := s.lookupChunk(run, k, ts)
-	if more && k+1 < run.Chunks() {
-		if f := run.Find(ts); f != k {
-			v, found, _ = s.lookupChunk(run, f, ts)
-		}
-	}
-	return v, found
+	return s.lookupRun(s.spans[i].run, ts)
 }
 
-// lookupChunk looks ts up in chunk k of run; more reports that every point of the chunk is
-// before ts, so a later chunk may hold it.
-func (s *Series) lookupChunk(run chunkfile.Run, k int, ts int64) (bits uint64, found, more bool) {
-	b, n, err := run.Chunk(k)
-	if err != nil {
-		s.fail(err)
-		return 0, false, false
+// lookupRun finds ts in a run of chunks in a file. Each chunk it reads is likely a cache miss
+// (and a page of the mapping), so it starts at the interpolated guess, which for a regular
+// series is the chunk or next to it, and steps to a neighbour at most twice, in one direction,
+// before it asks Find, whose probes read more chunks.
+func (s *Series) lookupRun(run chunkfile.Run, ts int64) (bits uint64, found bool) {
+	const maxSteps = 2
+	k, dir := run.Guess(ts), 0 // dir: the way stepped so far, or 2 once Find has placed k
+	for steps := 0; ; steps++ {
+		if steps > maxSteps && dir != 2 {
+			k, dir = run.Find(ts), 2
+		}
+		b, n, err := run.Chunk(k)
+		if err != nil {
+			s.fail(err)
+			return 0, false
+		}
+		if first, ok := chunkenc.ChunkMinT(b); ok && first > ts { // ts is before chunk k
+			if k == 0 || dir != 0 && dir != -1 {
+				return 0, false
+			}
+			k, dir = k-1, -1
+			continue
+		}
+		it := chunkenc.NewIter(b, n)
+		if it.SkipTo(ts) {
+			t, v := it.At()
+			return v, t == ts
+		}
+		if err := it.Err(); err != nil {
+			s.fail(err)
+			return 0, false
+		}
+		if k+1 == run.Chunks() || dir != 0 && dir != 1 { // ts is after chunk k
+			return 0, false
+		}
+		k, dir = k+1, 1
 	}
-	it := chunkenc.NewIter(b, n)
-	if it.SkipTo(ts) {
-		t, v := it.At()
-		return v, t == ts, false
-	}
-	if err := it.Err(); err != nil {
-		s.fail(err)
-		return 0, false, false
-	}
-	return 0, false, true
 }
 
 // spanAt is the first span ending at or after ts.

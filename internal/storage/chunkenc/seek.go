@@ -40,32 +40,43 @@ func (it *chunkIter) seek(ts int64) bool {
 			clear(tail[copy(tail[:], b[k:]):])
 			b, base, pos, end = tail[:], base+k, pos-8*k, end-8*k
 		}
-		// Timestamp: a delta-of-delta prefix code (chunk.go).
+		// One load usually serves the whole point: w holds the next avail bits (at least 57),
+		// consumed from the top; a field that does not fit is read from b instead.
 		w := peek(b, pos)
+		avail := 64 - pos&7
+		// Timestamp: a delta-of-delta prefix code (chunk.go).
 		switch ones := uint(bits.LeadingZeros64(^w)); {
 		case ones == 0:
-			pos++
+			w, avail, pos = w<<1, avail-1, pos+1
 		case ones < dodEscapeLen:
 			width := dodBuckets[ones-1].width
 			u := w << (ones + 1) >> (64 - width)
 			delta += uint64(int64(u<<(64-width)) >> (64 - width)) // the dod, sign-extended
-			pos += ones + 1 + width
+			n := ones + 1 + width
+			w, avail, pos = w<<n, avail-n, pos+n
 		default:
 			delta = readN(b, pos+dodEscapeLen, 64)
 			pos += dodEscapeLen + 64
+			w, avail = peek(b, pos), 64-pos&7
 		}
 		next := int64(uint64(t) + delta)
 		ok = next > t // refuses a zero delta or one past int64, as advance does
 		t = next
 		// Value: the XOR with the previous one.
-		w = peek(b, pos)
+		if avail < 13 { // the control bits and a new window's header
+			w, avail = peek(b, pos), 64-pos&7
+		}
 		switch {
 		case w>>63 == 0:
 			pos++
 		case w>>62 == 0b10:
 			ok = ok && lead != noWindow
-			sig := (64 - lead - trail) & 127 // masked: lead may be noWindow (refused above)
-			v ^= readN(b, pos+2, max(sig, 1)) << (trail & 63)
+			sig := max((64-lead-trail)&127, 1) // masked: lead may be noWindow (refused above)
+			x := w << 2 >> (64 - sig)
+			if 2+sig > avail {
+				x = readN(b, pos+2, sig)
+			}
+			v ^= x << (trail & 63)
 			pos += 2 + sig
 		default:
 			hdr := w << 2 >> 53
@@ -75,7 +86,11 @@ func (it *chunkIter) seek(ts int64) bool {
 			}
 			ok = ok && l+sig <= 64
 			lead, trail = l, (64-l-sig)&63
-			v ^= readN(b, pos+13, sig) << trail
+			x := w << 13 >> (64 - sig)
+			if 13+sig > avail {
+				x = readN(b, pos+13, sig)
+			}
+			v ^= x << trail
 			pos += 13 + sig
 		}
 		ok = ok && pos <= end
