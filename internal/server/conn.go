@@ -62,6 +62,7 @@ type conn struct {
 	// one at a time per connection bounds its memory (reads.go).
 	pageFree chan struct{}
 	out      []byte
+	arrived  time.Time                                  // when the read that brought the requests being read returned
 	batchBuf [batchChunk * protocol.BatchPointSize]byte // APPEND_BATCH's head, then its points piece by piece
 	failed   bool                                       // a write failed: keep draining, write nothing
 	// moreInput is set by the reader when another request is already buffered whole: the
@@ -117,7 +118,8 @@ func (c *conn) readLoop() {
 		// trickled in too slowly counts as idle: one deadline for the whole next frame (R10).
 		// A frame already buffered whole needs no socket read, so the deadline is armed only
 		// when the reader is about to wait for the client: once per pipelined batch.
-		if !c.r.NextFrameBuffered() {
+		fresh := !c.r.NextFrameBuffered()
+		if fresh {
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ConnectionTimeout))
 		}
 		// Checked after arming the deadline: Shutdown sets draining, then a deadline of now,
@@ -126,19 +128,26 @@ func (c *conn) readLoop() {
 			c.refuseForShutdown(r)
 			return
 		}
-		if !c.readRequest(r) {
+		if !c.readRequest(r, fresh) {
 			return
 		}
 	}
 }
 
 // readRequest reads one request into r and queues r for the writer; false ends the reader.
-func (c *conn) readRequest(r *slot) bool {
+// fresh says the request was not already buffered whole: reading it waited for the socket.
+func (c *conn) readRequest(r *slot, fresh bool) bool {
 	h, err := c.r.ReadHeader()
 	if err != nil {
 		return c.frameError(r, h, err)
 	}
-	r.reset(h.Opcode, time.Now())
+	// Requests that came in one read arrived together: their latency runs from one clock
+	// reading, taken once the read that brought them returned. (A clock reading per request
+	// was 8% of the server's CPU answering pipelined PINGs.)
+	if fresh || c.arrived.IsZero() {
+		c.arrived = time.Now()
+	}
+	r.reset(h.Opcode, c.arrived)
 	switch {
 	case !c.session.Allowed(h.Opcode): // R0, R5: before the opcode and length checks
 		c.badInput(r, protocol.StatusNotAuthenticated, reasonAuth)
