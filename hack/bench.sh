@@ -7,7 +7,10 @@
 # For every pipeline depth, APPEND is compared with HSET series<N> <ts> <value> and QUERY_POINT
 # with HGET series<N> <ts> (queries ask for points the append phase stored), and Tau's PING with
 # the no-op server's. Prints one table row per comparison: ops/s of each, tau ÷ other; server
-# CPU per request of each (µs, shown as us/req), tau ÷ other; and p99 latency of each.
+# CPU per request of each (µs, shown as us/req), tau ÷ other; p99 latency of each; and the
+# client's own CPU per request against each (tau bench's user+system time during the test,
+# which it reports itself): on 2 cores the client and the server share the CPU, so where the
+# servers cost the same per request, the client's cost decides the throughput.
 #
 # CPU per request is the server's CPU time during the test divided by the requests tau bench
 # completed in it (its CSV "requests"). CPU time is utime+stime+cutime+cstime from
@@ -175,30 +178,34 @@ measure() { # pid tests extra-flags...
 
 # header prints the column names, the other server being called $1.
 header() { # other-name
-	printf "%-19s %3s  %-18s %12s %12s %6s %13s %13s %6s %10s %11s\n" durability P test "tau ops/s" \
-		"$1 ops/s" ratio "tau us/req" "$1 us/req" ratio "tau p99ms" "$1 p99ms"
+	printf "%-19s %3s  %-18s %12s %12s %6s %13s %13s %6s %10s %11s %14s %14s\n" durability P test \
+		"tau ops/s" "$1 ops/s" ratio "tau us/req" "$1 us/req" ratio "tau p99ms" "$1 p99ms" \
+		"client us/req" "(vs $1)"
 }
 
 # row prints one comparison from two CSV rows (fields: 6 requests, 7 errors, 9 ops/s, 12 p99 ms,
-# the last: CPU ticks, appended by measure; tau bench may add columns before it).
+# 18 tau bench's own CPU seconds; the last: the server's CPU ticks, appended by measure).
 row() { # durability pipeline test tau-csv other-csv other-name
 	local t=$4 o=$5 a b
 	IFS=, read -r -a a <<<"$t"
 	IFS=, read -r -a b <<<"$o"
-	if ((${#a[@]} < 15 || ${#b[@]} < 15)); then
+	if ((${#a[@]} < 19 || ${#b[@]} < 19)); then
 		log "$3 -P $2: tau bench failed (tau: '$t', $6: '$o')"
 		exit 1
 	fi
 	awk -v d="$1" -v p="$2" -v n="$3" -v other="$6" -v hz="$CLK_TCK" \
 		-v ta="${a[8]}" -v oa="${b[8]}" -v tp="${a[11]}" -v op="${b[11]}" -v te="${a[6]}" \
-		-v oe="${b[6]}" -v tn="${a[5]}" -v on="${b[5]}" -v tt="${a[-1]}" -v ot="${b[-1]}" 'BEGIN {
+		-v oe="${b[6]}" -v tn="${a[5]}" -v on="${b[5]}" -v tt="${a[-1]}" -v ot="${b[-1]}" \
+		-v tk="${a[17]}" -v ok="${b[17]}" 'BEGIN {
 		tc = tn > 0 ? tt * 1e6 / hz / tn : 0
 		oc = on > 0 ? ot * 1e6 / hz / on : 0
+		tk = tn > 0 ? tk * 1e6 / tn : 0
+		ok = on > 0 ? ok * 1e6 / on : 0
 		printf "%-19s %3s  %-18s %12.0f %12.0f ", d, p, n, ta, oa
 		if (oa > 0) printf "%6.2f", ta / oa; else printf "%6s", "-"
 		printf " %13.2f %13.2f ", tc, oc
 		if (oc > 0) printf "%6.2f", tc / oc; else printf "%6s", "-"
-		printf " %10.3f %11.3f", tp, op
+		printf " %10.3f %11.3f %14.2f %14.2f", tp, op, tk, ok
 		if (te + oe > 0) printf "   errors tau %d %s %d", te, other, oe
 		printf "\n"
 	}'

@@ -280,7 +280,7 @@ func (c *command) runTest(ws []*worker, cfg *benchConfig, op benchOp) (*benchRes
 		deadline = time.Now().Add(cfg.duration)
 	}
 	stopProgress := c.progress(cfg, op, &done)
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	errs := make([]error, len(ws))
 	var wg sync.WaitGroup
 	for i, w := range ws {
@@ -305,7 +305,9 @@ func (c *command) runTest(ws []*worker, cfg *benchConfig, op benchOp) (*benchRes
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return summarize(ws, op, elapsed), nil
+	r := summarize(ws, op, elapsed)
+	r.ClientCPU = (processCPU() - cpu).Seconds()
+	return r, nil
 }
 
 // claimer hands out work: batches of up to p requests until -n are handed out, or until the

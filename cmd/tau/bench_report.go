@@ -28,6 +28,9 @@ type benchResult struct {
 	PPS         float64          `json:"points_per_second,omitempty"` // batch and range
 	NotFound    int64            `json:"not_found"`                   // queries answered "no such point"
 	Latency     latencyMS        `json:"latency_ms"`
+	// ClientCPU is tau bench's own CPU time during the test (user and system, every thread):
+	// on a small machine the client shares the cores with the server it measures.
+	ClientCPU float64 `json:"client_cpu_seconds"`
 }
 
 type latencyMS struct {
@@ -85,7 +88,7 @@ func newReporter(w io.Writer, cfg *benchConfig, target string) *reporter {
 
 var csvHeader = []string{"test", "target", "connections", "pipeline", "series", "requests", "errors",
 	"seconds", "requests_per_second", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "points",
-	"points_per_second", "not_found"}
+	"points_per_second", "not_found", "client_cpu_seconds"}
 
 func (p *reporter) add(r *benchResult) {
 	r.Target, r.Connections, r.Pipeline, r.Series = p.target, p.cfg.conns, p.cfg.pipeline, p.cfg.series
@@ -120,6 +123,9 @@ func (p *reporter) writeText(r *benchResult) {
 	l := r.Latency
 	_, _ = fmt.Fprintf(p.w, "  latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
 		l.P50, l.P90, l.P99, l.P999, l.Max)
+	if r.Requests > 0 && r.ClientCPU > 0 {
+		_, _ = fmt.Fprintf(p.w, "  client CPU: %.2f µs a request\n", r.ClientCPU*1e6/float64(r.Requests))
+	}
 	_, _ = fmt.Fprintf(p.w, "  errors: %s\n\n", describeErrors(r))
 }
 
@@ -142,6 +148,6 @@ func (p *reporter) writeCSV(r *benchResult) {
 	_ = p.csv.Write([]string{r.Test, r.Target, i(r.Connections), i(r.Pipeline), i(r.Series),
 		strconv.FormatInt(r.Requests, 10), strconv.FormatInt(r.Errors, 10), f(r.Seconds), f(r.RPS),
 		f(l.P50), f(l.P90), f(l.P99), f(l.P999), f(l.Max), strconv.FormatInt(r.Points, 10), f(r.PPS),
-		strconv.FormatInt(r.NotFound, 10)})
+		strconv.FormatInt(r.NotFound, 10), strconv.FormatFloat(r.ClientCPU, 'f', 6, 64)})
 	p.csv.Flush()
 }

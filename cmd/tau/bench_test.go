@@ -86,6 +86,11 @@ func TestBenchCSVAndDuration(t *testing.T) {
 		if n, _ := strconv.Atoi(row[5]); n <= 0 || row[6] != "0" {
 			t.Errorf("row %v: want requests > 0 and no errors", row)
 		}
+		// tau bench's own CPU during the test: the requests took some (the CLI runs the
+		// server in this process too, so this counts both, and is surely above zero)
+		if cpu, err := strconv.ParseFloat(row[len(row)-1], 64); err != nil || cpu <= 0 {
+			t.Errorf("row %v: client_cpu_seconds %q, want a positive number", row, row[len(row)-1])
+		}
 	}
 }
 
