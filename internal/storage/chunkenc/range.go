@@ -3,7 +3,7 @@ package chunkenc
 import "math"
 
 // RangeIter walks the points with start <= ts < end, oldest first, decoding as it goes: it
-// never copies the series. Its first chunk is found by binary search on the chunks' maxT;
+// never copies the series. Its first chunk is found by its maxT (chunkEndingAtOrAfter);
 // when start lies at or past that chunk's skip point, decoding resumes there instead of at
 // the chunk's first point. Each chunk is decoded at most once, and the walk stops at the
 // first point at or after end, or when the caller stops asking.
@@ -38,15 +38,7 @@ func (s *Series) rangeIter(start, end int64, thru bool) RangeIter {
 		return r
 	}
 	// The first chunk ending at or after start holds the first point in range, if any.
-	lo, hi := 0, len(s.chunks)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.chunks[m].maxT < start {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
+	lo := s.chunkEndingAtOrAfter(start)
 	if lo == len(s.chunks) || r.past(s.chunks[lo].minT) {
 		r.done = true
 		return r

@@ -2,7 +2,7 @@
 // (delta-of-delta timestamps, XOR of float bits), as Prometheus tsdb/chunkenc does.
 //
 // A Series is a list of chunks of up to 120 points each (see chunk.go for the bit layout).
-// Each chunk keeps its time range in memory, so Lookup binary-searches the chunks and decodes
+// Each chunk keeps its time range in memory, so Lookup finds the chunk by its range and decodes
 // only one. Values are opaque uint64 bits: NaN payloads, -0 and infinities come back exactly.
 package chunkenc
 
@@ -64,16 +64,7 @@ func (s *Series) LastTimestamp() (ts int64, ok bool) {
 
 // Lookup finds the value at exactly ts.
 func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
-	// Binary search for the first chunk ending at or after ts; only it can hold ts.
-	lo, hi := 0, len(s.chunks)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.chunks[m].maxT < ts {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
+	lo := s.chunkEndingAtOrAfter(ts) // only it can hold ts
 	if lo == len(s.chunks) || s.chunks[lo].minT > ts {
 		return 0, false
 	}
@@ -89,6 +80,35 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 		return it.v, it.t == ts
 	}
 	return 0, false
+}
+
+// chunkEndingAtOrAfter is the first chunk whose last point is at or after ts (len(chunks) if
+// none). It first tries the chunk an even spread of the chunks over the series' time range
+// puts ts in, which for a regular series is the one: one probe of the chunk list, a likely
+// cache miss, instead of log2(chunks) of them. Otherwise it binary-searches.
+func (s *Series) chunkEndingAtOrAfter(ts int64) int {
+	n := len(s.chunks)
+	if n == 0 {
+		return 0
+	}
+	first, last := s.chunks[0].minT, s.chunks[n-1].maxT
+	if ts > first && ts <= last {
+		g := int((float64(ts) - float64(first)) / (float64(last) - float64(first)) * float64(n))
+		g = min(max(g, 0), n-1)
+		if c := &s.chunks[g]; c.maxT >= ts && (g == 0 || s.chunks[g-1].maxT < ts) {
+			return g
+		}
+	}
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.chunks[m].maxT < ts {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // Iterate calls fn for each point, oldest first, until fn returns false. fn must not modify s.
