@@ -454,6 +454,11 @@ func (c *command) benchTarget(cfg *benchConfig) (benchTarget, error) {
 	if cfg.points.window {
 		rangeEnd = cfg.points.to
 	}
+	wire := true
+	for _, op := range cfg.tests {
+		wire = wire && (op == opPing || op == opAppend || op == opQuery)
+	}
 	return &tauTarget{addr: c.conn.address(c.env), cert: cert, timeout: c.conn.timeout,
-		pipeline: cfg.pipeline, series: cfg.series, npoints: cfg.npoints, rangeEnd: rangeEnd}, nil
+		pipeline: cfg.pipeline, series: cfg.series, npoints: cfg.npoints, rangeEnd: rangeEnd,
+		wire: wire}, nil
 }

@@ -23,6 +23,7 @@ type tauTarget struct {
 	npoints  int
 	rangeEnd int64 // end of the range test's pages
 	labels   []protocol.Label
+	wire     bool // every test is PING, APPEND or QUERY_POINT: connections are wireConns
 }
 
 func (t *tauTarget) describe() string { return "tau " + t.addr }
@@ -35,6 +36,15 @@ func (t *tauTarget) connect(n int) ([]benchConn, error) {
 	opts := &client.Options{MaxInFlight: max(256, t.pipeline)}
 	conns := make([]benchConn, 0, n)
 	for range n {
+		if t.wire {
+			w, err := dialWire(t.addr, t.cert, t.timeout, t.labels)
+			if err != nil {
+				closeAll(conns)
+				return nil, err
+			}
+			conns = append(conns, w)
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), t.timeout)
 		c, err := client.Dial(ctx, t.addr, t.cert, opts)
 		cancel()
@@ -50,6 +60,20 @@ func (t *tauTarget) connect(n int) ([]benchConn, error) {
 // prepare creates the series; ones left by an earlier run are fine (their timestamps are
 // older than this run's, which start at the current time).
 func (t *tauTarget) prepare(first benchConn, _ int) error {
+	if w, ok := first.(*wireConn); ok {
+		for _, l := range t.labels {
+			w.create(l)
+		}
+		errs := map[string]int64{}
+		if err := w.exec(context.Background(), errs); err != nil {
+			return err
+		}
+		delete(errs, protocol.StatusSeriesAlreadyExists.String())
+		for kind := range errs {
+			return fmt.Errorf("tau bench: CREATE_SERIES answered %s", kind)
+		}
+		return nil
+	}
 	tc := first.(*tauConn)
 	for _, l := range t.labels {
 		tc.b.Create(l)

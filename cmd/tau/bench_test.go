@@ -304,3 +304,34 @@ func readCommand(br *bufio.Reader) ([]string, error) {
 	}
 	return cmd, nil
 }
+
+// tau bench speaks TAU itself (wireConn) when every test is PING, APPEND or QUERY_POINT, and
+// through pkg/client otherwise: a refused certificate, an answer that does not fit its request
+// and an answer the server never sends end the run the same way on both.
+func TestBenchWireAndClientFailAlike(t *testing.T) {
+	s := servertest.Start(t)
+	c := &cli{t: t}
+	wrong := strings.Repeat("ee", 32)
+	for _, tests := range []string{"ping,append,query", "batch"} {
+		c.expect(exitStatus, "", "auth_failed", "--addr", s.Addr(), "--cert", wrong, "bench", "-n", "10", "-t", tests)
+	}
+	pongToAll := clienttest.Start(t, func(r clienttest.Request) *clienttest.Reply {
+		if r.Op == protocol.OpAppend {
+			return &clienttest.Reply{Frame: protocol.AppendHeader(nil, protocol.OpPong, 0)}
+		}
+		return nil
+	}).Addr
+	c.expect(exitConn, "", "unexpected answer", "--addr", pongToAll, "bench", "-n", "10", "-t", "append")
+}
+
+// The wire connection checks every answer against its request and counts statuses by name;
+// its queries count the points not found, like pkg/client's.
+func TestBenchWireQueriesCountMisses(t *testing.T) {
+	c := newCLI(t)
+	o := c.expect(exitOK, "not found: 0", "", "bench", "-n", "400", "-c", "2", "-P", "8", "--series", "4", "-t", "append,query")
+	if !strings.Contains(o.stdout, "400 requests in") {
+		t.Errorf("want 400 requests a test:\n%s", o.stdout)
+	}
+	// A run that wrote nothing queries its first timestamp, never written: every query misses.
+	c.expect(exitOK, "not found: 40", "", "bench", "-n", "40", "-c", "1", "--series", "4", "-t", "query")
+}
