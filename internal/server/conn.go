@@ -58,6 +58,9 @@ type conn struct {
 	free    chan *slot // slots the reader may fill: the window
 	pending chan *slot // filled slots, in request order, for the writer
 	held    []*slot    // the reader's scratch while it waits for the window to drain (quiesce)
+	// spare is the slot the reader answered itself last (answerNow), kept for its next
+	// request; the reader's own, nil whenever it is in free's count (quiesce)
+	spare *slot
 	// pageFree holds a token while no paged answer (LIST_SERIES, QUERY_RANGE) is in flight:
 	// one at a time per connection bounds its memory (reads.go).
 	pageFree chan struct{}
@@ -113,7 +116,11 @@ func (c *conn) serve() {
 func (c *conn) readLoop() {
 	defer close(c.pending)
 	for {
-		r := <-c.free
+		r := c.spare
+		if r == nil {
+			r = <-c.free
+		}
+		c.spare = nil
 		// The idle clock runs from the last complete request (or the accept), and a frame
 		// trickled in too slowly counts as idle: one deadline for the whole next frame (R10).
 		// A frame already buffered whole needs no socket read, so the deadline is armed only
@@ -220,7 +227,7 @@ func (c *conn) answerNow(r *slot) bool {
 		c.flush()
 	}
 	c.wmu.Unlock()
-	c.free <- r
+	c.spare = r // the reader's next request reuses it: no round trip through free
 	return true
 }
 
