@@ -299,3 +299,30 @@ func runUnready(t *testing.T, cfg config.Config, log *zap.Logger, o server.Optio
 	})
 	return srv
 }
+
+// TestMetricsCountEveryPipelinedAnswer: answers are counted in the metrics when they are
+// flushed, a batch at a time; a pipelined stream far longer than a connection's window, sent
+// in one write, still counts every answer, once.
+func TestMetricsCountEveryPipelinedAnswer(t *testing.T) {
+	srv := start(t)
+	c := connect(t, srv.Addr())
+	const n = 5000
+	var b []byte
+	for range n {
+		b = protocol.AppendHeader(b, protocol.OpPing, 0)
+	}
+	c.sendAsync(b)
+	for range n {
+		c.expect(c.read(), answer{op: protocol.OpPong})
+	}
+	c.expect(c.call(protocol.OpPing, nil), answer{op: protocol.OpPong}) // flushed, so counted
+	_, body := get(t, "http://"+srv.HTTPAddr()+"/metrics")
+	for _, want := range []string{
+		fmt.Sprintf(`tau_requests_total{opcode="PING",status="ok"} %d`, n+1),
+		fmt.Sprintf(`tau_request_duration_seconds_count{opcode="PING"} %d`, n+1),
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -115,13 +115,13 @@ func (m *metrics) connected(pos int, ok bool) {
 }
 
 // answered counts one answer and its latency.
-func (m *metrics) answered(op protocol.Opcode, s protocol.Status, start time.Time) {
+func (m *metrics) answered(op protocol.Opcode, s protocol.Status, latency time.Duration) {
 	if s == 0 {
 		m.okCount[op].Inc()
 	} else {
 		m.requests.WithLabelValues(opLabel(op), s.String()).Inc()
 	}
-	m.observer[op].Observe(time.Since(start).Seconds())
+	m.observer[op].Observe(latency.Seconds())
 }
 
 // registerBuildInfo adds tau_build_info.
