@@ -58,7 +58,7 @@ type conn struct {
 	free    chan *slot // slots the reader may fill: the window
 	pending chan *slot // filled slots, in request order, for the writer
 	held    []*slot    // the reader's scratch while it waits for the window to drain (quiesce)
-	done    []answered // answers written since the last flush, for the metrics (count); under wmu
+	done    []answered // answers written since the last flush, for the metrics (countAnswers); under wmu
 	// spare is the slot the reader answered itself last (answerNow), kept for its next
 	// request; the reader's own, nil whenever it is in free's count (quiesce)
 	spare *slot
@@ -349,7 +349,7 @@ func (c *conn) answer(r *slot) {
 	c.write(r)
 	c.releasePage(r)
 	if len(c.done) == cap(c.done) { // a long stream of answers between flushes
-		c.count()
+		c.countAnswers()
 	}
 	c.done = append(c.done, answered{op: r.op, status: r.status, start: r.start})
 }
@@ -361,11 +361,11 @@ type answered struct {
 	start  time.Time
 }
 
-// count records the answers written since the last flush: their latency runs to the flush
+// countAnswers records the answers written since the last flush: their latency runs to the flush
 // that sends them, one clock reading for them all. (A reading per answer was 3% of the
 // server's CPU answering pipelined PINGs; this machine's clock is slow to read.) The caller
 // holds wmu.
-func (c *conn) count() {
+func (c *conn) countAnswers() {
 	if len(c.done) == 0 {
 		return
 	}
@@ -442,7 +442,7 @@ func (c *conn) writeOut() {
 }
 
 func (c *conn) flush() {
-	c.count() // before the bytes leave: a client that has its answer finds it counted
+	c.countAnswers() // before the bytes leave: a client that has its answer finds it counted
 	if c.failed || c.bw.Buffered() == 0 {
 		return
 	}

@@ -112,10 +112,12 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 // before it asks Find, whose probes read more chunks.
 func (s *Series) lookupRun(run chunkfile.Run, ts int64) (bits uint64, found bool) {
 	const maxSteps = 2
-	k, dir := run.Guess(ts), 0 // dir: the way stepped so far, or 2 once Find has placed k
+	k := run.Guess(ts)
+	dir := 0        // -1 or +1 once a step was taken: steps never turn back
+	placed := false // Find chose k: it is the only chunk that can hold ts
 	for steps := 0; ; steps++ {
-		if steps > maxSteps && dir != 2 {
-			k, dir = run.Find(ts), 2
+		if steps > maxSteps && !placed {
+			k, placed = run.Find(ts), true
 		}
 		b, n, err := run.Chunk(k)
 		if err != nil {
@@ -123,7 +125,7 @@ func (s *Series) lookupRun(run chunkfile.Run, ts int64) (bits uint64, found bool
 			return 0, false
 		}
 		if first, ok := chunkenc.ChunkMinT(b); ok && first > ts { // ts is before chunk k
-			if k == 0 || dir != 0 && dir != -1 {
+			if k == 0 || placed || dir > 0 {
 				return 0, false
 			}
 			k, dir = k-1, -1
@@ -138,7 +140,7 @@ func (s *Series) lookupRun(run chunkfile.Run, ts int64) (bits uint64, found bool
 			s.fail(err)
 			return 0, false
 		}
-		if k+1 == run.Chunks() || dir != 0 && dir != 1 { // ts is after chunk k
+		if k+1 == run.Chunks() || placed || dir < 0 { // ts is after chunk k
 			return 0, false
 		}
 		k, dir = k+1, 1

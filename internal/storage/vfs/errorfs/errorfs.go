@@ -106,32 +106,19 @@ func (fs *FS) writeLimit(path string, want int) (int, error) {
 	return n, fs.writeErr
 }
 
-func (fs *FS) syncFault(path string) error {
+// fault is the error armed in *armed (one of the FS's fault fields) if it applies to path.
+func (fs *FS) fault(armed *error, path string) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.syncErr != nil && fs.applies(path) {
-		return fs.syncErr
+	if *armed != nil && fs.applies(path) {
+		return *armed
 	}
 	return nil
 }
 
-func (fs *FS) truncateFault(path string) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if fs.truncErr != nil && fs.applies(path) {
-		return fs.truncErr
-	}
-	return nil
-}
-
-func (fs *FS) allocateFault(path string) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if fs.allocErr != nil && fs.applies(path) {
-		return fs.allocErr
-	}
-	return nil
-}
+func (fs *FS) syncFault(path string) error     { return fs.fault(&fs.syncErr, path) }
+func (fs *FS) truncateFault(path string) error { return fs.fault(&fs.truncErr, path) }
+func (fs *FS) allocateFault(path string) error { return fs.fault(&fs.allocErr, path) }
 
 func (fs *FS) wrap(f vfs.File, name string, err error) (vfs.File, error) {
 	if err != nil {
