@@ -3,16 +3,24 @@ package storage
 import "sync/atomic"
 
 // HeadStats counts what series hold in memory, across all of them, for the head gauges: the
-// series with a chunk in memory and those chunks (heads and full ones not yet flushed).
+// series with a chunk in memory and those chunks (heads and full ones not yet flushed), and
+// the read cache (cache.go): full chunks kept for lookups after a checkpoint wrote them.
 type HeadStats struct {
 	Series atomic.Int64
 	Chunks atomic.Int64
+	Cached atomic.Int64
+	// CacheBudget bounds Cached, shared evenly by the series: 0 is DefaultCacheChunks,
+	// negative turns the cache off. A series applies it at each checkpoint.
+	CacheBudget atomic.Int64
 }
 
 // SetStats makes the series count itself in h from now on.
 func (s *Series) SetStats(h *HeadStats) {
 	s.stats = h
 	s.account(s.mem.Chunks())
+	n := s.cached
+	s.cached = 0
+	s.accountCached(n)
 }
 
 // account reports a change of the in-memory chunk count from s.counted to now.
@@ -30,5 +38,16 @@ func (s *Series) account(now int) {
 	s.counted = now
 }
 
+// accountCached reports the series' cached chunk count, now n.
+func (s *Series) accountCached(n int) {
+	if s.stats != nil {
+		s.stats.Cached.Add(int64(n - s.cached))
+	}
+	s.cached = n
+}
+
 // Release takes a dropped series out of the counts.
-func (s *Series) Release() { s.account(0) }
+func (s *Series) Release() {
+	s.account(0)
+	s.accountCached(0)
+}

@@ -22,13 +22,16 @@ type Series struct {
 	err        error // the first read failure since TakeErr
 	stats      *HeadStats
 	counted    int // in-memory chunks last reported to stats
+	cached     int // chunks of the read cache (cache.go), as reported to stats
 	it         RangeIter
 }
 
-// span is one run of the series in a chunk file.
+// span is one run of the series in a chunk file, and the newest of its chunks still in memory
+// (the read cache, cache.go; nil when none).
 type span struct {
-	ref chunkfile.Ref
-	run chunkfile.Run
+	ref    chunkfile.Ref
+	run    chunkfile.Run
+	cached *chunkenc.Series
 }
 
 // NewSeries returns an empty series.
@@ -102,6 +105,9 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 	i := s.spanAt(ts)
 	if i == len(s.spans) || s.spans[i].ref.MinT > ts {
 		return 0, false
+	}
+	if bits, found, ok := s.lookupCached(i, ts); ok {
+		return bits, found
 	}
 	return s.lookupRun(s.spans[i].run, ts)
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -99,8 +100,15 @@ func checkSeries(t *testing.T, rng *rand.Rand, s *Series, all []point, keepNS in
 
 // TestSeriesReadsAcrossFilesAndMemory: a series whose history lies in several chunk files and
 // in memory answers every read exactly as one held whole in memory, before and after a
-// restart, with and without retention (E6).
+// restart, with and without retention (E6), with the read cache off, partly on (its minimum
+// share) and on.
 func TestSeriesReadsAcrossFilesAndMemory(t *testing.T) {
+	for _, budget := range []int64{-1, 1, 0} {
+		t.Run(fmt.Sprint("cache budget ", budget), func(t *testing.T) { testReadsAcrossFiles(t, budget) })
+	}
+}
+
+func testReadsAcrossFiles(t *testing.T, budget int64) {
 	// Rounds lie 13 days apart and span about 10 hours: the retention of ~19.5 hours keeps
 	// part of the newest round only, so whole files expire and one is read in part.
 	for _, keep := range []int64{0, 1 << 46} {
@@ -108,6 +116,9 @@ func TestSeriesReadsAcrossFilesAndMemory(t *testing.T) {
 		dir := t.TempDir()
 		d, _ := openRecovered(t, dir, DiskOptions{})
 		s := NewSeries()
+		h := &HeadStats{}
+		h.CacheBudget.Store(budget)
+		s.SetStats(h)
 		s.SetRetention(keep)
 		var all []point
 		for round := range 4 {
@@ -185,17 +196,22 @@ func TestChunkFileDamageIsAnError(t *testing.T) {
 }
 
 // BenchmarkLookup: QUERY_POINT's work on a point only in a chunk file (mmapped, checksum
-// checked) against one in memory, in one run:
+// checked) against one in memory and one in the read cache, in one run:
 // go test -run '^$' -bench Lookup ./internal/storage
 func BenchmarkLookup(b *testing.B) {
 	const n = 120_000
-	for _, where := range []string{"memory", "disk"} {
+	for _, where := range []string{"memory", "disk", "cached"} {
 		b.Run(where, func(b *testing.B) {
 			s := NewSeries()
+			h := &HeadStats{}
+			if where == "disk" {
+				h.CacheBudget.Store(-1)
+			}
+			s.SetStats(h)
 			for i := range n {
 				s.Append(int64(i)*10e9, math.Float64bits(float64(i%17)/4))
 			}
-			if where == "disk" {
+			if where != "memory" {
 				d, _ := openRecovered(b, b.TempDir(), DiskOptions{})
 				m, err := d.BeginCheckpoint()
 				must(b, err)

@@ -20,14 +20,17 @@ func (s *Series) Snapshot(dst *SeriesSnapshot) {
 }
 
 // Install makes the series read what a committed checkpoint says it holds on disk: its spans,
-// and its oldest full chunks, now in a file, leave memory. Chunks sealed since the snapshot stay.
+// and its oldest full chunks, now in a file, leave the head for the read cache (cache.go).
+// Chunks sealed since the snapshot stay.
 func (s *Series) Install(snap *SeriesSnapshot) {
 	if !snap.install {
 		return
 	}
-	s.mem.DropSealed(snap.flushed)
+	flushed := s.mem.TakeSealed(snap.flushed)
 	s.account(s.mem.Chunks())
+	old := s.spans
 	s.spans = snap.spans
+	s.installCache(old, flushed)
 	s.diskPoints = 0
 	for _, sp := range s.spans {
 		s.diskPoints += sp.ref.Points

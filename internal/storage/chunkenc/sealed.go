@@ -36,6 +36,38 @@ func (s *Series) DropSealed(k int) {
 	s.chunks = append(s.chunks[:0:0], s.chunks[k:]...) // a new array: the old one held them
 }
 
+// TakeSealed is DropSealed that hands the k oldest chunks back instead of forgetting them: a
+// series that holds them for reading only (Lookup, FirstTimestamp, Chunks, Newest), skip
+// points included. Nil when k <= 0.
+func (s *Series) TakeSealed(k int) *Series {
+	if k <= 0 {
+		return nil
+	}
+	k = min(k, s.Sealed())
+	t := newReadOnly(s.chunks[:k:k]) // DropSealed gives s a new array: these stay t's alone
+	s.DropSealed(k)
+	return t
+}
+
+// Newest is a read-only series of s's k newest chunks, sharing them. Nil when k <= 0.
+func (s *Series) Newest(k int) *Series {
+	if k <= 0 {
+		return nil
+	}
+	return newReadOnly(s.chunks[max(len(s.chunks)-k, 0):])
+}
+
+func newReadOnly(chunks []chunk) *Series {
+	t := &Series{chunks: chunks}
+	for i := range chunks {
+		t.n += chunks[i].n
+		if i < len(chunks)-1 { // Size counts the newest chunk apart, as it does a head
+			t.sealed += len(chunks[i].w.b)
+		}
+	}
+	return t
+}
+
 // AppendBinaryFrom serialises chunks from, …, head in the format of AppendBinary: what a
 // checkpoint keeps of a series whose older chunks are in files.
 func (s *Series) AppendBinaryFrom(from int, dst []byte) []byte {
