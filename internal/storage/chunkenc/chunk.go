@@ -89,12 +89,8 @@ func (c *chunk) hasMid() bool { return c.mid.off != 0 }
 // iterFrom resumes decoding after the skip point.
 func (c *chunk) iterFrom() chunkIter {
 	m := &c.mid
-	it := chunkIter{data: c.w.b, r: newBitReader(c.w.b[m.off/8:]), n: c.n, i: skipAt + 1,
+	return chunkIter{data: c.w.b, parked: true, pos: uint(m.off), n: c.n, i: skipAt + 1,
 		t: m.t, v: m.v, delta: m.delta, leading: m.leading, trailing: m.trailing}
-	if _, ok := it.r.readBits(uint(m.off % 8)); !ok {
-		it.err = errMalformed
-	}
-	return it
 }
 
 func (c *chunk) full() bool { return c.n >= maxChunkPoints || len(c.w.b) >= maxChunkBytes }
@@ -186,8 +182,12 @@ func (a *appender) writeValue(w *bitWriter, v uint64) {
 // chunkIter decodes a chunk's points in order. It checks everything it reads (input length,
 // window bounds, strictly increasing timestamps), since chunks may come from disk.
 type chunkIter struct {
-	data              []byte // the whole chunk, for seek
-	r                 bitReader
+	data []byte // the whole chunk, for seek
+	r    bitReader
+	// parked: r is not positioned; decoding resumes at bit pos of data. seek leaves the
+	// iterator so, and next positions r only if it is called: a lookup never does.
+	parked            bool
+	pos               uint
 	n, i              int
 	t                 int64
 	v                 uint64
@@ -207,6 +207,9 @@ func (it *chunkIter) next() bool {
 	if it.i >= it.n || it.err != nil {
 		return false
 	}
+	if it.parked && !it.unpark() {
+		return false
+	}
 	var ok bool
 	switch it.i {
 	case 0:
@@ -223,6 +226,26 @@ func (it *chunkIter) next() bool {
 	}
 	it.i++
 	return true
+}
+
+// unpark positions r at pos.
+func (it *chunkIter) unpark() bool {
+	it.parked = false
+	if it.pos > uint(8*len(it.data)) {
+		it.err = errMalformed
+		return false
+	}
+	it.r = newBitReader(it.data[it.pos/8:])
+	it.r.readBits(it.pos % 8)
+	return true
+}
+
+// bitPos is the bit position in data where the next point starts.
+func (it *chunkIter) bitPos() uint {
+	if it.parked {
+		return it.pos
+	}
+	return uint(it.r.bitsRead(len(it.data)))
 }
 
 func (it *chunkIter) readFirst() bool {

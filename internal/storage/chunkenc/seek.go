@@ -31,7 +31,11 @@ func (it *chunkIter) seek(ts int64) bool {
 	// the chunk before b.
 	var tail [2 * seekReach]byte
 	b, base := it.data, uint(0)
-	pos, end := uint(it.r.bitsRead(len(b))), uint(8*len(b))
+	pos, end := it.bitPos(), uint(8*len(b))
+	if pos > end {
+		it.err = errMalformed
+		return false
+	}
 	t, v, delta := it.t, it.v, it.delta
 	lead, trail := uint(it.leading), uint(it.trailing)
 	found, ok := false, true
@@ -102,10 +106,9 @@ func (it *chunkIter) seek(ts int64) bool {
 		it.err = errMalformed
 		return false
 	}
-	// Leave the bitReader where seek stopped, so next carries on from there.
-	abs := base*8 + pos
-	it.r = newBitReader(it.data[abs/8:])
-	it.r.readBits(abs % 8)
+	// Park where seek stopped: next carries on from there, and a lookup, which calls no next,
+	// pays nothing for it.
+	it.parked, it.pos = true, base*8+pos
 	return found
 }
 

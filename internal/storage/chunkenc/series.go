@@ -85,7 +85,8 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 // chunkEndingAtOrAfter is the first chunk whose last point is at or after ts (len(chunks) if
 // none). It first tries the chunk an even spread of the chunks over the series' time range
 // puts ts in, which for a regular series is the one: one probe of the chunk list, a likely
-// cache miss, instead of log2(chunks) of them. Otherwise it binary-searches.
+// cache miss, instead of log2(chunks) of them. A guess whose time range holds ts is the answer
+// without a look at its neighbour (chunks do not overlap). Otherwise it binary-searches.
 func (s *Series) chunkEndingAtOrAfter(ts int64) int {
 	n := len(s.chunks)
 	if n == 0 {
@@ -95,7 +96,7 @@ func (s *Series) chunkEndingAtOrAfter(ts int64) int {
 	if ts > first && ts <= last {
 		g := int((float64(ts) - float64(first)) / (float64(last) - float64(first)) * float64(n))
 		g = min(max(g, 0), n-1)
-		if c := &s.chunks[g]; c.maxT >= ts && (g == 0 || s.chunks[g-1].maxT < ts) {
+		if c := &s.chunks[g]; c.maxT >= ts && (c.minT <= ts || g == 0 || s.chunks[g-1].maxT < ts) {
 			return g
 		}
 	}
