@@ -44,7 +44,7 @@ func registerMetrics(reg prometheus.Registerer, e *Engine, capacity, lensCapacit
 		func() float64 { return float64(head.Series.Load()) })
 	gauge("tau_storage_head_chunks", "Chunks held in memory: each series' open chunk, and full ones the next checkpoint writes to a chunk file.",
 		func() float64 { return float64(head.Chunks.Load()) })
-	gauge("tau_storage_read_cache_chunks", "Full chunks kept in memory for lookups after a checkpoint wrote them to a chunk file (the read cache).",
+	gauge("tau_storage_read_cache_bytes", "Bytes of full chunks (headers included) kept in memory for lookups after a checkpoint wrote them to a chunk file: the read cache.",
 		func() float64 { return float64(head.Cached.Load()) })
 }
 

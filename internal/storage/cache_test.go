@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/taudb/tau/internal/storage/chunkenc"
 	"github.com/taudb/tau/internal/storage/chunkfile"
 )
 
@@ -54,22 +55,49 @@ func damageRun(t *testing.T, dir string, ref chunkfile.Ref) {
 	must(t, err)
 }
 
+// cacheCost is what chunks from..to-1 of s's memory cost the read cache.
+func cacheCost(s *Series, from, to int) int64 {
+	var n int64
+	for i := from; i < to; i++ {
+		n += int64(len(s.mem.SealedChunk(i).Data) + chunkenc.HeaderBytes)
+	}
+	return n
+}
+
+// cachedBytes walks s's spans: the bytes its read cache holds, and whether it is a suffix of
+// the series (no cached span older than one cached in part or not at all).
+func cachedBytes(s *Series) (n int64, suffix bool) {
+	suffix, cut := true, false
+	for i := len(s.spans) - 1; i >= 0; i-- {
+		c := s.spans[i].cached
+		if c == nil {
+			cut = true
+			continue
+		}
+		suffix = suffix && !cut
+		n += int64(c.Size() + c.Chunks()*chunkenc.HeaderBytes)
+		cut = cut || c.Chunks() < int(s.spans[i].ref.Chunks)
+	}
+	return n, suffix
+}
+
 // TestReadCacheAnswersLookupsOfFlushedChunks: after a checkpoint the newest chunks it wrote
-// answer lookups from memory, up to the series' share of the budget, while the older ones and
-// every range read the file. Damaging the whole run on disk shows which is which: lookups of
-// cached points still answer exactly, every other read reports the damage.
+// answer lookups from memory, as many as the series' share of the budget holds, while the
+// older ones and every range read the file. Damaging the whole run on disk shows which is
+// which: lookups of cached points still answer exactly, every other read reports the damage.
 func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
 	dir := t.TempDir()
 	d, _ := openRecovered(t, dir, DiskOptions{})
 	defer func() { _ = d.Close() }()
 	h := &HeadStats{}
-	h.CacheBudget.Store(10)
 	s := NewSeries()
 	s.SetStats(h)
 	pts := regularPoints(s, 40*maxChunkPointsForTest+7, 0) // 40 full chunks and a head
+	budget := cacheCost(s, 30, 40) + 1                     // the newest 10, and not an 11th
+	h.CacheBudget.Store(budget)
 	checkpointAll(t, d, []*Series{s})
-	if len(s.spans) != 1 || h.Cached.Load() != 10 || s.spans[0].cached.Chunks() != 10 {
-		t.Fatalf("%d spans, %d chunks cached, want 1 span and 10 cached", len(s.spans), h.Cached.Load())
+	if len(s.spans) != 1 || s.spans[0].cached.Chunks() != 10 || h.Cached.Load() != budget-1 {
+		t.Fatalf("%d spans, %d bytes cached; want 1 span, 10 chunks cached in %d bytes", len(s.spans), h.Cached.Load(), budget-1)
 	}
 	damageRun(t, dir, s.spans[0].ref)
 	cachedFrom := pts[30*maxChunkPointsForTest].ts
@@ -93,32 +121,40 @@ func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
 // maxChunkPointsForTest is chunkenc's points per chunk, which regular points fill.
 const maxChunkPointsForTest = 120
 
-// TestReadCacheStaysInBudget: the series share the budget evenly (never below the minimum),
-// each keeps its newest chunks across checkpoints, and a dropped series or a budget turned off
-// gives its chunks back.
+// TestReadCacheStaysInBudget: the series share the budget evenly, each keeps its newest
+// chunks across checkpoints (the newest run whole when it fits), the gauge adds up, and a
+// dropped series or a budget turned off gives its bytes back.
 func TestReadCacheStaysInBudget(t *testing.T) {
 	d, _ := openRecovered(t, t.TempDir(), DiskOptions{})
 	defer func() { _ = d.Close() }()
 	h := &HeadStats{}
-	h.CacheBudget.Store(60)
 	ss := make([]*Series, 5)
 	all := make([][]point, len(ss))
 	for i := range ss {
 		ss[i] = NewSeries()
 		ss[i].SetStats(h)
 	}
-	for round, want := range []int64{5 * 6, 5 * 12, 5 * 12} { // 6 full chunks, then 7 a round; 60 / 5 series = 12 each
+	for round := range 4 {
 		for i, s := range ss {
-			all[i] = append(all[i], regularPoints(s, 7*maxChunkPointsForTest, int64(round)*1e12)...)
+			all[i] = append(all[i], regularPoints(s, 7*maxChunkPointsForTest+i, int64(round)*1e12)...)
+		}
+		if round == 0 { // a share of about 12 chunks: one round whole, and part of the one before
+			h.CacheBudget.Store(int64(len(ss)) * cacheCost(ss[0], 0, 6) * 2)
 		}
 		checkpointAll(t, d, ss)
-		if got := h.Cached.Load(); got != want {
-			t.Fatalf("round %d: %d chunks cached, want %d", round, got, want)
-		}
+		share := h.CacheBudget.Load() / int64(len(ss))
+		var total int64
 		for i, s := range ss {
+			n, suffix := cachedBytes(s)
+			total += n
 			newest := s.spans[len(s.spans)-1]
-			if newest.cached == nil || newest.cached.Chunks() != int(newest.ref.Chunks) {
+			switch {
+			case n > share || !suffix:
+				t.Fatalf("round %d, series %d: %d bytes cached (share %d), a suffix: %v", round, i, n, share, suffix)
+			case newest.cached == nil || newest.cached.Chunks() != int(newest.ref.Chunks):
 				t.Fatalf("round %d, series %d: the newest run is not cached whole", round, i)
+			case round > 0 && len(s.spans) > 1 && s.spans[len(s.spans)-2].cached == nil:
+				t.Fatalf("round %d, series %d: nothing of the run before the newest is cached", round, i)
 			}
 			for _, p := range all[i] {
 				if bits, found := s.Lookup(p.ts); !found || bits != p.bits {
@@ -126,19 +162,19 @@ func TestReadCacheStaysInBudget(t *testing.T) {
 				}
 			}
 		}
+		if got := h.Cached.Load(); got != total {
+			t.Fatalf("round %d: the gauge says %d bytes cached, the spans hold %d", round, got, total)
+		}
 	}
-	h.CacheBudget.Store(1) // a share of 1 is raised to the minimum
-	checkpointAll(t, d, ss)
-	if got := h.Cached.Load(); got != 5*minCachedPerSeries {
-		t.Fatalf("%d chunks cached, want %d", got, 5*minCachedPerSeries)
-	}
+	n, _ := cachedBytes(ss[0])
+	before := h.Cached.Load()
 	ss[0].Release()
-	if got := h.Cached.Load(); got != 4*minCachedPerSeries {
-		t.Fatalf("after a drop, %d chunks cached, want %d", got, 4*minCachedPerSeries)
+	if got := h.Cached.Load(); got != before-n || n == 0 {
+		t.Fatalf("a drop of a series caching %d bytes took the gauge from %d to %d", n, before, got)
 	}
 	h.CacheBudget.Store(-1)
 	checkpointAll(t, d, ss[1:])
 	if got := h.Cached.Load(); got != 0 {
-		t.Fatalf("with the cache off, %d chunks cached", got)
+		t.Fatalf("with the cache off, %d bytes cached", got)
 	}
 }

@@ -8,9 +8,9 @@ import "sync/atomic"
 type HeadStats struct {
 	Series atomic.Int64
 	Chunks atomic.Int64
-	Cached atomic.Int64
-	// CacheBudget bounds Cached, shared evenly by the series: 0 is DefaultCacheChunks,
-	// negative turns the cache off. A series applies it at each checkpoint.
+	Cached atomic.Int64 // bytes of the read cache, chunk headers included
+	// CacheBudget bounds Cached, in bytes, shared evenly by the series: 0 is
+	// DefaultCacheBytes, negative turns the cache off. A series applies it at each checkpoint.
 	CacheBudget atomic.Int64
 }
 
@@ -38,7 +38,7 @@ func (s *Series) account(now int) {
 	s.counted = now
 }
 
-// accountCached reports the series' cached chunk count, now n.
+// accountCached reports the bytes of the series' read cache, now n.
 func (s *Series) accountCached(n int) {
 	if s.stats != nil {
 		s.stats.Cached.Add(int64(n - s.cached))

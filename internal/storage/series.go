@@ -22,7 +22,7 @@ type Series struct {
 	err        error // the first read failure since TakeErr
 	stats      *HeadStats
 	counted    int // in-memory chunks last reported to stats
-	cached     int // chunks of the read cache (cache.go), as reported to stats
+	cached     int // bytes of the read cache (cache.go), as reported to stats
 	it         RangeIter
 }
 

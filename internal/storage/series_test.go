@@ -100,10 +100,10 @@ func checkSeries(t *testing.T, rng *rand.Rand, s *Series, all []point, keepNS in
 
 // TestSeriesReadsAcrossFilesAndMemory: a series whose history lies in several chunk files and
 // in memory answers every read exactly as one held whole in memory, before and after a
-// restart, with and without retention (E6), with the read cache off, partly on (its minimum
-// share) and on.
+// restart, with and without retention (E6), with the read cache off, holding a few chunks,
+// and holding all.
 func TestSeriesReadsAcrossFilesAndMemory(t *testing.T) {
-	for _, budget := range []int64{-1, 1, 0} {
+	for _, budget := range []int64{-1, 4 << 10, 0} {
 		t.Run(fmt.Sprint("cache budget ", budget), func(t *testing.T) { testReadsAcrossFiles(t, budget) })
 	}
 }

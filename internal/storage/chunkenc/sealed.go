@@ -1,6 +1,9 @@
 package chunkenc
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // Full chunks leave memory: the store writes them once to an immutable file and the series
 // drops them (DropSealed). These are the calls that let it, and that read them back from the
@@ -37,28 +40,50 @@ func (s *Series) DropSealed(k int) {
 }
 
 // TakeSealed is DropSealed that hands the k oldest chunks back instead of forgetting them: a
-// series that holds them for reading only (Lookup, FirstTimestamp, Chunks, Newest), skip
+// series that holds them for reading only (Lookup, FirstTimestamp, Chunks, Size, Newest, Tail), skip
 // points included. Nil when k <= 0.
 func (s *Series) TakeSealed(k int) *Series {
 	if k <= 0 {
 		return nil
 	}
-	k = min(k, s.Sealed())
-	t := newReadOnly(s.chunks[:k:k]) // DropSealed gives s a new array: these stay t's alone
+	t := newReadOnly(s.chunks[:min(k, s.Sealed())])
 	s.DropSealed(k)
 	return t
 }
 
-// Newest is a read-only series of s's k newest chunks, sharing them. Nil when k <= 0.
-func (s *Series) Newest(k int) *Series {
-	if k <= 0 {
+// Newest is a read-only series of the newest of s's chunks whose bytes, each counted with
+// overhead more, add up to at most budget; nil when not even the newest fits.
+func (s *Series) Newest(budget, overhead int) *Series {
+	k, used := len(s.chunks), 0
+	for k > 0 && used+len(s.chunks[k-1].w.b)+overhead <= budget {
+		k--
+		used += len(s.chunks[k].w.b) + overhead
+	}
+	if k == len(s.chunks) {
 		return nil
 	}
-	return newReadOnly(s.chunks[max(len(s.chunks)-k, 0):])
+	if k == 0 {
+		return s
+	}
+	return newReadOnly(s.chunks[k:])
 }
 
+// HeaderBytes is what a chunk costs in memory besides its bytes: its header in the series'
+// array, skip point included.
+const HeaderBytes = int(unsafe.Sizeof(chunk{}))
+
+// Tail is a read-only series of s's k newest chunks (s itself when k covers them all).
+func (s *Series) Tail(k int) *Series {
+	if k >= len(s.chunks) {
+		return s
+	}
+	return newReadOnly(s.chunks[len(s.chunks)-max(k, 0):])
+}
+
+// newReadOnly is a series of copies of chunks' headers (the bytes are shared): an array of
+// its own, so the chunks it leaves out are not kept alive through it.
 func newReadOnly(chunks []chunk) *Series {
-	t := &Series{chunks: chunks}
+	t := &Series{chunks: append(make([]chunk, 0, len(chunks)), chunks...)}
 	for i := range chunks {
 		t.n += chunks[i].n
 		if i < len(chunks)-1 { // Size counts the newest chunk apart, as it does a head
