@@ -107,6 +107,12 @@ func (c *rawConn) info(l protocol.Label) (uint64, int64, int64) {
 func (c *rawConn) create(l protocol.Label, pts []rp) {
 	c.t.Helper()
 	c.expect(c.call(protocol.OpCreateSeries, series(l)), okAnswer)
+	c.appendAll(l, pts)
+}
+
+// appendAll appends pts to l, pipelined 2,000 at a time, each answered OK.
+func (c *rawConn) appendAll(l protocol.Label, pts []rp) {
+	c.t.Helper()
 	for len(pts) > 0 {
 		k := min(len(pts), 2000)
 		var b []byte

@@ -18,10 +18,11 @@ import (
 // (an even share of it), and at every checkpoint drops the rest, oldest first. A span a
 // compaction rewrites starts uncached.
 
-// DefaultCacheBytes is the read cache's budget when HeadStats.CacheBudget is 0. Measured with
-// hack/storage-scale.sh (1,000 series, 10 M points of a random walk, 5.9 bytes a point), it
-// holds the newest ~27% of the points while loading; regular series compress 4-5 times better.
-const DefaultCacheBytes = 16 << 20
+// DefaultCacheBytes is the read cache's budget when HeadStats.CacheBudget is 0: at 1,000
+// series, about 8 KiB of chunks each, which for a regular series scraped every 10 s is most of
+// a day (hack/storage-scale.sh's gauge data: 1.06 bytes a point). The Go heap holds up to about
+// twice the cache between collections, so it costs up to 16 MiB of RSS.
+const DefaultCacheBytes = 8 << 20
 
 // chunkOverhead is what a cached chunk costs besides its bytes.
 const chunkOverhead = chunkenc.HeaderBytes
