@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/series"
@@ -41,91 +40,13 @@ import (
 // defaultPayloadBudget is the budget's floor; it is max(this, 2 × TAU_MAX_PAYLOAD_BYTES).
 const defaultPayloadBudget = 64 << 20
 
-// payloadBudget is a weighted semaphore with FIFO waiters, so a large reservation is never
-// starved by a stream of small ones.
-type payloadBudget struct {
-	mu      sync.Mutex
-	size    int64
-	held    int64
-	waiters []*budgetWaiter
-
-	heldGauge prometheus.Gauge
-	waits     prometheus.Counter
-}
-
-type budgetWaiter struct {
-	n       int64
-	granted chan struct{}
-}
-
-func newPayloadBudget(size int64, reg prometheus.Registerer) *payloadBudget {
-	f := promauto.With(reg)
-	b := &payloadBudget{size: size,
-		heldGauge: f.NewGauge(prometheus.GaugeOpts{Name: "tau_server_payload_held_bytes",
-			Help: "Bytes of APPEND_BATCH points held across all connections, within tau_server_payload_budget_bytes."}),
-		waits: f.NewCounter(prometheus.CounterOpts{Name: "tau_server_payload_budget_waits_total",
-			Help: "APPEND_BATCH payloads that waited for the payload budget before being read."}),
-	}
-	f.NewGauge(prometheus.GaugeOpts{Name: "tau_server_payload_budget_bytes",
-		Help: "The payload budget: most bytes of APPEND_BATCH points held at once across all connections."}).Set(float64(size))
-	return b
-}
-
-// acquire reserves n bytes (n ≤ size), waiting while the budget is spent. It reports whether
-// it had to wait, and false in ok when stop closed first (nothing is then held).
-func (b *payloadBudget) acquire(n int64, stop <-chan struct{}) (waited, ok bool) {
-	b.mu.Lock()
-	if len(b.waiters) == 0 && b.held+n <= b.size {
-		b.held += n
-		b.heldGauge.Set(float64(b.held))
-		b.mu.Unlock()
-		return false, true
-	}
-	w := &budgetWaiter{n: n, granted: make(chan struct{})}
-	b.waiters = append(b.waiters, w)
-	b.mu.Unlock()
-	b.waits.Inc()
-	select {
-	case <-w.granted:
-		return true, true
-	case <-stop:
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	select {
-	case <-w.granted: // granted meanwhile: give it back
-		b.held -= n
-		b.grantLocked()
-		return true, false
-	default:
-	}
-	for i, o := range b.waiters {
-		if o == w {
-			b.waiters = append(b.waiters[:i], b.waiters[i+1:]...)
-			break
-		}
-	}
-	b.grantLocked() // a large waiter gone may let smaller ones behind it in
-	return true, false
-}
-
-// release gives n bytes back and wakes the waiters that now fit, in order.
-func (b *payloadBudget) release(n int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.held -= n
-	b.grantLocked()
-}
-
-func (b *payloadBudget) grantLocked() {
-	for len(b.waiters) > 0 && b.held+b.waiters[0].n <= b.size {
-		w := b.waiters[0]
-		b.waiters[0] = nil
-		b.waiters = b.waiters[1:]
-		b.held += w.n
-		close(w.granted)
-	}
-	b.heldGauge.Set(float64(b.held))
+var payloadMetrics = budgetMetrics{
+	size: prometheus.Opts{Name: "tau_server_payload_budget_bytes",
+		Help: "The payload budget: most bytes of APPEND_BATCH points held at once across all connections."},
+	held: prometheus.Opts{Name: "tau_server_payload_held_bytes",
+		Help: "Bytes of APPEND_BATCH points held across all connections, within tau_server_payload_budget_bytes."},
+	waits: prometheus.Opts{Name: "tau_server_payload_budget_waits_total",
+		Help: "APPEND_BATCH payloads that waited for the payload budget before being read."},
 }
 
 // batchPool holds point slices for APPEND_BATCH; the GC reclaims them when batches stop.

@@ -25,8 +25,9 @@ const maxWindow = 256
 // slot is one request in flight: what the front end knows of it, and the engine's result.
 // Slots circulate between the reader and the writer, so they allocate nothing in steady state.
 type slot struct {
-	res  *engine.Result
-	page *page // LIST_SERIES, QUERY_RANGE and LIST_LENSES: the answer's buffer, lent until it is written
+	res   *engine.Result
+	page  *page // LIST_SERIES, QUERY_RANGE and LIST_LENSES: the answer's buffer, lent until it is written
+	paged int64 // bytes of the page budget page holds (reads.go)
 	// APPEND_BATCH: the points, lent to the engine until it has run them, and the payload
 	// budget they hold (batch.go)
 	batch  *[]engine.BatchPoint
@@ -312,9 +313,9 @@ func (c *conn) dispatch(op protocol.Opcode, p []byte, r *slot) bool {
 		l, ts := protocol.QueryRequest(p)
 		eng.QueryPoint(series.Label(l), ts, r.res)
 	case protocol.OpListSeries, protocol.OpSeriesInfo, protocol.OpQueryRange:
-		c.dispatchRead(op, p, r)
+		return c.dispatchRead(op, p, r)
 	case protocol.OpCreateLens, protocol.OpDropLens, protocol.OpQueryLens, protocol.OpComposeLens, protocol.OpListLenses:
-		c.dispatchLens(op, p, r)
+		return c.dispatchLens(op, p, r)
 	}
 	return false
 }

@@ -14,8 +14,9 @@ import (
 // like a QUERY_POINT and is answered in the same form. LIST_LENSES answers every label in one
 // frame from a page, one page in flight per connection, as LIST_SERIES (reads.go).
 
-// dispatchLens starts one lens request.
-func (c *conn) dispatchLens(op protocol.Opcode, p []byte, r *slot) {
+// dispatchLens starts one lens request; true when the connection closes after it (as
+// dispatchRead).
+func (c *conn) dispatchLens(op protocol.Opcode, p []byte, r *slot) (closeAfter bool) {
 	eng := c.srv.engine
 	switch op {
 	case protocol.OpCreateLens:
@@ -30,9 +31,12 @@ func (c *conn) dispatchLens(op protocol.Opcode, p []byte, r *slot) {
 		l, first, second := protocol.ComposeLensRequest(p)
 		eng.ComposeLens(series.Label(l), series.Label(first), series.Label(second), r.res)
 	case protocol.OpListLenses:
-		c.takePage(r)
+		if !c.takePage(r, lensPageBytes(c.srv.cfg)) {
+			return true
+		}
 		eng.ListLenses(&r.page.list, r.res)
 	}
+	return false
 }
 
 // writeLensList writes a LIST_LENSES answer from its page: the labels, with no count.

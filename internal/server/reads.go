@@ -2,6 +2,12 @@ package server
 
 import (
 	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/taudb/tau/internal/config"
 
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/series"
@@ -25,6 +31,41 @@ import (
 // connection's 32 KiB write buffer piece by piece, so no answer is ever built whole as bytes.
 // Pages come from a pool shared by all connections: the GC reclaims them when reads stop, so
 // an idle connection keeps none.
+//
+// One page a connection still lets a thousand connections pin a thousand pages: 1 GiB of
+// QUERY_RANGE pages against a chart's 512Mi. So every page in flight also holds its largest
+// size (1 MiB for QUERY_RANGE, 128 KiB for LIST_SERIES, TAU_LENS_CAPACITY labels for
+// LIST_LENSES) of one server-wide page budget, max(64 MiB, the largest page), taken after the
+// connection's own turn and given back with it, as APPEND_BATCH's payload budget (batch.go):
+// first come, first served, the wait not charged to the idle timeout, and a wait cut short by
+// shutdown answered busy (closed), as shutdown answers any new request. Metrics:
+// tau_server_page_budget_bytes, tau_server_page_held_bytes, tau_server_page_budget_waits_total.
+
+// defaultPageBudget is the page budget's floor.
+const defaultPageBudget = 64 << 20
+
+var pageMetrics = budgetMetrics{
+	size: prometheus.Opts{Name: "tau_server_page_budget_bytes",
+		Help: "The page budget: most bytes of paged answers (QUERY_RANGE, LIST_SERIES, LIST_LENSES) in flight across all connections."},
+	held: prometheus.Opts{Name: "tau_server_page_held_bytes",
+		Help: "Bytes of the page budget held by paged answers in flight, each at its largest size."},
+	waits: prometheus.Opts{Name: "tau_server_page_budget_waits_total",
+		Help: "Paged requests that waited for the page budget before running."},
+}
+
+// Largest pages, as the engine fills them: a QUERY_RANGE point and a label.
+const (
+	rangePageBytes = engine.MaxRangeLimit * int64(unsafe.Sizeof(engine.Point{}))
+	listPageBytes  = engine.MaxListLimit * series.LabelSize
+)
+
+// lensPageBytes is LIST_LENSES' page: every lens's label.
+func lensPageBytes(cfg config.Config) int64 { return int64(cfg.LensCapacity) * series.LabelSize }
+
+// largestPage is the largest page any request may hold.
+func largestPage(cfg config.Config) int64 {
+	return max(rangePageBytes, listPageBytes, lensPageBytes(cfg))
+}
 
 // page is a connection's one buffer for a paged answer.
 type page struct {
@@ -34,10 +75,23 @@ type page struct {
 
 var pagePool = sync.Pool{New: func() any { return new(page) }}
 
-// takePage waits until the connection's previous paged answer is written, then lends r a page.
-func (c *conn) takePage(r *slot) {
+// takePage waits until the connection's previous paged answer is written and size bytes of
+// the page budget are free, then lends r a page. False when shutdown cut the wait short: r is
+// then answered busy and the connection closes after it.
+func (c *conn) takePage(r *slot, size int64) bool {
 	<-c.pageFree
-	r.page = pagePool.Get().(*page)
+	waited, ok := c.srv.pages.acquire(size, c.srv.stop)
+	if !ok {
+		c.pageFree <- struct{}{}
+		r.close = true
+		r.answer(protocol.StatusBusy)
+		return false
+	}
+	if waited { // the wait is not the client's idleness (R10)
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ConnectionTimeout))
+	}
+	r.page, r.paged = pagePool.Get().(*page), size
+	return true
 }
 
 // releasePage returns r's page once its answer is written, letting the reader dispatch the
@@ -47,7 +101,8 @@ func (c *conn) releasePage(r *slot) {
 		return
 	}
 	pagePool.Put(r.page)
-	r.page = nil
+	c.srv.pages.release(r.paged)
+	r.page, r.paged = nil, 0
 	c.pageFree <- struct{}{}
 }
 
@@ -69,8 +124,9 @@ func (c *conn) quiesce() {
 
 // dispatchRead starts LIST_SERIES, SERIES_INFO or QUERY_RANGE. QUERY_RANGE's fields are
 // checked first (R0: the payload before the operation), so a malformed request for an unknown
-// series is invalid_payload.
-func (c *conn) dispatchRead(op protocol.Opcode, p []byte, r *slot) {
+// series is invalid_payload. It returns true when the connection closes after r (shutdown cut
+// a wait for the page budget short).
+func (c *conn) dispatchRead(op protocol.Opcode, p []byte, r *slot) (closeAfter bool) {
 	eng := c.srv.engine
 	switch op {
 	case protocol.OpSeriesInfo:
@@ -79,16 +135,21 @@ func (c *conn) dispatchRead(op protocol.Opcode, p []byte, r *slot) {
 		q := protocol.QueryRangeRequest(p)
 		if !q.Valid() {
 			r.answer(protocol.StatusInvalidPayload)
-			return
+			return false
 		}
-		c.takePage(r)
+		if !c.takePage(r, rangePageBytes) {
+			return true
+		}
 		eng.QueryRange(series.Label(q.Label), rangeQuery(&q), &r.page.rng, r.res)
 	case protocol.OpListSeries:
 		start, limit := protocol.ListSeriesRequest(p)
 		c.quiesce()
-		c.takePage(r)
+		if !c.takePage(r, listPageBytes) {
+			return true
+		}
 		eng.ListSeries(series.Label(start), protocol.ListLimit(limit), &r.page.list, r.res)
 	}
+	return false
 }
 
 // aggregations maps E4's aggregation bytes to the engine's (Valid has checked the byte).

@@ -31,7 +31,8 @@ type Server struct {
 	engine  *engine.Engine
 	metrics *metrics
 	health  *health
-	budget  *payloadBudget // APPEND_BATCH payloads held across connections (batch.go)
+	budget  *budget // APPEND_BATCH payloads held across connections (batch.go)
+	pages   *budget // paged answers in flight across connections (reads.go)
 
 	certs *certwatch.Watcher // nil without TAU_CERTIFICATE_FILE
 
@@ -65,6 +66,9 @@ type Options struct {
 	// PayloadBudget replaces the payload budget (batch.go); it is raised to
 	// TAU_MAX_PAYLOAD_BYTES if below, so the largest batch always fits.
 	PayloadBudget int64
+	// PageBudget replaces the page budget (reads.go); it is raised to the largest page if
+	// below, so every paged answer fits.
+	PageBudget int64
 	// Queued turns the fast path off: every request goes through its series' mailbox and a
 	// pool worker, and every answer through the connection's writer (benchmarks compare).
 	Queued bool
@@ -93,7 +97,12 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 	if budget <= 0 {
 		budget = max(defaultPayloadBudget, 2*int64(cfg.MaxPayloadBytes))
 	}
-	s.budget = newPayloadBudget(max(budget, int64(cfg.MaxPayloadBytes)), reg)
+	s.budget = newBudget(max(budget, int64(cfg.MaxPayloadBytes)), reg, payloadMetrics)
+	pages := opts.PageBudget
+	if pages <= 0 {
+		pages = defaultPageBudget
+	}
+	s.pages = newBudget(max(pages, largestPage(cfg)), reg, pageMetrics)
 	if s.engine, err = s.openEngine(opts.Store, reg); err != nil {
 		return nil, err
 	}

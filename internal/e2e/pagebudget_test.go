@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/server"
+	"github.com/taudb/tau/internal/server/servertest"
+	"github.com/taudb/tau/pkg/protocol"
+)
+
+// TestPagedAnswersShareOneBudget: paged answers in flight hold a server-wide budget, so a
+// thousand connections cannot pin a thousand pages. With the budget at one QUERY_RANGE page,
+// a client that pipelines full pages and stops reading keeps its writer stuck on a page; then
+// another connection's QUERY_RANGE waits for the budget (counted), and is answered, exactly,
+// once the stuck client goes away and its page is given back.
+func TestPagedAnswersShareOneBudget(t *testing.T) {
+	_, stuck, other, pts := waitForPageBudget(t)
+	_ = stuck.nc.Close()
+	more, got := other.decodeRange(other.read())
+	if more || len(got) != 10 {
+		t.Fatalf("QUERY_RANGE 100..110 after the wait: %d points (more %v), want 10", len(got), more)
+	}
+	for i, p := range got {
+		if p != pts[100+i] {
+			t.Fatalf("point %d: %v, want %v", i, p, pts[100+i])
+		}
+	}
+}
+
+// TestShutdownAnswersPageBudgetWaitBusy: a request still waiting for the page budget when
+// shutdown begins is answered busy and its connection closed, as shutdown answers any request
+// it will not run, instead of holding the shutdown until its timeout.
+func TestShutdownAnswersPageBudgetWaitBusy(t *testing.T) {
+	srv, _, other, _ := waitForPageBudget(t)
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Stop() }()
+	other.expect(other.read(), errAnswer(protocol.StatusBusy))
+	other.expectClosed()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForPageBudget starts a server whose page budget is one QUERY_RANGE page, has a client
+// (stuck) pipeline full pages and stop reading, so that its writer holds a page, then has
+// another client (other) send a QUERY_RANGE for points 100..109 and waits until it waits for
+// the budget.
+func waitForPageBudget(t *testing.T) (srv *servertest.Server, stuck, other *rawConn, pts []rp) {
+	t.Helper()
+	srv = servertest.StartWith(t, server.Options{Store: servertest.MemoryStore().Store, PageBudget: 1},
+		func(c *config.Config) { c.ShutdownTimeout = time.Second })
+	l := label("paged")
+	pts = make([]rp, 70_000) // more than one page of 65,536 points
+	for i := range pts {
+		pts[i] = rp{TS: int64(i), Bits: fb(float64(i))}
+	}
+	stuck = connect(t, srv.Addr())
+	stuck.create(l, pts)
+	var pages []byte
+	for range 64 { // 64 MiB of answers: more than the sockets on both sides buffer
+		pages = protocol.AppendFrame(pages, protocol.OpQueryRange, rangeP(l, minT, maxT, 0, protocol.AggRaw, 0))
+	}
+	stuck.sendRaw(pages)
+
+	other = connect(t, srv.Addr())
+	other.send(protocol.OpQueryRange, rangeP(l, 100, 110, 0, protocol.AggRaw, 0))
+	deadline := time.Now().Add(stopTimeout)
+	for gaugeValue(t, srv, "tau_server_page_budget_waits_total") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no QUERY_RANGE waited for the page budget")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if held, size := gaugeValue(t, srv, "tau_server_page_held_bytes"), gaugeValue(t, srv, "tau_server_page_budget_bytes"); held != size || size != 1<<20 {
+		t.Fatalf("page budget %v bytes, %v held; want one QUERY_RANGE page (1 MiB) held whole", size, held)
+	}
+	return srv, stuck, other, pts
+}
