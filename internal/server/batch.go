@@ -4,8 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/pkg/protocol"
@@ -40,14 +38,7 @@ import (
 // defaultPayloadBudget is the budget's floor; it is max(this, 2 × TAU_MAX_PAYLOAD_BYTES).
 const defaultPayloadBudget = 64 << 20
 
-var payloadMetrics = budgetMetrics{
-	size: prometheus.Opts{Name: "tau_server_payload_budget_bytes",
-		Help: "The payload budget: most bytes of APPEND_BATCH points held at once across all connections."},
-	held: prometheus.Opts{Name: "tau_server_payload_held_bytes",
-		Help: "Bytes of APPEND_BATCH points held across all connections, within tau_server_payload_budget_bytes."},
-	waits: prometheus.Opts{Name: "tau_server_payload_budget_waits_total",
-		Help: "APPEND_BATCH payloads that waited for the payload budget before being read."},
-}
+var payloadMetrics = budgetMetricsFor("payload", "APPEND_BATCH points", "APPEND_BATCH payloads")
 
 // batchPool holds point slices for APPEND_BATCH; the GC reclaims them when batches stop.
 var batchPool = sync.Pool{New: func() any { return new([]engine.BatchPoint) }}

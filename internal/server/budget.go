@@ -31,6 +31,21 @@ type budgetMetrics struct {
 	size, held, waits prometheus.Opts
 }
 
+// budgetMetricsFor names a budget's metrics tau_server_<name>_budget_bytes,
+// tau_server_<name>_held_bytes and tau_server_<name>_budget_waits_total; holds says what the
+// bytes are, waiters what waits.
+func budgetMetricsFor(name, holds, waiters string) budgetMetrics {
+	prefix := "tau_server_" + name
+	return budgetMetrics{
+		size: prometheus.Opts{Name: prefix + "_budget_bytes",
+			Help: "The " + name + " budget: most bytes of " + holds + " held at once across all connections."},
+		held: prometheus.Opts{Name: prefix + "_held_bytes",
+			Help: "Bytes of " + holds + " held across all connections, within " + prefix + "_budget_bytes."},
+		waits: prometheus.Opts{Name: prefix + "_budget_waits_total",
+			Help: waiters + " that waited for the " + name + " budget."},
+	}
+}
+
 func newBudget(size int64, reg prometheus.Registerer, m budgetMetrics) *budget {
 	f := promauto.With(reg)
 	b := &budget{size: size,

@@ -5,8 +5,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/taudb/tau/internal/config"
 
 	"github.com/taudb/tau/internal/engine"
@@ -44,14 +42,8 @@ import (
 // defaultPageBudget is the page budget's floor.
 const defaultPageBudget = 64 << 20
 
-var pageMetrics = budgetMetrics{
-	size: prometheus.Opts{Name: "tau_server_page_budget_bytes",
-		Help: "The page budget: most bytes of paged answers (QUERY_RANGE, LIST_SERIES, LIST_LENSES) in flight across all connections."},
-	held: prometheus.Opts{Name: "tau_server_page_held_bytes",
-		Help: "Bytes of the page budget held by paged answers in flight, each at its largest size."},
-	waits: prometheus.Opts{Name: "tau_server_page_budget_waits_total",
-		Help: "Paged requests that waited for the page budget before running."},
-}
+var pageMetrics = budgetMetricsFor("page",
+	"paged answers (QUERY_RANGE, LIST_SERIES, LIST_LENSES), each at its largest size,", "Paged requests")
 
 // Largest pages, as the engine fills them: a QUERY_RANGE point and a label.
 const (
