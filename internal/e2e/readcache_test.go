@@ -24,9 +24,9 @@ func TestReadCacheAnswersAfterCheckpoints(t *testing.T) {
 	}, onDisk)
 	c := connect(t, srv.Addr())
 	l := label("cached")
-	pts := make([]rp, 3000) // 25 chunks of 120 points
-	for i := range pts {
-		pts[i] = rp{TS: int64(i) * 1e9, Bits: fb(float64(i%37) / 4)}
+	pts := make([]rp, 0, 3600)
+	for i := range 3000 { // 25 chunks of 120 points
+		pts = append(pts, rp{TS: int64(i) * 1e9, Bits: fb(float64(i%37) / 4)})
 	}
 	c.create(l, pts)
 	deadline := time.Now().Add(stopTimeout)

@@ -111,7 +111,12 @@ func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
 			t.Fatalf("point %d, in the damaged file only: %#x, %v, error %v; want ErrCorrupt", p.ts, bits, found, err)
 		}
 	}
+	n := 0
 	for it := s.Range(cachedFrom, math.MaxInt64); it.Next(); {
+		n++
+	}
+	if n != 0 {
+		t.Fatalf("a range over the damaged run read %d points", n)
 	}
 	if err := s.TakeErr(); !errors.Is(err, chunkfile.ErrCorrupt) {
 		t.Fatalf("a range over cached chunks read %v, want the file's ErrCorrupt", err)
