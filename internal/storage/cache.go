@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"slices"
+
 	"github.com/taudb/tau/internal/storage/chunkenc"
 	"github.com/taudb/tau/internal/storage/chunkfile"
 )
@@ -15,8 +17,8 @@ import (
 //
 // The cache is bounded in bytes, which the Go heap then holds about twice of between
 // collections: a series keeps its newest cached chunks up to its share of HeadStats' budget
-// (an even share of it), and at every checkpoint drops the rest, oldest first. A span a
-// compaction rewrites starts uncached.
+// (an even share of it), and at every checkpoint drops the rest, oldest first. A run that a
+// compaction writes from cached runs keeps their chunks.
 
 // DefaultCacheBytes is the read cache's budget when HeadStats.CacheBudget is 0: at 1,000
 // series, about 8 KiB of chunks each, which for a regular series scraped every 10 s is most of
@@ -43,37 +45,68 @@ func (h *HeadStats) cacheShare() int {
 }
 
 // installCache gives the spans a committed checkpoint named (s.spans, replacing old) their
-// cached chunks: a span named before keeps its own, and the run this checkpoint wrote gets the
+// cached chunks: a span named before keeps its own; the run this checkpoint wrote gets the
 // chunks it flushed from memory, which are exactly the newest of flushed (older ones may have
-// expired unwritten). Then the series trims its cache to its share.
+// expired unwritten); and a run a compaction merged from old runs (or rewrote without their
+// expired chunks) gets theirs (mergedCache). Then the series trims its cache to its share.
 func (s *Series) installCache(old []span, flushed *chunkenc.Series) {
-	j := 0
+	last := len(s.spans) - 1
 	for i := range s.spans {
 		sp := &s.spans[i]
-		for j < len(old) && old[j].ref.MaxT < sp.ref.MinT { // both are oldest first
-			j++
+		if o := spanNamed(old, sp.ref); o != nil {
+			sp.cached = o.cached
+			continue
 		}
-		if j < len(old) && old[j].ref == sp.ref {
-			sp.cached = old[j].cached
+		if i == last && flushed != nil {
+			if c := flushed.Tail(int(sp.ref.Chunks)); holds(c, sp.ref) {
+				sp.cached = c
+				continue
+			}
 		}
-	}
-	if k := len(s.spans); k > 0 && flushed != nil && !named(old, s.spans[k-1].ref) {
-		sp := &s.spans[k-1]
-		if c := flushed.Tail(int(sp.ref.Chunks)); holds(c, sp.ref) {
-			sp.cached = c
-		}
+		sp.cached = mergedCache(old, sp.ref)
 	}
 	s.trimCache(s.stats.cacheShare())
 }
 
-// named reports whether ref is one of spans'.
-func named(spans []span, ref chunkfile.Ref) bool {
+// spanNamed is the span of spans that names ref, nil if none.
+func spanNamed(spans []span, ref chunkfile.Ref) *span {
 	for i := len(spans) - 1; i >= 0; i-- {
 		if spans[i].ref == ref {
-			return true
+			return &spans[i]
 		}
 	}
-	return false
+	return nil
+}
+
+// mergedCache is the cache of a run that a compaction wrote from old runs, which are the old
+// spans within its time range (a series' spans never overlap): their cached chunks, oldest
+// first, when together they are the newest chunks of the new run. Compaction copies chunks as
+// they are, leaving out expired ones, so that holds whenever the newest old run is cached and
+// every old run after the oldest one cached is cached whole.
+func mergedCache(old []span, ref chunkfile.Ref) *chunkenc.Series {
+	var parts []*chunkenc.Series
+	for i := len(old) - 1; i >= 0; i-- {
+		o := &old[i]
+		if o.ref.MinT > ref.MaxT {
+			continue
+		}
+		if o.ref.MaxT < ref.MinT || o.cached == nil {
+			break
+		}
+		parts = append(parts, o.cached)
+		if o.cached.Chunks() < int(o.ref.Chunks) { // the cache starts inside this run
+			break
+		}
+	}
+	slices.Reverse(parts)
+	c := chunkenc.Concat(parts, ref.MinT)
+	if c == nil || c.Chunks() > int(ref.Chunks) {
+		return nil
+	}
+	if last, _ := c.LastTimestamp(); last != ref.MaxT || (c.Chunks() == int(ref.Chunks) && !holds(c, ref)) {
+		return nil
+	}
+	return c
 }
 
 // holds checks that c is the run ref names, chunk for chunk, before it stands in for it.

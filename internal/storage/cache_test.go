@@ -183,3 +183,56 @@ func TestReadCacheStaysInBudget(t *testing.T) {
 		t.Fatalf("with the cache off, %d bytes cached", got)
 	}
 }
+
+// TestReadCacheSurvivesCompaction: when a checkpoint merges the runs of older files into one,
+// the merged run keeps their cached chunks, so lookups of them still skip the file: with the
+// merged file damaged on disk, every point still answers exactly from memory. With the budget
+// holding only part of the older runs, the merged run keeps that part.
+func TestReadCacheSurvivesCompaction(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		budget int64 // 0: everything fits
+		whole  bool
+	}{{"all cached", 0, true}, {"part cached", 1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, _ := openRecovered(t, dir, DiskOptions{})
+			defer func() { _ = d.Close() }()
+			h := &HeadStats{}
+			s := NewSeries()
+			s.SetStats(h)
+			var pts []point
+			for round := range 5 { // the fifth checkpoint merges the four files before its own
+				pts = append(pts, regularPoints(s, 3*maxChunkPointsForTest, int64(round)*1e12)...)
+				if round == 4 && tc.budget > 0 { // room for the new run and two chunks more
+					h.CacheBudget.Store(cacheCost(s, 0, s.mem.Sealed()) + cacheCost(s, 0, 2))
+				}
+				checkpointAll(t, d, []*Series{s})
+			}
+			if len(s.spans) != 2 {
+				t.Fatalf("%d spans after the merge, want 2", len(s.spans))
+			}
+			merged := s.spans[0]
+			switch c := merged.cached; {
+			case c == nil:
+				t.Fatal("the merged run kept none of its runs' cached chunks")
+			case tc.whole && c.Chunks() != int(merged.ref.Chunks):
+				t.Fatalf("the merged run has %d of its %d chunks cached, want all", c.Chunks(), merged.ref.Chunks)
+			case !tc.whole && c.Chunks() != 2:
+				t.Fatalf("the merged run has %d chunks cached, want the 2 the budget leaves", c.Chunks())
+			}
+			damageRun(t, dir, merged.ref)
+			first, _ := merged.cached.FirstTimestamp()
+			for _, p := range pts {
+				bits, found := s.Lookup(p.ts)
+				err := s.TakeErr()
+				if p.ts >= first && (!found || bits != p.bits || err != nil) {
+					t.Fatalf("cached point %d: %#x, %v, error %v; want %#x", p.ts, bits, found, err, p.bits)
+				}
+				if p.ts < first && err == nil {
+					t.Fatalf("point %d, only in the damaged file, read without an error", p.ts)
+				}
+			}
+		})
+	}
+}

@@ -40,7 +40,7 @@ func (s *Series) DropSealed(k int) {
 }
 
 // TakeSealed is DropSealed that hands the k oldest chunks back instead of forgetting them: a
-// series that holds them for reading only (Lookup, FirstTimestamp, Chunks, Size, Newest, Tail), skip
+// series that holds them for reading only (Lookup, FirstTimestamp, Chunks, Size, Newest, Tail, Concat), skip
 // points included. Nil when k <= 0.
 func (s *Series) TakeSealed(k int) *Series {
 	if k <= 0 {
@@ -78,6 +78,23 @@ func (s *Series) Tail(k int) *Series {
 		return s
 	}
 	return newReadOnly(s.chunks[len(s.chunks)-max(k, 0):])
+}
+
+// Concat is a read-only series of the chunks of parts, in order, from the first that ends at
+// or after from on; nil when none does. The parts' chunks must follow one another in time.
+func Concat(parts []*Series, from int64) *Series {
+	var chunks []chunk
+	for _, p := range parts {
+		for i := range p.chunks {
+			if len(chunks) > 0 || p.chunks[i].maxT >= from {
+				chunks = append(chunks, p.chunks[i])
+			}
+		}
+	}
+	if len(chunks) == 0 {
+		return nil
+	}
+	return newReadOnly(chunks)
 }
 
 // newReadOnly is a series of copies of chunks' headers (the bytes are shared): an array of
