@@ -10,10 +10,10 @@ import (
 // The read cache. A checkpoint moves a series' full chunks to a chunk file, but the points just
 // written are the ones read most, and a lookup in a chunk file costs about twice one in memory:
 // the chunk's checksum is verified and, with no skip point on disk, it is decoded from its
-// start (BenchmarkLookup). So the series keeps the chunks a checkpoint wrote, for lookups, in
-// the span that now names them: the same bytes, shared, with their skip points. A chunk file
-// stays the truth: every other read (ranges, Info) goes to it, and a restart starts with an
-// empty cache.
+// start (BenchmarkLookup). So the series keeps the chunks a checkpoint wrote in the span that
+// now names them, the same bytes, shared, with their skip points, and reads them there: point
+// lookups, and ranges (RangeIter), which then skip the checksum and the page cache. The file
+// is written all the same, and a restart starts with an empty cache.
 //
 // The cache is bounded in bytes, which the Go heap then holds about twice of between
 // collections: a series keeps its newest cached chunks up to its share of HeadStats' budget

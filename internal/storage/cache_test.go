@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/taudb/tau/internal/storage/chunkenc"
@@ -82,9 +83,9 @@ func cachedBytes(s *Series) (n int64, suffix bool) {
 }
 
 // TestReadCacheAnswersLookupsOfFlushedChunks: after a checkpoint the newest chunks it wrote
-// answer lookups from memory, as many as the series' share of the budget holds, while the
-// older ones and every range read the file. Damaging the whole run on disk shows which is
-// which: lookups of cached points still answer exactly, every other read reports the damage.
+// answer lookups and ranges from memory, as many as the series' share of the budget holds,
+// while the older ones are read from the file. Damaging the whole run on disk shows which is
+// which: cached points still answer exactly, every read of the others reports the damage.
 func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
 	dir := t.TempDir()
 	d, _ := openRecovered(t, dir, DiskOptions{})
@@ -111,15 +112,20 @@ func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
 			t.Fatalf("point %d, in the damaged file only: %#x, %v, error %v; want ErrCorrupt", p.ts, bits, found, err)
 		}
 	}
-	n := 0
+	var got []point
 	for it := s.Range(cachedFrom, math.MaxInt64); it.Next(); {
+		ts, bits := it.At()
+		got = append(got, point{ts, bits})
+	}
+	if err := s.TakeErr(); err != nil || !slices.Equal(got, pts[30*maxChunkPointsForTest:]) {
+		t.Fatalf("a range over the cached chunks and the head: %d points, error %v; want %d exact", len(got), err, len(pts)-30*maxChunkPointsForTest)
+	}
+	n := 0
+	for it := s.Range(cachedFrom-1, math.MaxInt64); it.Next(); {
 		n++
 	}
-	if n != 0 {
-		t.Fatalf("a range over the damaged run read %d points", n)
-	}
-	if err := s.TakeErr(); !errors.Is(err, chunkfile.ErrCorrupt) {
-		t.Fatalf("a range over cached chunks read %v, want the file's ErrCorrupt", err)
+	if err := s.TakeErr(); !errors.Is(err, chunkfile.ErrCorrupt) || n != 0 {
+		t.Fatalf("a range from before the cached chunks read %d points and %v, want none and ErrCorrupt", n, err)
 	}
 }
 

@@ -69,13 +69,13 @@ func (r *RangeIter) openChunk() {
 			r.done = true
 			return
 		}
-		r.chunk = sp.run.Find(r.start)
+		r.chunk = r.firstChunk(sp)
 	}
 	if r.chunk >= sp.run.Chunks() {
 		r.spans, r.chunk = r.spans[1:], -1
 		return
 	}
-	b, n, err := sp.run.Chunk(r.chunk)
+	b, n, err := chunkOf(sp, r.chunk)
 	if err != nil {
 		r.s.fail(err)
 		r.done = true
@@ -83,6 +83,29 @@ func (r *RangeIter) openChunk() {
 	}
 	r.chunk++
 	r.it, r.inChunk = chunkenc.NewIter(b, n), true
+}
+
+// firstChunk is the chunk of sp where the range starts: found among its cached chunks when
+// they cover the start, without reading the file.
+func (r *RangeIter) firstChunk(sp *span) int {
+	if c := sp.cached; c != nil {
+		if k := c.ChunkAt(r.start); k >= 0 {
+			return sp.run.Chunks() - c.Chunks() + k
+		}
+	}
+	return sp.run.Find(r.start)
+}
+
+// chunkOf is chunk i of sp: from the read cache (cache.go) when it holds it, else from the
+// file, checksum verified.
+func chunkOf(sp *span, i int) ([]byte, int, error) {
+	if c := sp.cached; c != nil {
+		if k := i - (sp.run.Chunks() - c.Chunks()); k >= 0 {
+			ch := c.ChunkOf(k)
+			return ch.Data, ch.N, nil
+		}
+	}
+	return sp.run.Chunk(i)
 }
 
 func (r *RangeIter) nextInMem() bool {

@@ -199,6 +199,30 @@ func TestChunkFileDamageIsAnError(t *testing.T) {
 // checked) against one in memory and one in the read cache, in one run:
 // go test -run '^$' -bench Lookup ./internal/storage
 func BenchmarkLookup(b *testing.B) {
+	benchReads(b, func(b *testing.B, s *Series, ts int64) {
+		if _, ok := s.Lookup(ts); !ok {
+			b.Fatal("not found")
+		}
+	})
+}
+
+// BenchmarkRange: a 1,000-point QUERY_RANGE's work (about 8 chunks), from the same three
+// places: go test -run '^$' -bench Range ./internal/storage
+func BenchmarkRange(b *testing.B) {
+	benchReads(b, func(b *testing.B, s *Series, ts int64) {
+		n := 0
+		for it := s.Range(ts, ts+1000*10e9); it.Next(); {
+			n++
+		}
+		if n != 1000 {
+			b.Fatalf("%d points in range", n)
+		}
+	})
+}
+
+// benchReads runs read on a series of 120,000 points held in memory, in a chunk file, and in
+// a chunk file and the read cache, at random points away from the head.
+func benchReads(b *testing.B, read func(b *testing.B, s *Series, ts int64)) {
 	const n = 120_000
 	for _, where := range []string{"memory", "disk", "cached"} {
 		b.Run(where, func(b *testing.B) {
@@ -222,14 +246,12 @@ func BenchmarkLookup(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
 			ts := make([]int64, 1024)
 			for i := range ts {
-				ts[i] = int64(rng.Intn(n-200)) * 10e9 // never the head chunk
+				ts[i] = int64(rng.Intn(n-1200)) * 10e9 // never the head chunk
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				if _, ok := s.Lookup(ts[i&1023]); !ok {
-					b.Fatal("not found")
-				}
+				read(b, s, ts[i&1023])
 			}
 		})
 	}
