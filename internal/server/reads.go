@@ -6,7 +6,6 @@ import (
 	"unsafe"
 
 	"github.com/taudb/tau/internal/config"
-
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/pkg/protocol"

@@ -40,8 +40,8 @@ func (s *Series) DropSealed(k int) {
 }
 
 // TakeSealed is DropSealed that hands the k oldest chunks back instead of forgetting them: a
-// series that holds them for reading only (Lookup, FirstTimestamp, Chunks, Size, Newest, Tail, Concat), skip
-// points included. Nil when k <= 0.
+// series that holds them, skip points included, for reading only (Lookup, ChunkAt, ChunkOf,
+// FirstTimestamp, Chunks, Size, Newest, Tail, Concat). Nil when k <= 0.
 func (s *Series) TakeSealed(k int) *Series {
 	if k <= 0 {
 		return nil
