@@ -82,27 +82,25 @@ func cachedBytes(s *Series) (n int64, suffix bool) {
 	return n, suffix
 }
 
-// TestReadCacheAnswersLookupsOfFlushedChunks: after a checkpoint the newest chunks it wrote
-// answer lookups and ranges from memory, as many as the series' share of the budget holds,
-// while the older ones are read from the file. Damaging the whole run on disk shows which is
-// which: cached points still answer exactly, every read of the others reports the damage.
-func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
-	dir := t.TempDir()
-	d, _ := openRecovered(t, dir, DiskOptions{})
-	defer func() { _ = d.Close() }()
-	h := &HeadStats{}
-	s := NewSeries()
+// cachedSeries is an empty series counting itself in fresh HeadStats, and a recovered store
+// in a temporary directory to checkpoint it through (closed when the test ends).
+func cachedSeries(t *testing.T) (dir string, d *Disk, h *HeadStats, s *Series) {
+	t.Helper()
+	dir = t.TempDir()
+	d, _ = openRecovered(t, dir, DiskOptions{})
+	t.Cleanup(func() { _ = d.Close() })
+	h = &HeadStats{}
+	s = NewSeries()
 	s.SetStats(h)
-	pts := regularPoints(s, 40*maxChunkPointsForTest+7, 0) // 40 full chunks and a head
-	budget := cacheCost(s, 30, 40) + 1                     // the newest 10, and not an 11th
-	h.CacheBudget.Store(budget)
-	checkpointAll(t, d, []*Series{s})
-	if len(s.spans) != 1 || s.spans[0].cached.Chunks() != 10 || h.Cached.Load() != budget-1 {
-		t.Fatalf("%d spans, %d bytes cached; want 1 span, 10 chunks cached in %d bytes", len(s.spans), h.Cached.Load(), budget-1)
-	}
-	damageRun(t, dir, s.spans[0].ref)
-	cachedFrom := pts[30*maxChunkPointsForTest].ts
-	for _, p := range pts[:40*maxChunkPointsForTest] {
+	return dir, d, h, s
+}
+
+// checkDamagedLookups looks every point of pts up in s, whose file holding the points before
+// cachedFrom is damaged: the cached ones (from cachedFrom on) answer exactly and without
+// error, the others report ErrCorrupt.
+func checkDamagedLookups(t *testing.T, s *Series, pts []point, cachedFrom int64) {
+	t.Helper()
+	for _, p := range pts {
 		bits, found := s.Lookup(p.ts)
 		err := s.TakeErr()
 		switch {
@@ -112,6 +110,24 @@ func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
 			t.Fatalf("point %d, in the damaged file only: %#x, %v, error %v; want ErrCorrupt", p.ts, bits, found, err)
 		}
 	}
+}
+
+// TestReadCacheAnswersLookupsOfFlushedChunks: after a checkpoint the newest chunks it wrote
+// answer lookups and ranges from memory, as many as the series' share of the budget holds,
+// while the older ones are read from the file. Damaging the whole run on disk shows which is
+// which: cached points still answer exactly, every read of the others reports the damage.
+func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
+	dir, d, h, s := cachedSeries(t)
+	pts := regularPoints(s, 40*maxChunkPointsForTest+7, 0) // 40 full chunks and a head
+	budget := cacheCost(s, 30, 40) + 1                     // the newest 10, and not an 11th
+	h.CacheBudget.Store(budget)
+	checkpointAll(t, d, []*Series{s})
+	if len(s.spans) != 1 || s.spans[0].cached.Chunks() != 10 || h.Cached.Load() != budget-1 {
+		t.Fatalf("%d spans, %d bytes cached; want 1 span, 10 chunks cached in %d bytes", len(s.spans), h.Cached.Load(), budget-1)
+	}
+	damageRun(t, dir, s.spans[0].ref)
+	cachedFrom := pts[30*maxChunkPointsForTest].ts
+	checkDamagedLookups(t, s, pts[:40*maxChunkPointsForTest], cachedFrom)
 	var got []point
 	for it := s.Range(cachedFrom, math.MaxInt64); it.Next(); {
 		ts, bits := it.At()
@@ -201,12 +217,7 @@ func TestReadCacheSurvivesCompaction(t *testing.T) {
 		whole  bool
 	}{{"all cached", 0, true}, {"part cached", 1, false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			d, _ := openRecovered(t, dir, DiskOptions{})
-			defer func() { _ = d.Close() }()
-			h := &HeadStats{}
-			s := NewSeries()
-			s.SetStats(h)
+			dir, d, h, s := cachedSeries(t)
 			var pts []point
 			for round := range 5 { // the fifth checkpoint merges the four files before its own
 				pts = append(pts, regularPoints(s, 3*maxChunkPointsForTest, int64(round)*1e12)...)
@@ -229,16 +240,7 @@ func TestReadCacheSurvivesCompaction(t *testing.T) {
 			}
 			damageRun(t, dir, merged.ref)
 			first, _ := merged.cached.FirstTimestamp()
-			for _, p := range pts {
-				bits, found := s.Lookup(p.ts)
-				err := s.TakeErr()
-				if p.ts >= first && (!found || bits != p.bits || err != nil) {
-					t.Fatalf("cached point %d: %#x, %v, error %v; want %#x", p.ts, bits, found, err, p.bits)
-				}
-				if p.ts < first && err == nil {
-					t.Fatalf("point %d, only in the damaged file, read without an error", p.ts)
-				}
-			}
+			checkDamagedLookups(t, s, pts, first)
 		})
 	}
 }
