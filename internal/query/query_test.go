@@ -1,4 +1,4 @@
-package query
+package query_test
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	. "github.com/taudb/tau/internal/query" //nolint:revive // the tests read as the package's own; external only because storage imports query
 	"github.com/taudb/tau/internal/storage"
 )
 

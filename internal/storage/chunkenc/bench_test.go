@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/taudb/tau/internal/query"
 )
 
 // A value pattern generates the bits of point i given the previous point's bits.
@@ -150,8 +152,8 @@ func BenchmarkLookup(b *testing.B) {
 	}
 }
 
-// BenchmarkRange decodes every point of a 1 Mi-point series through Range: ns/op is per point,
-// to set beside BenchmarkLookup's per-point cost.
+// BenchmarkRange decodes every point of a 1 Mi-point series through Range's Next: ns/op is
+// per point, to set beside BenchmarkLookup's per-point cost and BenchmarkRangeRead's.
 func BenchmarkRange(b *testing.B) {
 	const n = 1 << 20
 	for _, p := range benchPatterns() {
@@ -163,6 +165,30 @@ func BenchmarkRange(b *testing.B) {
 				if !it.Next() {
 					it = s.Range(math.MinInt64, math.MaxInt64)
 					it.Next()
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRangeRead is BenchmarkRange through Read, 256 points a call (a page's worth of
+// decoding in a few calls): ns/op is per point.
+func BenchmarkRangeRead(b *testing.B) {
+	const n = 1 << 20
+	for _, p := range benchPatterns() {
+		b.Run(p.name, func(b *testing.B) {
+			s := buildRegular(p, n, 1)
+			buf := make([]query.Point, 256)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				it := s.Range(math.MinInt64, math.MaxInt64)
+				for done < b.N {
+					k := it.Read(buf[:min(len(buf), b.N-done)])
+					if k == 0 {
+						break
+					}
+					done += k
 				}
 			}
 		})

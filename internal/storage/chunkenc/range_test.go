@@ -1,10 +1,13 @@
 package chunkenc
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/taudb/tau/internal/query"
 )
 
 // inRange is the model: the points of pts with start <= t < end.
@@ -18,6 +21,8 @@ func inRange(pts []point, start, end int64) []point {
 	return out
 }
 
+// collectRange is Range's points through Next. It also reads them through Read, in runs of
+// several sizes, and panics unless Read gives the same points.
 func collectRange(s *Series, start, end int64) []point {
 	var got []point
 	it := s.Range(start, end)
@@ -28,7 +33,30 @@ func collectRange(s *Series, start, end int64) []point {
 	if it.Next() {
 		panic("Next true after false")
 	}
+	for _, size := range []int{1, 2, 7, 256} {
+		if read := readRange(s.Range(start, end), size); !slices.Equal(read, got) {
+			panic(fmt.Sprintf("Range(%d, %d): Read(%d) gave %d points, Next %d", start, end, size, len(read), len(got)))
+		}
+	}
 	return got
+}
+
+// readRange is it's points through Read, size at a time.
+func readRange(it RangeIter, size int) []point {
+	var got []point
+	buf := make([]query.Point, size)
+	for {
+		n := it.Read(buf)
+		for _, p := range buf[:n] {
+			got = append(got, point{p.TS, p.Value})
+		}
+		if n < size {
+			if it.Read(buf) != 0 {
+				panic("Read found points after a short read")
+			}
+			return got
+		}
+	}
 }
 
 func TestRange(t *testing.T) {

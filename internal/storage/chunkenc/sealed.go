@@ -2,7 +2,10 @@ package chunkenc
 
 import (
 	"encoding/binary"
+	"math"
 	"unsafe"
+
+	"github.com/taudb/tau/internal/query"
 )
 
 // Full chunks leave memory: the store writes them once to an immutable file and the series
@@ -132,6 +135,11 @@ func NewIter(data []byte, n int) Iter { return Iter{it: newChunkIter(data, n)} }
 
 // Next advances to the next point; false at the end or on malformed data (see Err).
 func (i *Iter) Next() bool { return i.it.next() }
+
+// Read stores the chunk's next points in dst and returns how many: fewer than len(dst) only at
+// the chunk's end or on damage (Err). It decodes a run of points per call, several times
+// faster a point than Next.
+func (i *Iter) Read(dst []query.Point) int { return i.it.read(math.MaxInt64, dst) }
 
 // SkipTo advances to the first point at or after ts: the fast way to find one point. False when
 // there is none (or on malformed data, see Err); Next carries on after the point it found.

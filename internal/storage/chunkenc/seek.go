@@ -3,13 +3,13 @@ package chunkenc
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
+
+	"github.com/taudb/tau/internal/query"
 )
 
 // seek is the point lookup's decoder: it advances it to the first point at or after ts and
-// reports whether there is one. It decodes exactly what next does and checks the same things,
-// but from point 2 on it keeps its state in locals and reads each field with one 8-byte load at
-// a bit position, instead of going through the bitReader's buffer field by field: a lookup
-// decodes half a chunk on average, and this loop is several times faster per point.
+// reports whether there is one, decoding exactly the points next would.
 func (it *chunkIter) seek(ts int64) bool {
 	if it.i == 0 && it.err == nil && it.n > 0 {
 		it.seekStart(ts)
@@ -22,8 +22,44 @@ func (it *chunkIter) seek(ts int64) bool {
 	if it.i > 0 && it.t >= ts && it.err == nil { // seekStart stopped at point 0 or 1
 		return true
 	}
-	if it.i >= it.n || it.err != nil {
-		return false
+	var last [1]query.Point
+	_, found := it.decode(ts, last[:], 0)
+	return found
+}
+
+// read decodes the iterator's next points into out, as many as fit, and returns how many it
+// stored: fewer only at the chunk's end, on damage (it.err), or after a point at or after ts.
+// Points 0 and 1 go through next; decode takes the rest.
+func (it *chunkIter) read(ts int64, out []query.Point) int {
+	n := 0
+	for ; n < len(out) && it.i < 2; n++ {
+		if !it.next() {
+			return n
+		}
+		out[n] = query.Point{TS: it.t, Value: it.v}
+		if it.t >= ts {
+			return n + 1
+		}
+	}
+	if n < len(out) {
+		k, _ := it.decode(ts, out[n:], 1)
+		n += k
+	}
+	return n
+}
+
+// decode is the decoder from point 2 on (next decodes points 0 and 1, with the bit reader).
+// It decodes exactly what next would and checks the same things, but keeps its state in locals
+// and reads each point with one 8-byte load, or two, at a bit position, instead of going
+// through the bit reader field by field: several times faster a point, for lookups (half a
+// chunk on average) and ranges (whole chunks). It stops after the first point at or after ts
+// (found), at the chunk's end, on damage (it.err), or, when step is 1, once out is full. With
+// step 1 it stores the points in out and returns how many; with step 0 (seek) it only keeps
+// overwriting out[0], which costs the loop less than a branch would. The iterator is left on
+// the last point decoded.
+func (it *chunkIter) decode(ts int64, out []query.Point, step int) (n int, found bool) {
+	if it.i >= it.n || it.err != nil || len(out) == 0 {
+		return 0, false
 	}
 	// Locals, not fields, so the loop keeps them in registers. b is the chunk's bytes or,
 	// near their end, a zero-padded copy of the rest (tail), so that every load stays in
@@ -34,12 +70,19 @@ func (it *chunkIter) seek(ts int64) bool {
 	pos, end := it.bitPos(), uint(8*len(b))
 	if pos > end {
 		it.err = errMalformed
-		return false
+		return 0, false
 	}
 	t, v, delta := it.t, it.v, it.delta
 	lead, trail := uint(it.leading), uint(it.trailing)
 	found, ok := false, true
-	for i := it.i; i < it.n && ok && !found; i++ {
+	stop := it.n
+	if step != 0 {
+		stop = min(stop, it.i+len(out))
+	}
+	// Point i goes to out[(i-first)*step], addressed with a pointer and no bounds check: an
+	// indexed store's check made lookups measurably slower. stop keeps it within out.
+	first, at, stride := it.i, unsafe.Pointer(&out[0]), uintptr(step)*pointSize
+	for i := it.i; i < stop && ok && !found; i++ {
 		if k := pos >> 3; k+seekReach > uint(len(b)) {
 			clear(tail[copy(tail[:], b[k:]):])
 			b, base, pos, end = tail[:], base+k, pos-8*k, end-8*k
@@ -100,16 +143,18 @@ func (it *chunkIter) seek(ts int64) bool {
 		ok = ok && pos <= end
 		it.i = i + 1
 		found = t >= ts
+		*(*query.Point)(unsafe.Add(at, uintptr(i-first)*stride)) = query.Point{TS: t, Value: v}
 	}
+	n = (it.i - first) * step
 	it.t, it.v, it.delta, it.leading, it.trailing = t, v, delta, uint8(lead), uint8(trail)
 	if !ok {
 		it.err = errMalformed
-		return false
+		return n - step, false // the point that failed was stored last
 	}
-	// Park where seek stopped: next carries on from there, and a lookup, which calls no next,
-	// pays nothing for it.
+	// Park where decoding stopped: the next call carries on from there, and a lookup, which
+	// calls no next, pays nothing for it.
 	it.parked, it.pos = true, base*8+pos
-	return found
+	return n, found
 }
 
 // seekStart decodes point 0 of a fresh iterator, and point 1 too unless point 0 is at or after
@@ -140,6 +185,9 @@ func (it *chunkIter) seekStart(ts int64) {
 	}
 	it.i = 2
 }
+
+// pointSize is the size of a query.Point in bytes.
+const pointSize = unsafe.Sizeof(query.Point{})
 
 // seekReach is how many bytes past a point's first byte its decoding may load: the widest
 // point is 4+64 bits of timestamp and 2+11+64 of value (145 bits, within 19 bytes of its first

@@ -3,7 +3,10 @@ package chunkenc
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/taudb/tau/internal/query"
 )
 
 // scanTo is what seek must match: the plain decoder, point by point, up to the first point at
@@ -43,6 +46,34 @@ func checkSeek(t *testing.T, data []byte, n int, ts int64) {
 		}
 		if !a {
 			return
+		}
+	}
+}
+
+// checkRead compares Iter.Read, in runs of several sizes, with next point by point: the same
+// points, and the same refusal of damage.
+func checkRead(t *testing.T, data []byte, n int) {
+	t.Helper()
+	var want []point
+	ref := newChunkIter(data, n)
+	for ref.next() {
+		want = append(want, point{ref.t, ref.v})
+	}
+	for _, size := range []int{1, 2, 3, 64, 300} {
+		it, buf := NewIter(data, n), make([]query.Point, size)
+		var got []point
+		for {
+			k := it.Read(buf)
+			for _, p := range buf[:k] {
+				got = append(got, point{p.TS, p.Value})
+			}
+			if k < size {
+				break
+			}
+		}
+		if !slices.Equal(got, want) || (it.Err() == nil) != (ref.err == nil) {
+			t.Fatalf("Read(%d) over %d points of %x: %d points, err %v; next: %d points, err %v",
+				size, n, data, len(got), it.Err(), len(want), ref.err)
 		}
 	}
 }
@@ -94,8 +125,10 @@ func TestSeekMatchesNext(t *testing.T) {
 		}
 		checkSeek(t, data, c.n, math.MaxInt64)
 		checkSeek(t, data, c.n, math.MinInt64)
+		checkRead(t, data, c.n)
 		for i := 1; i < c.n; i++ { // every shorter count: the end comes at other places
 			checkSeek(t, data, i, math.MaxInt64)
+			checkRead(t, data, i)
 		}
 		if c.hasMid() {
 			it := c.iterFrom()
@@ -108,8 +141,8 @@ func TestSeekMatchesNext(t *testing.T) {
 	}
 }
 
-// TestSeekRefusesDamage: every chunk cut short or with one bit flipped decodes under seek
-// exactly as under the plain decoder: the same point, or the same refusal.
+// TestSeekRefusesDamage: every chunk cut short or with one bit flipped decodes under seek and
+// Read exactly as under the plain decoder: the same points, or the same refusal.
 func TestSeekRefusesDamage(t *testing.T) {
 	for k, pts := range seekCases() {
 		if k%5 != 0 {
@@ -118,17 +151,19 @@ func TestSeekRefusesDamage(t *testing.T) {
 		c := &build(pts).chunks[0]
 		for cut := 0; cut < len(c.w.b); cut++ {
 			checkSeek(t, c.w.b[:cut], c.n, math.MaxInt64)
+			checkRead(t, c.w.b[:cut], c.n)
 		}
 		for bit := 0; bit < 8*len(c.w.b); bit++ {
 			data := append([]byte(nil), c.w.b...)
 			data[bit/8] ^= 0x80 >> (bit % 8)
 			checkSeek(t, data, c.n, math.MaxInt64)
 			checkSeek(t, data, c.n, pts[len(pts)/2].t)
+			checkRead(t, data, c.n)
 		}
 	}
 }
 
-// FuzzSeek: on any bytes, seek and the plain decoder agree, and neither panics.
+// FuzzSeek: on any bytes, seek, Read and the plain decoder agree, and none panics.
 func FuzzSeek(f *testing.F) {
 	for _, pts := range seekCases()[:8] {
 		c := &build(pts).chunks[0]
@@ -136,5 +171,6 @@ func FuzzSeek(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, n uint8, ts int64) {
 		checkSeek(t, data, int(n), ts)
+		checkRead(t, data, int(n))
 	})
 }
