@@ -1,6 +1,9 @@
 package storage
 
-import "github.com/taudb/tau/internal/storage/chunkenc"
+import (
+	"github.com/taudb/tau/internal/query"
+	"github.com/taudb/tau/internal/storage/chunkenc"
+)
 
 // RangeIter walks a series' points with start <= ts < end, oldest first: the spans on disk,
 // then the chunks in memory. It decodes each chunk at most once, finds its first chunk by
@@ -52,12 +55,17 @@ func (r *RangeIter) nextInChunk() bool {
 			return true
 		}
 	}
+	r.endChunk()
+	return false
+}
+
+// endChunk closes the chunk decoded to its end, failing the series if it was damaged.
+func (r *RangeIter) endChunk() {
 	if err := r.it.Err(); err != nil {
 		r.s.fail(err)
 		r.done = true
 	}
 	r.inChunk = false
-	return false
 }
 
 // openChunk starts decoding the next chunk of the current span, moving to the next span at
@@ -108,14 +116,19 @@ func chunkOf(sp *span, i int) ([]byte, int, error) {
 	return sp.run.Chunk(i)
 }
 
+// openMem starts on the chunks in memory, after every span.
+func (r *RangeIter) openMem() {
+	if r.thru {
+		r.mem = r.s.mem.RangeFrom(r.start)
+	} else {
+		r.mem = r.s.mem.Range(r.start, r.end)
+	}
+	r.inMem = true
+}
+
 func (r *RangeIter) nextInMem() bool {
 	if !r.inMem {
-		if r.thru {
-			r.mem = r.s.mem.RangeFrom(r.start)
-		} else {
-			r.mem = r.s.mem.Range(r.start, r.end)
-		}
-		r.inMem = true
+		r.openMem()
 	}
 	if r.mem.Next() {
 		r.t, r.v = r.mem.At()
@@ -123,6 +136,50 @@ func (r *RangeIter) nextInMem() bool {
 	}
 	r.done = true
 	return false
+}
+
+// Read stores the next points in range in dst and returns how many: fewer than len(dst) only
+// once the range is done. It decodes a run of points per call (chunkenc's Read), several times
+// faster a point than Next. Next and Read may be mixed; At is Next's point only.
+func (r *RangeIter) Read(dst []query.Point) int {
+	n := 0
+	for n < len(dst) && !r.done {
+		switch {
+		case r.inChunk:
+			n += r.readChunk(dst[n:])
+		case len(r.spans) > 0:
+			r.openChunk()
+		case !r.inMem:
+			r.openMem()
+		default:
+			rest := dst[n:]
+			k := r.mem.Read(rest)
+			n += k
+			r.done = k < len(rest)
+		}
+	}
+	return n
+}
+
+// readChunk is Read within a chunk of a file (or the read cache): the points the chunk has
+// left in range, at most len(dst).
+func (r *RangeIter) readChunk(dst []query.Point) int {
+	k := r.it.Read(dst)
+	n := 0
+	for _, p := range dst[:k] {
+		if r.past(p.TS) {
+			r.done = true
+			return n
+		}
+		if p.TS >= r.start {
+			dst[n] = p
+			n++
+		}
+	}
+	if k < len(dst) { // the chunk's end, or damage
+		r.endChunk()
+	}
+	return n
 }
 
 // At is the current point: its timestamp and exact value bits.

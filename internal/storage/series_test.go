@@ -7,8 +7,10 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/storage/chunkfile"
 )
 
@@ -92,9 +94,28 @@ func checkSeries(t *testing.T, rng *rand.Rand, s *Series, all []point, keepNS in
 				t.Fatalf("Range(%d, %d) point %d: %v, want %v", a, b, i, got[i], exp[i])
 			}
 		}
+		size := 1 + rng.Intn(300)
+		if read := readRange(s.Range(a, b), size); !slices.Equal(read, exp) {
+			t.Fatalf("Range(%d, %d) through Read(%d): %d points, want %d", a, b, size, len(read), len(exp))
+		}
 	}
 	if err := s.TakeErr(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// readRange is it's points through Read, size at a time.
+func readRange(it *RangeIter, size int) []point {
+	var got []point
+	buf := make([]query.Point, size)
+	for {
+		n := it.Read(buf)
+		for _, p := range buf[:n] {
+			got = append(got, point{p.TS, p.Value})
+		}
+		if n < size {
+			return got
+		}
 	}
 }
 
@@ -192,7 +213,19 @@ func TestChunkFileDamageIsAnError(t *testing.T) {
 	if failed == 0 {
 		t.Fatal("no read noticed the damaged chunk")
 	}
-
+	// A range over the damaged chunk stops short, through Next and through Read, and says why.
+	var next []point
+	for it := r.Range(math.MinInt64, math.MaxInt64); it.Next(); {
+		ts, v := it.At()
+		next = append(next, point{ts, v})
+	}
+	if err := r.TakeErr(); len(next) >= len(pts) || !errors.Is(err, chunkfile.ErrCorrupt) {
+		t.Fatalf("Range through Next: %d of %d points, error %v; want fewer and ErrCorrupt", len(next), len(pts), err)
+	}
+	read := readRange(r.Range(math.MinInt64, math.MaxInt64), 64)
+	if err := r.TakeErr(); !slices.Equal(read, next) || !errors.Is(err, chunkfile.ErrCorrupt) {
+		t.Fatalf("Range through Read: %d points, error %v; want Next's %d and ErrCorrupt", len(read), err, len(next))
+	}
 }
 
 // BenchmarkLookup: QUERY_POINT's work on a point only in a chunk file (mmapped, checksum
@@ -213,6 +246,20 @@ func BenchmarkRange(b *testing.B) {
 		n := 0
 		for it := s.Range(ts, ts+1000*10e9); it.Next(); {
 			n++
+		}
+		if n != 1000 {
+			b.Fatalf("%d points in range", n)
+		}
+	})
+}
+
+// BenchmarkRangeRead is BenchmarkRange through Read, 256 points a call, as QUERY_RANGE reads.
+func BenchmarkRangeRead(b *testing.B) {
+	buf := make([]query.Point, 256)
+	benchReads(b, func(b *testing.B, s *Series, ts int64) {
+		n, it := 0, s.Range(ts, ts+1000*10e9)
+		for k := it.Read(buf); k > 0; k = it.Read(buf) {
+			n += k
 		}
 		if n != 1000 {
 			b.Fatalf("%d points in range", n)
