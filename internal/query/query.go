@@ -72,6 +72,7 @@ type Page struct {
 	Range  Range
 	Points []Point // the answer: points or buckets, oldest first
 	More   bool    // further points (or buckets) in range follow the last one in Points
+	batch  batched // Run's reader of a Reader's points, a run at a time
 }
 
 // Run answers p.Range from s into p.Points and p.More. An invalid range answers nothing.
@@ -81,11 +82,14 @@ type Page struct {
 // that start would fall below it; only the points inside the range count; one answer per
 // non-empty bucket, timestamped with its start; the next page starts at the last bucket's
 // start + Bucket.
-func (p *Page) Run(it Iter) {
+func (p *Page) Run(r Reader) {
 	p.Points, p.More = p.Points[:0], false
-	if !p.Range.Valid() || it == nil {
+	if !p.Range.Valid() || r == nil {
 		return
 	}
+	it := &p.batch
+	it.r = r
+	defer it.reset()
 	if p.Range.Agg == Raw {
 		p.raw(it, p.Range.limit())
 		return
@@ -93,14 +97,43 @@ func (p *Page) Run(it Iter) {
 	p.buckets(it, p.Range.limit())
 }
 
-// Iter walks a series' points with Range.Start <= ts < Range.End, oldest first, decoding as it
-// goes (storage.RangeIter).
-type Iter interface {
-	Next() bool
-	At() (ts int64, bits uint64)
+// Reader reads a series' points with Range.Start <= ts < Range.End, oldest first, decoding as
+// it goes (storage.RangeIter): Read stores the next points in dst and returns how many, fewer
+// than len(dst) only once there are no more. A run of points a call is several times faster a
+// point to decode than one at a time.
+type Reader interface {
+	Read(dst []Point) int
 }
 
-func (p *Page) raw(it Iter, limit int) {
+// batched walks a Reader's points one at a time for raw and buckets, reading them a run at a
+// time. It lives in the Page, so its buffer costs no allocation per read.
+type batched struct {
+	r    Reader
+	buf  [128]Point
+	i, n int // buf[i] is the current point, buf[:n] the run read
+}
+
+func (b *batched) Next() bool {
+	if b.i+1 < b.n {
+		b.i++
+		return true
+	}
+	if b.n < len(b.buf) && b.n > 0 { // the last run was short: the reader has no more
+		return false
+	}
+	b.i, b.n = 0, b.r.Read(b.buf[:])
+	return b.n > 0
+}
+
+func (b *batched) At() (ts int64, bits uint64) {
+	p := &b.buf[b.i]
+	return p.TS, p.Value
+}
+
+// reset forgets the reader and its points, so the Page holds on to neither.
+func (b *batched) reset() { b.r, b.i, b.n = nil, 0, 0 }
+
+func (p *Page) raw(it *batched, limit int) {
 	for it.Next() {
 		if len(p.Points) == limit {
 			p.More = true
@@ -111,7 +144,7 @@ func (p *Page) raw(it Iter, limit int) {
 	}
 }
 
-func (p *Page) buckets(it Iter, limit int) {
+func (p *Page) buckets(it *batched, limit int) {
 	var (
 		a         acc
 		open      bool  // a bucket has points
