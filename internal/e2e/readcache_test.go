@@ -15,7 +15,7 @@ import (
 // TestReadCacheAnswersAfterCheckpoints: with checkpoints running back to back, the chunks they
 // write to files stay in memory for lookups (tau_storage_read_cache_bytes rises), and every
 // point answers QUERY_POINT exactly while they do, while appends keep moving the head, and after
-// a restart, when the cache starts empty and every full chunk is read from its file.
+// a restart, when the cache starts empty and the series' first read of a file fills it again.
 func TestReadCacheAnswersAfterCheckpoints(t *testing.T) {
 	dir := t.TempDir()
 	onDisk := func(c *config.Config) { c.DataDir = dir }
@@ -57,7 +57,10 @@ func TestReadCacheAnswersAfterCheckpoints(t *testing.T) {
 	srv = servertest.Start(t, onDisk)
 	c = connect(t, srv.Addr())
 	if got := gaugeValue(t, srv, "tau_storage_read_cache_bytes"); got != 0 {
-		t.Fatalf("read cache after a restart: %v bytes, want none", got)
+		t.Fatalf("read cache after a restart: %v bytes, want none before a read", got)
 	}
 	queryAll()
+	if got := gaugeValue(t, srv, "tau_storage_read_cache_bytes"); got == 0 {
+		t.Fatal("read cache after a restart and reads of its files: empty")
+	}
 }

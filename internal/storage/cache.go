@@ -13,7 +13,8 @@ import (
 // start (BenchmarkLookup). So the series keeps the chunks a checkpoint wrote in the span that
 // now names them, the same bytes, shared, with their skip points, and reads them there: point
 // lookups, and ranges (RangeIter), which then skip the checksum and the page cache. The file
-// is written all the same, and a restart starts with an empty cache.
+// is written all the same. After a restart, a series fills its cache from its files on its
+// first read of one (warmCache).
 //
 // The cache is bounded in bytes, which the Go heap then holds about twice of between
 // collections: a series keeps its newest cached chunks up to its share of HeadStats' budget
@@ -50,6 +51,7 @@ func (h *HeadStats) cacheShare() int {
 // expired unwritten); and a run a compaction merged from old runs (or rewrote without their
 // expired chunks) gets theirs (mergedCache). Then the series trims its cache to its share.
 func (s *Series) installCache(old []span, flushed *chunkenc.Series) {
+	s.cold = false
 	last := len(s.spans) - 1
 	for i := range s.spans {
 		sp := &s.spans[i]
@@ -66,6 +68,61 @@ func (s *Series) installCache(old []span, flushed *chunkenc.Series) {
 		sp.cached = mergedCache(old, sp.ref)
 	}
 	s.trimCache(s.stats.cacheShare())
+}
+
+// warmCache gives a series recovered from disk the read cache a checkpoint would have left it:
+// the newest chunks of its runs, up to its share, read from the files on its first read of
+// one. Without it, a restart would leave every series' cache empty until its next checkpoint.
+// The chunks are copied out of the mapping (a compaction may unmap it while the cache lives
+// on) and decoded whole once; a damaged one ends the warm-up there, and reads of it fail as
+// they would have.
+func (s *Series) warmCache() {
+	s.cold = false
+	share, used := s.stats.cacheShare(), 0
+	for i := len(s.spans) - 1; i >= 0; i-- {
+		sp := &s.spans[i]
+		c := newestOf(sp.run, share-used)
+		if c == nil {
+			break
+		}
+		sp.cached = c
+		used += c.Size() + c.Chunks()*chunkOverhead
+		if c.Chunks() < sp.run.Chunks() {
+			break
+		}
+	}
+	s.accountCached(used)
+}
+
+// newestOf reads the newest chunks of run whose bytes, each counted with chunkOverhead more,
+// add up to at most budget, into a read-only series of copies; nil when not even the newest
+// fits, or one of them is damaged.
+func newestOf(run chunkfile.Run, budget int) *chunkenc.Series {
+	var chunks []chunkenc.Chunk
+	size := 0
+	for k := run.Chunks() - 1; k >= 0; k-- {
+		b, n, err := run.Chunk(k)
+		if err != nil || size+len(b)+chunkOverhead > budget {
+			break
+		}
+		size += len(b) + chunkOverhead
+		chunks = append(chunks, chunkenc.Chunk{Data: b, N: n})
+	}
+	if len(chunks) == 0 {
+		return nil
+	}
+	slices.Reverse(chunks)
+	buf := make([]byte, 0, size)
+	for i := range chunks {
+		start := len(buf)
+		buf = append(buf, chunks[i].Data...)
+		chunks[i].Data = buf[start:len(buf):len(buf)]
+	}
+	c, err := chunkenc.ReadOnly(chunks)
+	if err != nil {
+		return nil
+	}
+	return c
 }
 
 // spanNamed is the span of spans that names ref, nil if none.

@@ -145,6 +145,48 @@ func TestReadCacheAnswersLookupsOfFlushedChunks(t *testing.T) {
 	}
 }
 
+// TestReadCacheWarmsAfterRestart: a series recovered from disk starts with an empty cache and
+// fills it on its first read of a file with the newest chunks its share holds, copied out of
+// the file: damaged afterwards, the file fails every other read while those points still
+// answer exactly, to lookups and to ranges. A budget turned off leaves the cache empty.
+func TestReadCacheWarmsAfterRestart(t *testing.T) {
+	dir, d, _, s := cachedSeries(t)
+	pts := regularPoints(s, 40*maxChunkPointsForTest+7, 0) // 40 full chunks and a head
+	budget := cacheCost(s, 30, 40) + 1                     // the newest 10, and not an 11th
+	checkpointAll(t, d, []*Series{s})
+	must(t, d.Close())
+	for _, b := range []int64{-1, budget} {
+		d2, states := openRecovered(t, dir, DiskOptions{})
+		r, h := states[0].Series, &HeadStats{}
+		h.CacheBudget.Store(b)
+		r.SetStats(h)
+		if r.spans[0].cached != nil || h.Cached.Load() != 0 {
+			t.Fatal("a recovered series has a read cache before any read")
+		}
+		if bits, found := r.Lookup(pts[0].ts); !found || bits != pts[0].bits {
+			t.Fatalf("Lookup(%d) = %#x, %v; want %#x", pts[0].ts, bits, found, pts[0].bits)
+		}
+		if b < 0 {
+			if r.spans[0].cached != nil || h.Cached.Load() != 0 {
+				t.Fatal("the cache filled with the budget off")
+			}
+			must(t, d2.Close())
+			continue
+		}
+		if c := r.spans[0].cached; c == nil || c.Chunks() != 10 || h.Cached.Load() != budget-1 {
+			t.Fatalf("after the first read: %d bytes cached; want 10 chunks in %d bytes", h.Cached.Load(), budget-1)
+		}
+		damageRun(t, dir, r.spans[0].ref)
+		cachedFrom := pts[30*maxChunkPointsForTest].ts
+		checkDamagedLookups(t, r, pts[:40*maxChunkPointsForTest], cachedFrom)
+		if got := readRange(r.Range(cachedFrom, math.MaxInt64), 100); !slices.Equal(got, pts[30*maxChunkPointsForTest:]) {
+			t.Fatalf("a range over the warmed chunks and the head: %d points, want %d exact", len(got), len(pts)-30*maxChunkPointsForTest)
+		}
+		must(t, r.TakeErr())
+		must(t, d2.Close())
+	}
+}
+
 // maxChunkPointsForTest is chunkenc's points per chunk, which regular points fill.
 const maxChunkPointsForTest = 120
 

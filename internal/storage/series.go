@@ -21,8 +21,9 @@ type Series struct {
 	retention  int64 // nanoseconds; 0 keeps everything
 	err        error // the first read failure since TakeErr
 	stats      *HeadStats
-	counted    int // in-memory chunks last reported to stats
-	cached     int // bytes of the read cache (cache.go), as reported to stats
+	counted    int  // in-memory chunks last reported to stats
+	cached     int  // bytes of the read cache (cache.go), as reported to stats
+	cold       bool // recovered with spans and their read cache not yet filled (warmCache)
 	it         RangeIter
 }
 
@@ -39,7 +40,7 @@ func NewSeries() *Series { return &Series{mem: chunkenc.NewSeries()} }
 
 // newSeriesFrom is a recovered series: spans on disk and the chunks a checkpoint held.
 func newSeriesFrom(mem *chunkenc.Series, spans []span) *Series {
-	s := &Series{mem: mem, spans: spans}
+	s := &Series{mem: mem, spans: spans, cold: len(spans) > 0}
 	for _, sp := range spans {
 		s.diskPoints += sp.ref.Points
 	}
@@ -105,6 +106,9 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 	i := s.spanAt(ts)
 	if i == len(s.spans) || s.spans[i].ref.MinT > ts {
 		return 0, false
+	}
+	if s.cold {
+		s.warmCache()
 	}
 	if bits, found, ok := s.lookupCached(i, ts); ok {
 		return bits, found
@@ -223,6 +227,9 @@ func (s *Series) scan(start, end int64) *RangeIter {
 
 // scanFrom reads from span first on; thru includes end itself.
 func (s *Series) scanFrom(first int, start, end int64, thru bool) *RangeIter {
+	if s.cold && first < len(s.spans) {
+		s.warmCache()
+	}
 	s.it = RangeIter{s: s, start: start, end: end, thru: thru, spans: s.spans[first:], chunk: -1}
 	s.it.done = s.it.past(start)
 	return &s.it

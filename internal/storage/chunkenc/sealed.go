@@ -100,6 +100,24 @@ func Concat(parts []*Series, from int64) *Series {
 	return newReadOnly(chunks)
 }
 
+// ReadOnly is a read-only series, as TakeSealed gives, of chunks read back from a file, oldest
+// first. Each is checked by decoding it whole, which also rebuilds its skip point, as a
+// checkpoint's chunks are checked; their bytes are kept, not copied.
+func ReadOnly(chunks []Chunk) (*Series, error) {
+	cs := make([]chunk, len(chunks))
+	for i, ch := range chunks {
+		c, _, err := decodeChunk(ch.Data, uint64(ch.N))
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && c.minT <= cs[i-1].maxT {
+			return nil, errMalformed
+		}
+		cs[i] = c
+	}
+	return newReadOnly(cs), nil
+}
+
 // newReadOnly is a series of copies of chunks' headers (the bytes are shared): an array of
 // its own, so the chunks it leaves out are not kept alive through it.
 func newReadOnly(chunks []chunk) *Series {
