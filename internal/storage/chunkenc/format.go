@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/taudb/tau/internal/query"
 )
 
 // Serialised series, version 1:
@@ -120,7 +122,8 @@ func (s *Series) readChunk(b []byte) ([]byte, error) {
 }
 
 // decodeChunk decodes all n points of data, checking it holds exactly those points, and
-// returns the chunk with the appender state that continues it.
+// returns the chunk with the appender state that continues it. It decodes a run of points at a
+// time (chunkIter.read), the way ranges do: recovery decodes every chunk of a checkpoint.
 func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 	// Each point takes at least two bits, so a larger n cannot be honest (and could overflow int).
 	if n == 0 || n > 4*uint64(len(data)) {
@@ -128,23 +131,22 @@ func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 	}
 	it := newChunkIter(data, int(n))
 	c := chunk{n: int(n)}
-	for it.next() {
-		switch it.i {
-		case 1:
-			c.minT = it.t
-		case skipAt + 1:
-			if it.r.bitsRead(len(data)) > math.MaxUint16 {
-				break
-			}
-			c.mid = skipPoint{off: uint16(it.r.bitsRead(len(data))), leading: it.leading,
-				trailing: it.trailing, t: it.t, delta: it.delta, v: it.v}
-		}
+	var run [skipAt + 1]query.Point
+	if it.read(math.MaxInt64, run[:min(int(n), skipAt+1)]) > 0 {
+		c.minT = run[0].TS
+	}
+	if it.i == skipAt+1 && it.err == nil && it.bitPos() <= math.MaxUint16 {
+		c.mid = skipPoint{off: uint16(it.bitPos()), leading: it.leading, trailing: it.trailing,
+			t: it.t, delta: it.delta, v: it.v}
+	}
+	for it.i < it.n && it.err == nil {
+		it.read(math.MaxInt64, run[:])
 	}
 	if it.err != nil {
 		return chunk{}, appender{}, it.err
 	}
 	c.maxT = it.t
-	used := it.r.bitsRead(len(data))
+	used := int(it.bitPos())
 	free := uint8((8 - used%8) % 8)
 	// Exact length and zero padding: the head keeps writing into the last byte by OR.
 	if (used+7)/8 != len(data) || (free > 0 && data[len(data)-1]&(1<<free-1) != 0) {
