@@ -3,6 +3,7 @@ package storage
 import (
 	"math"
 
+	"github.com/taudb/tau/internal/query"
 	"github.com/taudb/tau/internal/storage/chunkenc"
 	"github.com/taudb/tau/internal/storage/chunkfile"
 )
@@ -198,8 +199,9 @@ func (s *Series) countBefore(ts int64) uint64 {
 		n += s.spans[i].ref.Points
 	}
 	it := s.scanFrom(i, math.MinInt64, ts, false)
-	for it.Next() {
-		n++
+	var run [128]query.Point
+	for k := it.Read(run[:]); k > 0; k = it.Read(run[:]) {
+		n += uint64(k)
 	}
 	return n
 }
