@@ -63,6 +63,7 @@ func waitForPageBudget(t *testing.T) (srv *servertest.Server, stuck, other *rawC
 		pages = protocol.AppendFrame(pages, protocol.OpQueryRange, rangeP(l, minT, maxT, 0, protocol.AggRaw, 0))
 	}
 	stuck.sendRaw(pages)
+	waitStalled(t, srv)
 
 	other = connect(t, srv.Addr())
 	other.send(protocol.OpQueryRange, rangeP(l, 100, 110, 0, protocol.AggRaw, 0))
@@ -77,4 +78,45 @@ func waitForPageBudget(t *testing.T) (srv *servertest.Server, stuck, other *rawC
 		t.Fatalf("page budget %v bytes, %v held; want one QUERY_RANGE page (1 MiB) held whole", size, held)
 	}
 	return srv, stuck, other, pts
+}
+
+// waitStalled waits until the server stops answering: here, until the stuck client's writer is
+// blocked on a page the client does not read, holding the page budget for good. Until then the
+// budget is free for a moment between two of its pages, and another connection's request
+// arriving then would take it without waiting. Answers are counted as they are written, so the
+// count stays put while the writer is blocked; a page takes well under the interval to write.
+func waitStalled(t *testing.T, srv *servertest.Server) {
+	t.Helper()
+	const interval = 250 * time.Millisecond
+	deadline := time.Now().Add(stopTimeout)
+	last := -1.0
+	for {
+		n := counterSum(t, srv, "tau_requests_total")
+		if n == last {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server kept answering: no writer got stuck")
+		}
+		last = n
+		time.Sleep(interval)
+	}
+}
+
+// counterSum is the sum of a counter's samples over all its label values.
+func counterSum(t *testing.T, srv *servertest.Server, name string) float64 {
+	t.Helper()
+	mfs, err := srv.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
