@@ -25,17 +25,7 @@ func decodeChunkPlain(data []byte, n uint64) (chunk, appender, error) {
 				trailing: it.trailing, t: it.t, delta: it.delta, v: it.v}
 		}
 	}
-	if it.err != nil {
-		return chunk{}, appender{}, it.err
-	}
-	c.maxT = it.t
-	used := int(it.bitPos())
-	free := uint8((8 - used%8) % 8)
-	if (used+7)/8 != len(data) || (free > 0 && data[len(data)-1]&(1<<free-1) != 0) {
-		return chunk{}, appender{}, errMalformed
-	}
-	c.w = bitWriter{b: data, free: free}
-	return c, appender{delta: it.delta, v: it.v, leading: it.leading, trailing: it.trailing}, nil
+	return finishChunk(c, &it, data)
 }
 
 // checkDecodeChunk compares decodeChunk with decodeChunkPlain: the same chunk, skip point and

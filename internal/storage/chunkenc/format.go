@@ -142,6 +142,12 @@ func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 	for it.i < it.n && it.err == nil {
 		it.read(math.MaxInt64, run[:])
 	}
+	return finishChunk(c, &it, data)
+}
+
+// finishChunk completes chunk c of data, once it has decoded all of c's points: it checks that
+// they fill data exactly, and returns c with the appender state that continues it.
+func finishChunk(c chunk, it *chunkIter, data []byte) (chunk, appender, error) {
 	if it.err != nil {
 		return chunk{}, appender{}, it.err
 	}
