@@ -59,7 +59,7 @@ func checkRead(t *testing.T, data []byte, n int) {
 	for ref.next() {
 		want = append(want, point{ref.t, ref.v})
 	}
-	for _, size := range []int{1, 2, 3, 64, 300} {
+	for _, size := range []int{1, 300} { // a point a call (every split), whole chunks a call
 		it, buf := NewIter(data, n), make([]query.Point, size)
 		var got []point
 		for {
@@ -158,7 +158,9 @@ func TestSeekRefusesDamage(t *testing.T) {
 			data[bit/8] ^= 0x80 >> (bit % 8)
 			checkSeek(t, data, c.n, math.MaxInt64)
 			checkSeek(t, data, c.n, pts[len(pts)/2].t)
-			checkRead(t, data, c.n)
+			if bit%4 == 0 { // a sample: the test runs under -race; FuzzSeek covers the rest
+				checkRead(t, data, c.n)
+			}
 		}
 	}
 }
