@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/engine"
@@ -26,21 +28,37 @@ func liveHeap() uint64 {
 // gaugeValue reads one gauge or counter of the server's registry.
 func gaugeValue(t *testing.T, srv *servertest.Server, name string) float64 {
 	t.Helper()
+	m := family(t, srv, name).GetMetric()[0]
+	if m.GetGauge() != nil {
+		return m.GetGauge().GetValue()
+	}
+	return m.GetCounter().GetValue()
+}
+
+// counterSum is the sum of a counter's samples over all its label values.
+func counterSum(t *testing.T, srv *servertest.Server, name string) float64 {
+	t.Helper()
+	var sum float64
+	for _, m := range family(t, srv, name).GetMetric() {
+		sum += m.GetCounter().GetValue()
+	}
+	return sum
+}
+
+// family is the metric family name of the server's registry.
+func family(t *testing.T, srv *servertest.Server, name string) *dto.MetricFamily {
+	t.Helper()
 	mfs, err := srv.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			m := mf.GetMetric()[0]
-			if m.GetGauge() != nil {
-				return m.GetGauge().GetValue()
-			}
-			return m.GetCounter().GetValue()
+			return mf
 		}
 	}
 	t.Fatalf("no metric %s", name)
-	return 0
+	return nil
 }
 
 // TestE3_PayloadMemoryBounded: 1,000 connections each send a maximum-size APPEND_BATCH header

@@ -102,21 +102,3 @@ func waitStalled(t *testing.T, srv *servertest.Server) {
 		time.Sleep(interval)
 	}
 }
-
-// counterSum is the sum of a counter's samples over all its label values.
-func counterSum(t *testing.T, srv *servertest.Server, name string) float64 {
-	t.Helper()
-	mfs, err := srv.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
-}
