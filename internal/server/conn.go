@@ -364,17 +364,30 @@ type answered struct {
 
 // countAnswers records the answers written since the last flush: their latency runs to the flush
 // that sends them, one clock reading for them all. (A reading per answer was 3% of the
-// server's CPU answering pipelined PINGs; this machine's clock is slow to read.) The caller
-// holds wmu.
+// server's CPU answering pipelined PINGs; this machine's clock is slow to read.) Answers of one
+// opcode and status that came in one read have one latency, so each run of them is counted
+// at once. The caller holds wmu.
 func (c *conn) countAnswers() {
 	if len(c.done) == 0 {
 		return
 	}
 	now := time.Now()
-	for _, a := range c.done {
-		c.srv.metrics.answered(a.op, a.status, now.Sub(a.start))
+	for done := c.done; len(done) > 0; {
+		n := sameAnswers(done)
+		c.srv.metrics.answered(done[0].op, done[0].status, now.Sub(done[0].start), n)
+		done = done[n:]
 	}
 	c.done = c.done[:0]
+}
+
+// sameAnswers is the length of the run of answers at the start of done that share opcode,
+// status and read.
+func sameAnswers(done []answered) int {
+	n := 1
+	for n < len(done) && done[n] == done[0] {
+		n++
+	}
+	return n
 }
 
 // settle waits for the engine's answer to r and then for its durability (R11), flushing the

@@ -29,14 +29,13 @@ type metrics struct {
 	connsAccepted prometheus.Counter
 	connsRejected *prometheus.CounterVec
 	requests      *prometheus.CounterVec
-	duration      *prometheus.HistogramVec
+	duration      *latencyHistogram
 	enqueueDepth  *depthHistogram
 	busy          prometheus.Counter
 	storageErrors prometheus.Counter
 
 	// pre-resolved children for the hot path, indexed by opcode byte
-	okCount  [256]prometheus.Counter
-	observer [256]prometheus.Observer
+	okCount [256]prometheus.Counter
 
 	// tau_auth_connects_total: successes by the position of the certificate that matched,
 	// and failures
@@ -65,9 +64,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		requests: f.NewCounterVec(prometheus.CounterOpts{Name: "tau_requests_total",
 			Help: "Requests answered, by opcode and status (ok or the ERR status name)."},
 			[]string{"opcode", "status"}),
-		duration: f.NewHistogramVec(prometheus.HistogramOpts{Name: "tau_request_duration_seconds",
-			Help:    "Time from reading a request to writing its answer (durability wait included), by opcode.",
-			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10)}, []string{"opcode"}),
+		duration:     newLatencyHistogram(prometheus.ExponentialBuckets(10e-6, 4, 10)),
 		enqueueDepth: newDepthHistogram(),
 		busy: f.NewCounter(prometheus.CounterOpts{Name: "tau_actor_busy_rejections_total",
 			Help: "Requests answered busy because their series' mailbox was full."}),
@@ -83,11 +80,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.connectOK[i] = connects.WithLabelValues(strconv.Itoa(i+1), connectResultOK)
 	}
 	m.connectFailed = connects.WithLabelValues(noCertificate, connectResultFailed)
-	reg.MustRegister(m.enqueueDepth)
-	for i := range m.observer {
-		op := opLabel(protocol.Opcode(i))
-		m.observer[i] = m.duration.WithLabelValues(op)
-		m.okCount[i] = m.requests.WithLabelValues(op, "ok")
+	reg.MustRegister(m.enqueueDepth, m.duration)
+	for i := range m.okCount {
+		m.okCount[i] = m.requests.WithLabelValues(opLabel(protocol.Opcode(i)), "ok")
 	}
 	for _, r := range []string{reasonLimit, reasonAuth, reasonIdleTimeout, reasonWriteTimeout, reasonProtocol, reasonShutdown} {
 		m.connsRejected.WithLabelValues(r)
@@ -114,14 +109,14 @@ func (m *metrics) connected(pos int, ok bool) {
 	m.connectOK[pos].Inc()
 }
 
-// answered counts one answer and its latency.
-func (m *metrics) answered(op protocol.Opcode, s protocol.Status, latency time.Duration) {
+// answered counts n answers of one opcode and status, each of the given latency.
+func (m *metrics) answered(op protocol.Opcode, s protocol.Status, latency time.Duration, n int) {
 	if s == 0 {
-		m.okCount[op].Inc()
+		m.okCount[op].Add(float64(n))
 	} else {
-		m.requests.WithLabelValues(opLabel(op), s.String()).Inc()
+		m.requests.WithLabelValues(opLabel(op), s.String()).Add(float64(n))
 	}
-	m.observer[op].Observe(latency.Seconds())
+	m.duration.observeN(op, latency, n)
 }
 
 // registerBuildInfo adds tau_build_info.
