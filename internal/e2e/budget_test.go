@@ -180,3 +180,48 @@ func TestE3_PayloadMemoryBounded(t *testing.T) {
 		t.Fatalf("%v bytes still held after every trickler closed", held)
 	}
 }
+
+// TestAnswersBeforeAPayloadBudgetWaitAreSent is TestAnswersBeforeAPageBudgetWaitAreSent for
+// APPEND_BATCH: while one client's unfinished batch holds the whole payload budget, another
+// client's PING, pipelined in the same write as its own APPEND_BATCH, gets its PONG while that
+// batch waits for the budget; the batch runs once the budget is free.
+func TestAnswersBeforeAPayloadBudgetWaitAreSent(t *testing.T) {
+	const maxPayload = 1 << 20 // TAU_MAX_PAYLOAD_BYTES by default, and so the whole budget here
+	srv := servertest.StartWith(t, server.Options{Store: engine.MemoryStore(), PayloadBudget: 1}, func(c *config.Config) {
+		c.ConnectionTimeout = 10 * time.Minute // the holder stays until the test lets it go
+	})
+	l := label("payload-wait")
+	holder := connect(t, srv.Addr())
+	holder.expect(holder.call(protocol.OpCreateSeries, series(l)), okAnswer)
+	n := (maxPayload - protocol.BatchHeaderSize) / protocol.BatchPointSize
+	head := protocol.AppendHeader(nil, protocol.OpAppendBatch, uint32(protocol.BatchPayloadSize(n)))
+	holder.sendRaw(protocol.AppendBatchHeader(head, l, n)) // and none of its points
+	waitForGauge(t, srv, "tau_server_payload_held_bytes", float64(n*protocol.BatchPointSize))
+
+	other := connect(t, srv.Addr())
+	const points = 100 // more than the few bytes the holder leaves free
+	b := protocol.AppendFrame(nil, protocol.OpPing, nil)
+	b = protocol.AppendHeader(b, protocol.OpAppendBatch, uint32(protocol.BatchPayloadSize(points)))
+	b = protocol.AppendBatchHeader(b, l, points)
+	for i := range points {
+		b = protocol.AppendBatchPoint(b, int64(i), float64(i))
+	}
+	other.sendRaw(b)
+	waitForGauge(t, srv, "tau_server_payload_budget_waits_total", 1)
+	other.expect(other.read(), pongAnswer)
+	_ = holder.nc.Close()
+	other.expect(other.read(), okAnswer)
+	other.expect(other.call(protocol.OpQueryPoint, queryP(l, points-1)), foundAnswer(points-1))
+}
+
+// waitForGauge waits until the named gauge or counter reaches want.
+func waitForGauge(t *testing.T, srv *servertest.Server, name string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(stopTimeout)
+	for gaugeValue(t, srv, name) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stayed at %v, want %v", name, gaugeValue(t, srv, name), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

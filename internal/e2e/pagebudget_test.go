@@ -43,14 +43,44 @@ func TestShutdownAnswersPageBudgetWaitBusy(t *testing.T) {
 	}
 }
 
+// TestAnswersBeforeAPageBudgetWaitAreSent: answers to requests pipelined before a QUERY_RANGE
+// that waits for the page budget are sent meanwhile, not held until the budget frees: a PING
+// and an APPEND in the same write as the waiting QUERY_RANGE get their PONG and OK while the
+// range still waits, and the range is answered after them (R1) once the stuck client goes.
+func TestAnswersBeforeAPageBudgetWaitAreSent(t *testing.T) {
+	l := label("before-wait")
+	var first []byte
+	first = protocol.AppendFrame(first, protocol.OpPing, nil)
+	first = protocol.AppendFrame(first, protocol.OpCreateSeries, series(l))
+	first = protocol.AppendFrame(first, protocol.OpAppend, appendP(l, 1, 2))
+	_, stuck, other, pts := waitForPageBudgetAfter(t, first)
+	other.expect(other.read(), pongAnswer)
+	other.expect(other.read(), okAnswer)
+	other.expect(other.read(), okAnswer)
+	_ = stuck.nc.Close()
+	if _, got := other.decodeRange(other.read()); len(got) != 10 || got[0] != pts[100] {
+		t.Fatalf("QUERY_RANGE 100..110 after the wait: %v, want points 100..109", got)
+	}
+}
+
 // waitForPageBudget starts a server whose page budget is one QUERY_RANGE page, has a client
 // (stuck) pipeline full pages and stop reading, so that its writer holds a page, then has
 // another client (other) send a QUERY_RANGE for points 100..109 and waits until it waits for
 // the budget.
 func waitForPageBudget(t *testing.T) (srv *servertest.Server, stuck, other *rawConn, pts []rp) {
 	t.Helper()
+	return waitForPageBudgetAfter(t, nil)
+}
+
+// waitForPageBudgetAfter is waitForPageBudget with other's QUERY_RANGE sent in one write after
+// the frames in before.
+func waitForPageBudgetAfter(t *testing.T, before []byte) (srv *servertest.Server, stuck, other *rawConn, pts []rp) {
+	t.Helper()
 	srv = servertest.StartWith(t, server.Options{Store: servertest.MemoryStore().Store, PageBudget: 1},
-		func(c *config.Config) { c.ShutdownTimeout = time.Second })
+		func(c *config.Config) {
+			c.ShutdownTimeout = time.Second
+			c.ConnectionTimeout = 10 * time.Minute // the stuck client stays until the test lets it go
+		})
 	l := label("paged")
 	pts = make([]rp, 70_000) // more than one page of 65,536 points
 	for i := range pts {
@@ -66,7 +96,7 @@ func waitForPageBudget(t *testing.T) (srv *servertest.Server, stuck, other *rawC
 	waitStalled(t, srv)
 
 	other = connect(t, srv.Addr())
-	other.send(protocol.OpQueryRange, rangeP(l, 100, 110, 0, protocol.AggRaw, 0))
+	other.sendRaw(protocol.AppendFrame(before, protocol.OpQueryRange, rangeP(l, 100, 110, 0, protocol.AggRaw, 0)))
 	deadline := time.Now().Add(stopTimeout)
 	for gaugeValue(t, srv, "tau_server_page_budget_waits_total") == 0 {
 		if time.Now().After(deadline) {

@@ -62,7 +62,7 @@ func (c *conn) readBatch(h protocol.Header, r *slot) bool {
 		return c.refusePayload(h, r, protocol.BatchHeaderSize)
 	}
 	need := int64(n) * protocol.BatchPointSize
-	waited, ok := c.srv.budget.acquire(need, c.srv.stop)
+	waited, ok := c.srv.budget.acquire(need, c.srv.stop, c.sendWritten)
 	if !ok {
 		c.free <- r
 		return false

@@ -56,9 +56,10 @@ func newBudget(size int64, reg prometheus.Registerer, m budgetMetrics) *budget {
 	return b
 }
 
-// acquire reserves n bytes (n ≤ size), waiting while the budget is spent. It reports whether
-// it had to wait, and false in ok when stop closed first (nothing is then held).
-func (b *budget) acquire(n int64, stop <-chan struct{}) (waited, ok bool) {
+// acquire reserves n bytes (n ≤ size), waiting while the budget is spent; beforeWait runs once
+// it is clear that it must wait, before it does. It reports whether it had to wait, and false
+// in ok when stop closed first (nothing is then held).
+func (b *budget) acquire(n int64, stop <-chan struct{}, beforeWait func()) (waited, ok bool) {
 	b.mu.Lock()
 	if len(b.waiters) == 0 && b.held+n <= b.size {
 		b.held += n
@@ -70,6 +71,7 @@ func (b *budget) acquire(n int64, stop <-chan struct{}) (waited, ok bool) {
 	b.waiters = append(b.waiters, w)
 	b.mu.Unlock()
 	b.waits.Inc()
+	beforeWait()
 	select {
 	case <-w.granted:
 		return true, true

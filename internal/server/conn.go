@@ -466,6 +466,16 @@ func (c *conn) flush() {
 	}
 }
 
+// sendWritten flushes the answers written so far, for the reader before it waits on a budget:
+// the requests before the one that waits are answered meanwhile. (Answers the reader wrote
+// itself, or the writer held back because the next request was already buffered, would
+// otherwise wait with it.)
+func (c *conn) sendWritten() {
+	c.wmu.Lock()
+	c.flush()
+	c.wmu.Unlock()
+}
+
 // armWriteDeadline closes a client that stops reading once a write has been blocked for the
 // idle timeout (R10).
 func (c *conn) armWriteDeadline() {

@@ -71,7 +71,7 @@ var pagePool = sync.Pool{New: func() any { return new(page) }}
 // then answered busy and the connection closes after it.
 func (c *conn) takePage(r *slot, size int64) bool {
 	<-c.pageFree
-	waited, ok := c.srv.pages.acquire(size, c.srv.stop)
+	waited, ok := c.srv.pages.acquire(size, c.srv.stop, c.sendWritten)
 	if !ok {
 		c.pageFree <- struct{}{}
 		r.close = true
