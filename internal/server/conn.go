@@ -340,9 +340,7 @@ func (c *conn) writeLoop() {
 		c.wmu.Unlock()
 		c.free <- r
 	}
-	c.wmu.Lock()
-	c.flush()
-	c.wmu.Unlock()
+	c.sendWritten()
 }
 
 // answer writes r's answer and accounts for it; the caller holds wmu.
@@ -401,9 +399,7 @@ func (c *conn) settle(r *slot) {
 	}
 	c.releaseBatch(r)
 	if r.res.Pending() {
-		c.wmu.Lock()
-		c.flush()
-		c.wmu.Unlock()
+		c.sendWritten()
 	}
 	err := r.res.Durable()
 	switch {
@@ -466,10 +462,10 @@ func (c *conn) flush() {
 	}
 }
 
-// sendWritten flushes the answers written so far, for the reader before it waits on a budget:
-// the requests before the one that waits are answered meanwhile. (Answers the reader wrote
-// itself, or the writer held back because the next request was already buffered, would
-// otherwise wait with it.)
+// sendWritten flushes the answers written so far, taking the writer's lock: before a wait, so
+// they do not wait with it (the writer before a durability wait; the reader before a budget
+// wait, where answers it wrote itself, or the writer held back because the next request was
+// already buffered, would otherwise stay in the buffer), and when the writer stops.
 func (c *conn) sendWritten() {
 	c.wmu.Lock()
 	c.flush()

@@ -104,7 +104,7 @@ func checkSeries(t *testing.T, rng *rand.Rand, s *Series, all []point, keepNS in
 	}
 }
 
-// readRange is it's points through Read, size at a time.
+// readRange is its points through Read, size at a time.
 func readRange(it *RangeIter, size int) []point {
 	var got []point
 	buf := make([]query.Point, size)

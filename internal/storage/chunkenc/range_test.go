@@ -41,7 +41,7 @@ func collectRange(s *Series, start, end int64) []point {
 	return got
 }
 
-// readRange is it's points through Read, size at a time.
+// readRange is its points through Read, size at a time.
 func readRange(it RangeIter, size int) []point {
 	var got []point
 	buf := make([]query.Point, size)
