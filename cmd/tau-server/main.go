@@ -14,12 +14,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/dirlock"
 	"github.com/taudb/tau/internal/memlimit"
 	"github.com/taudb/tau/internal/server"
 )
 
-// Exit codes: 2 for a configuration error (README.md, "Configuration"), 1 for a failure while
-// running.
+// Exit codes: 2 for a configuration error (README.md, "Configuration"), a data directory
+// another process holds included; 1 for a failure while running.
 const (
 	exitFailure = 1
 	exitConfig  = 2
@@ -70,6 +71,10 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	srv, err := server.New(cfg, logger, reg, server.Options{})
 	if err != nil {
 		logger.Error("cannot start", zap.Error(err))
+		var held *dirlock.HeldError
+		if errors.As(err, &held) {
+			return exitConfig // the operator's to fix: two servers were given one directory
+		}
 		return exitFailure
 	}
 	var g run.Group

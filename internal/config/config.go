@@ -55,7 +55,7 @@ type Config struct {
 	CatalogCapacity   int           `split_words:"true" default:"10000" desc:"most series"`
 	ActorPoolSize     int           `split_words:"true" default:"0" desc:"worker goroutines; 0 = number of CPUs"`
 	MailboxCapacity   int           `split_words:"true" default:"1024" desc:"per-series mailbox; a full one answers ERR busy"`
-	DataDir           string        `split_words:"true" default:"data" desc:"where the log, checkpoints and lenses live (created if missing)"`
+	DataDir           string        `split_words:"true" default:"data" desc:"where the log, checkpoints and lenses live (created if missing); one server per directory: a second one exits 2, naming the holder's PID (flock on LOCK)"`
 	Retention         time.Duration `split_words:"true" default:"0" desc:"how long points are kept, counted back from each series' newest point: a Go duration (720h) or days (30d, 1d12h); 0 keeps everything (protocol extension E6)"`
 	LensCapacity      int           `split_words:"true" default:"1000" desc:"most lenses (protocol extension E5); a new one beyond it gets ERR internal_error"`
 	Fsync             string        `split_words:"true" default:"always" desc:"always: OK after fsync (group commit); interval: OK after the write reaches the OS, fsync every TAU_FSYNC_INTERVAL"`

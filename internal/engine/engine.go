@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/catalog"
+	"github.com/taudb/tau/internal/dirlock"
 	"github.com/taudb/tau/internal/lens"
 	"github.com/taudb/tau/internal/storage"
 	"github.com/taudb/tau/internal/storage/vfs"
@@ -54,6 +55,7 @@ type Engine struct {
 	store   Store
 	catalog *catalog.Catalog
 	lenses  *lens.Registry
+	dirLock *dirlock.Lock // held from Open to Close whenever there is a data directory
 
 	recovered chan struct{} // closed once Recover has succeeded
 	inline    bool          // run an idle actor on the caller's goroutine (Options.Queued unset)
@@ -67,7 +69,26 @@ const LensDir = "lenses"
 
 // Open opens the store (unless Options.Store is given) and the lenses' state, and builds an
 // empty engine. Nothing is read from disk until Recover.
+//
+// A data directory is locked first, before anything in it is read or written: a second
+// process on it gets a *dirlock.HeldError.
 func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error) {
+	var lock *dirlock.Lock
+	if o.Dir != "" {
+		var err error
+		if lock, err = dirlock.Acquire(o.Dir); err != nil {
+			return nil, err
+		}
+	}
+	e, err := open(o, lock, log, reg)
+	if err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
+	return e, nil
+}
+
+func open(o Options, lock *dirlock.Lock, log *zap.Logger, reg prometheus.Registerer) (*Engine, error) {
 	store := o.Store
 	if store == nil {
 		policy, err := storage.ParseFsyncPolicy(o.Fsync)
@@ -92,7 +113,7 @@ func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error
 		}
 		return nil, err
 	}
-	e := &Engine{log: log, store: store, lenses: lenses, recovered: make(chan struct{}), inline: !o.Queued}
+	e := &Engine{log: log, store: store, lenses: lenses, dirLock: lock, recovered: make(chan struct{}), inline: !o.Queued}
 	e.catalog = catalog.New(store, catalog.Options{
 		Capacity: o.Capacity, Workers: o.Workers, MailboxCapacity: o.MailboxCapacity,
 		MaxConnections: o.MaxCallers, StorageFailed: o.StorageFailed, Enqueued: o.Enqueued,
@@ -153,8 +174,13 @@ func (e *Engine) Stop() {
 // Close syncs and closes the store, and refuses further lens changes, after Run has returned.
 func (e *Engine) Close() error {
 	lerr := e.lenses.Close()
-	if err := e.store.Close(); err != nil {
-		return err
+	serr := e.store.Close()
+	// Only once storage is closed may another process have the directory.
+	if err := e.dirLock.Release(); lerr == nil {
+		lerr = err
+	}
+	if serr != nil {
+		return serr
 	}
 	return lerr
 }

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/taudb/tau/internal/dirlock"
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage"
 )
@@ -275,4 +276,24 @@ func TestReads(t *testing.T) {
 		!slices.Equal(list.Labels, []series.Label{a, b}) || list.More {
 		t.Fatalf("list from 0x01: %v more %v", list.Labels, list.More)
 	}
+}
+
+func TestOpenLocksTheDataDirectory(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Open(Options{Dir: dir, Fsync: "always"}, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held *dirlock.HeldError
+	if _, err := Open(Options{Dir: dir, Fsync: "always"}, zap.NewNop(), nil); !errors.As(err, &held) {
+		t.Fatalf("second Open of %s: %v, want a *dirlock.HeldError", dir, err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(Options{Dir: dir, Fsync: "always"}, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	_ = again.Close()
 }

@@ -170,6 +170,9 @@ func (p *Process) Kill() {
 	p.checkLog()
 }
 
+// PID is the server's process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Exited is closed once the process has exited.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
