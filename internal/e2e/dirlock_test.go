@@ -81,9 +81,9 @@ func runSecond(t *testing.T, dir string) (string, int) {
 		return out.String(), cmd.ProcessState.ExitCode()
 	case <-time.After(secondStartHang):
 		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("a second server on %s is still running after %v: the data directory is not locked; its output:\n%s",
-			dir, secondStartHang, out.String())
+		killed := <-done
+		t.Fatalf("a second server on %s is still running after %v (then %v): the data directory is not locked; its output:\n%s",
+			dir, secondStartHang, killed, out.String())
 		return "", 0
 	}
 }

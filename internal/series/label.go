@@ -33,5 +33,12 @@ func (l Label) String() string {
 	return string(name)
 }
 
+// Point is one point of a series: a timestamp and its value's exact IEEE-754 bits, as the log
+// and the chunks store it.
+type Point struct {
+	TS    int64
+	Value uint64 // IEEE-754 bits
+}
+
 // Compare orders labels byte-wise, as listings do.
 func Compare(a, b Label) int { return bytes.Compare(a[:], b[:]) }

@@ -18,6 +18,7 @@ import (
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage/chunkenc"
 	"github.com/taudb/tau/internal/storage/chunkfile"
+	"github.com/taudb/tau/internal/storage/diskfmt"
 )
 
 // Checkpoint file format, version 2 (checkpoint/<segment>, integers little-endian):
@@ -59,18 +60,11 @@ const checkpointBufSize = 1 << 20
 func (d *Disk) BeginCheckpoint() (Mark, error) {
 	d.ckptMu.Lock()
 	defer d.ckptMu.Unlock()
-	t, err := d.request(false, true)
+	seg, err := d.wal.Cut()
 	if err != nil {
 		return Mark{}, err
 	}
-	if err := t.Wait(); err != nil {
-		return Mark{}, err
-	}
-	// The committer set these before resolving the ticket.
-	if d.cutErr != nil {
-		return Mark{}, d.cutErr
-	}
-	return Mark{Segment: d.cutSeg}, nil
+	return Mark{Segment: seg}, nil
 }
 
 // CommitCheckpoint writes the snapshots' full chunks to a new chunk file, then snaps as the
@@ -81,64 +75,60 @@ func (d *Disk) CommitCheckpoint(m Mark, snaps []SeriesSnapshot, install func()) 
 	d.ckptMu.Lock()
 	defer d.ckptMu.Unlock()
 	start := time.Now()
-	if m.Segment == 0 || m.Segment > d.curSeg.Load() {
+	if m.Segment == 0 || m.Segment > d.wal.Segment() {
 		return fmt.Errorf("storage: checkpoint mark %d is not a segment this log cut", m.Segment)
 	}
-	d.mu.Lock()
-	lsn := d.lsn
-	d.mu.Unlock()
+	lsn := d.wal.LastLSN()
 	// A snapshot may hold records whose batch is not yet fsynced (FsyncInterval, or a batch
 	// still in flight): once the segments before m are gone, the checkpoint is their only copy.
 	if err := d.Sync(); err != nil {
 		return err
 	}
-	nf, err := d.flush(snaps)
+	nf, err := d.chunks.flush(snaps)
 	if err != nil {
 		return fmt.Errorf("storage: write chunk file: %w", err)
 	}
 	var merged *chunkfile.File
-	window := d.compactionWindow(nf)
-	if window == nil {
-		window = d.expiredWindow(snaps, nf)
-	}
+	window := d.compactor.window(snaps, nf)
 	if window != nil {
-		if merged, err = d.compact(snaps, window); err != nil {
-			d.discard(nf)
+		if merged, err = d.compactor.compact(snaps, window); err != nil {
+			d.chunks.discard(nf)
 			return fmt.Errorf("storage: merge chunk files: %w", err)
 		}
 	}
-	if err := d.prepareInstall(snaps, nf, merged); err != nil {
-		d.discard(nf, merged)
+	if err := d.chunks.prepareInstall(snaps, nf, merged); err != nil {
+		d.chunks.discard(nf, merged)
 		return err
 	}
-	path := filepath.Join(d.ckptDir, seqName(m.Segment))
+	path := filepath.Join(d.ckptDir, diskfmt.SeqName(m.Segment))
 	if err := d.writeCheckpoint(path, m.Segment, lsn, snaps); err != nil {
-		d.discard(nf, merged)
+		d.chunks.discard(nf, merged)
 		for i := range snaps {
 			snaps[i].install = false
 		}
 		return fmt.Errorf("storage: write checkpoint %s: %w", path, err)
 	}
-	d.adopt(nf, merged)
+	d.chunks.adopt(nf, merged)
 	if fi, err := d.fs.Stat(path); err == nil {
 		d.ckptSize.Store(fi.Size())
 	}
-	d.removeBefore(m.Segment)
+	d.removeCheckpointsBefore(m.Segment)
+	d.wal.RemoveBefore(m.Segment)
 	if install != nil {
 		install()
 	}
-	d.collect(snaps, window)
+	d.chunks.collect(snaps, window)
 	d.metrics.checkpointDuration.Observe(time.Since(start).Seconds())
 	d.metrics.lastCheckpoint.SetToCurrentTime()
 	d.log.Info("checkpoint committed", zap.String("path", path), zap.Int("series", len(snaps)),
-		zap.Int64("chunk_files", d.fileNum.Load()), zap.Duration("duration", time.Since(start)))
+		zap.Int64("chunk_files", d.chunks.count.Load()), zap.Duration("duration", time.Since(start)))
 	return nil
 }
 
 // writeCheckpoint writes to a temporary name, fsyncs, renames into place and fsyncs the
 // directory: the checkpoint appears whole or not at all.
 func (d *Disk) writeCheckpoint(path string, seg, lsn uint64, snaps []SeriesSnapshot) error {
-	tmp := path + tmpSuffix
+	tmp := path + diskfmt.TmpSuffix
 	f, err := d.fs.Create(tmp)
 	if err != nil {
 		return err
@@ -177,7 +167,7 @@ func (c crcWriter) Write(p []byte) (int, error) {
 // encodeCheckpoint writes snaps as a checkpoint of version (1 or 2; 1 has no spans, and
 // only tests write it, to pin what older releases wrote).
 func encodeCheckpoint(w io.Writer, version byte, seg, lsn uint64, snaps []SeriesSnapshot) error {
-	crc := crc32.New(castagnoli)
+	crc := crc32.New(diskfmt.Castagnoli)
 	bw := bufio.NewWriterSize(crcWriter{w: w, crc: crc}, checkpointBufSize)
 	var hdr [8 + 8 + 8 + 8]byte
 	copy(hdr[:], checkpointTag[:])
@@ -276,7 +266,7 @@ var errBadCheckpoint = errors.New("storage: bad checkpoint")
 // CRC at the end decides whether any of it is trusted. A version this release does not read,
 // of the file or of a series' encoding, is a VersionError (its Path left for the caller).
 func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
-	crc := crc32.New(castagnoli)
+	crc := crc32.New(diskfmt.Castagnoli)
 	br := bufio.NewReaderSize(r, checkpointBufSize)
 	in := io.TeeReader(br, crc)
 	var hdr [32]byte
@@ -378,12 +368,12 @@ func (ck *checkpoint) readSeries(in io.Reader, version byte, size int64) error {
 // none. A damaged newer checkpoint is skipped with a warning; if the segments an older one
 // needs are gone, replay notices the gap and fails.
 func (d *Disk) loadCheckpoint() (*checkpoint, error) {
-	seqs, err := listSeqs(d.fs, d.ckptDir)
+	seqs, err := diskfmt.ListSeqs(d.fs, d.ckptDir)
 	if err != nil {
 		return nil, err
 	}
 	for i := len(seqs) - 1; i >= 0; i-- {
-		path := filepath.Join(d.ckptDir, seqName(seqs[i]))
+		path := filepath.Join(d.ckptDir, diskfmt.SeqName(seqs[i]))
 		ck, err := d.readCheckpointFile(path)
 		if err == nil && ck.segment != seqs[i] {
 			err = fmt.Errorf("%w: names segment %d", errBadCheckpoint, ck.segment)
@@ -421,31 +411,18 @@ func (d *Disk) readCheckpointFile(path string) (*checkpoint, error) {
 	return ck, err
 }
 
-// removeBefore deletes the checkpoints and segments that the checkpoint at seg supersedes,
-// and any temporary checkpoint left by a crash. Failures only leave garbage: they are logged.
-func (d *Disk) removeBefore(seg uint64) {
+// removeCheckpointsBefore deletes the checkpoints that the checkpoint at seg supersedes, and
+// any temporary checkpoint left by a crash; the log's segments before seg go with
+// wal.Log.RemoveBefore. Failures only leave garbage: they are logged.
+func (d *Disk) removeCheckpointsBefore(seg uint64) {
 	names, err := d.fs.ReadDir(d.ckptDir)
 	if err != nil {
 		d.log.Warn("cannot list checkpoints", zap.Error(err))
 	}
 	for _, name := range names {
-		if n, ok := parseSeq(name); (ok && n < seg) || strings.HasSuffix(name, tmpSuffix) {
+		if n, ok := diskfmt.ParseSeq(name); (ok && n < seg) || strings.HasSuffix(name, diskfmt.TmpSuffix) {
 			d.remove(filepath.Join(d.ckptDir, name))
 		}
-	}
-	segs, err := listSeqs(d.fs, d.walDir)
-	if err != nil {
-		d.log.Warn("cannot list log segments", zap.Error(err))
-	}
-	for _, n := range segs {
-		if n >= seg {
-			break
-		}
-		path := filepath.Join(d.walDir, seqName(n))
-		if fi, err := d.fs.Stat(path); err == nil {
-			d.logSize.Add(-fi.Size())
-		}
-		d.remove(path)
 	}
 }
 

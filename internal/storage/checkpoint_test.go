@@ -13,6 +13,7 @@ import (
 
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage/diskfmt"
 	"github.com/taudb/tau/internal/storage/vfs"
 	"github.com/taudb/tau/internal/storage/vfs/errorfs"
 )
@@ -151,7 +152,7 @@ func TestCheckpointWhileAppending(t *testing.T) {
 					}
 				}
 			}
-			if ck, _ := listSeqs(vfs.OS, filepath.Join(dir, checkpointDirName)); len(ck) != 1 {
+			if ck, _ := diskfmt.ListSeqs(vfs.OS, filepath.Join(dir, checkpointDirName)); len(ck) != 1 {
 				t.Errorf("checkpoints left: %v, want 1", ck)
 			}
 		})
@@ -197,7 +198,7 @@ func TestCheckpointDeterministic(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	segs, _ := listSeqs(vfs.OS, filepath.Join(dir, walDirName))
+	segs, _ := diskfmt.ListSeqs(vfs.OS, filepath.Join(dir, walDirName))
 	if len(segs) == 0 || segs[0] != mark.Segment {
 		t.Fatalf("segments %v left after checkpoint at %d", segs, mark.Segment)
 	}
@@ -232,7 +233,9 @@ func copyDir(t *testing.T, from, to string) {
 // TestCrashDuringCheckpoint: whichever step of CommitCheckpoint a crash interrupts, reopening
 // loses nothing; if the only copy of some data is damaged, recovery refuses rather than guess.
 func TestCrashDuringCheckpoint(t *testing.T) {
-	ckptPath := func(dir string, m Mark) string { return filepath.Join(dir, checkpointDirName, seqName(m.Segment)) }
+	ckptPath := func(dir string, m Mark) string {
+		return filepath.Join(dir, checkpointDirName, diskfmt.SeqName(m.Segment))
+	}
 	tests := []struct {
 		name    string
 		crash   func(t *testing.T, dir, before string, m Mark) // before: copy of dir taken before the commit
@@ -241,13 +244,13 @@ func TestCrashDuringCheckpoint(t *testing.T) {
 		{"temp file half written", func(t *testing.T, dir, before string, m Mark) {
 			must(t, os.RemoveAll(dir))
 			copyDir(t, before, dir)
-			must(t, os.WriteFile(ckptPath(dir, m)+tmpSuffix, []byte("TAUCKPT1 half"), 0o644))
+			must(t, os.WriteFile(ckptPath(dir, m)+diskfmt.TmpSuffix, []byte("TAUCKPT1 half"), 0o644))
 		}, false},
 		{"temp file complete, not renamed", func(t *testing.T, dir, before string, m Mark) {
 			b, _ := os.ReadFile(ckptPath(dir, m))
 			must(t, os.RemoveAll(dir))
 			copyDir(t, before, dir)
-			must(t, os.WriteFile(ckptPath(dir, m)+tmpSuffix, b, 0o644))
+			must(t, os.WriteFile(ckptPath(dir, m)+diskfmt.TmpSuffix, b, 0o644))
 		}, false},
 		{"renamed, old files not yet deleted", func(t *testing.T, dir, before string, _ Mark) {
 			copyDir(t, before, dir) // puts back the old checkpoint and segments
@@ -327,7 +330,7 @@ func TestCrashDuringCheckpoint(t *testing.T) {
 			checkStates(t, states, want)
 			names, _ := os.ReadDir(filepath.Join(dir, checkpointDirName))
 			for _, n := range names {
-				if filepath.Ext(n.Name()) == tmpSuffix {
+				if filepath.Ext(n.Name()) == diskfmt.TmpSuffix {
 					t.Errorf("temporary checkpoint %s not removed", n.Name())
 				}
 			}

@@ -5,35 +5,82 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/storage/chunkfile"
+	"github.com/taudb/tau/internal/storage/diskfmt"
+	"github.com/taudb/tau/internal/storage/vfs"
 )
 
 // chunkDirName holds the chunk files: chunks/<16-digit sequence number>, immutable, named by
 // the newest checkpoint or garbage (removed at start and after each checkpoint).
 const chunkDirName = "chunks"
 
-// openChunks is Recover's part for chunk files: it opens every file the checkpoint names,
+// chunkFiles is the registry of chunk files: every file the newest checkpoint names, open,
+// and the next sequence number to use. It belongs to the checkpointer: it is used under
+// Disk.ckptMu, and by Recover before the log starts; only its sizes are read elsewhere.
+type chunkFiles struct {
+	fs      vfs.FS
+	dir     string
+	log     *zap.Logger
+	deleted prometheus.Counter // files deleted because nothing in them was live
+
+	files map[uint64]*chunkfile.File
+	next  uint64
+	size  atomic.Int64 // bytes of live chunk files, for the gauges
+	count atomic.Int64
+}
+
+func newChunkFiles(fs vfs.FS, dir string, log *zap.Logger, deleted prometheus.Counter) *chunkFiles {
+	return &chunkFiles{fs: fs, dir: dir, log: log, deleted: deleted, files: map[uint64]*chunkfile.File{}, next: 1}
+}
+
+// create starts the next chunk file.
+func (c *chunkFiles) create() (*chunkfile.Writer, error) {
+	w, err := chunkfile.Create(c.fs, c.dir, c.next)
+	if err != nil {
+		return nil, err
+	}
+	c.next++
+	return w, nil
+}
+
+// finish completes w and opens the file it wrote; on failure nothing of it is left.
+func (c *chunkFiles) finish(w *chunkfile.Writer) (*chunkfile.File, error) {
+	if _, err := w.Finish(); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(c.dir, chunkfile.Name(w.Seq()))
+	f, err := chunkfile.Open(path, w.Seq())
+	if err != nil {
+		c.remove(path)
+		return nil, err
+	}
+	return f, nil
+}
+
+// open is Recover's part for chunk files: it opens every file the checkpoint names,
 // builds each series from its spans and the chunks the checkpoint held in memory, and removes
 // every chunk file the checkpoint does not name (written by a checkpoint that never committed,
 // or superseded by one that did).
-func (d *Disk) openChunks(ck *checkpoint) error {
-	names, err := d.fs.ReadDir(d.chunkDir)
+func (c *chunkFiles) open(ck *checkpoint) error {
+	names, err := c.fs.ReadDir(c.dir)
 	if err != nil {
-		return fmt.Errorf("storage: list %s: %w", d.chunkDir, err)
+		return fmt.Errorf("storage: list %s: %w", c.dir, err)
 	}
 	for _, name := range names {
-		if n, ok := parseSeq(strings.TrimSuffix(name, chunkfile.TmpSuffix)); ok && n >= d.nextFile {
-			d.nextFile = n + 1
+		if n, ok := diskfmt.ParseSeq(strings.TrimSuffix(name, chunkfile.TmpSuffix)); ok && n >= c.next {
+			c.next = n + 1
 		}
 	}
 	for label, st := range ck.series {
 		refs := ck.spans[label]
 		spans := make([]span, 0, len(refs))
 		for _, r := range refs {
-			f, err := d.openFile(r.File)
+			f, err := c.openFile(r.File)
 			if err != nil {
 				return err
 			}
@@ -46,19 +93,19 @@ func (d *Disk) openChunks(ck *checkpoint) error {
 		st.Series = newSeriesFrom(st.Series.mem, spans)
 	}
 	for _, name := range names {
-		if n, ok := parseSeq(name); !ok || d.files[n] == nil {
-			d.remove(filepath.Join(d.chunkDir, name))
+		if n, ok := diskfmt.ParseSeq(name); !ok || c.files[n] == nil {
+			c.remove(filepath.Join(c.dir, name))
 		}
 	}
 	return nil
 }
 
 // openFile opens chunk file seq once.
-func (d *Disk) openFile(seq uint64) (*chunkfile.File, error) {
-	if f := d.files[seq]; f != nil {
+func (c *chunkFiles) openFile(seq uint64) (*chunkfile.File, error) {
+	if f := c.files[seq]; f != nil {
 		return f, nil
 	}
-	path := filepath.Join(d.chunkDir, chunkfile.Name(seq))
+	path := filepath.Join(c.dir, chunkfile.Name(seq))
 	f, err := chunkfile.Open(path, seq)
 	if err != nil {
 		var ve *chunkfile.VersionError
@@ -67,9 +114,9 @@ func (d *Disk) openFile(seq uint64) (*chunkfile.File, error) {
 		}
 		return nil, fmt.Errorf("storage: a checkpoint names chunk file %s: %w", path, err)
 	}
-	d.files[seq] = f
-	d.fileSize.Add(f.Size())
-	d.fileNum.Add(1)
+	c.files[seq] = f
+	c.size.Add(f.Size())
+	c.count.Add(1)
 	return f, nil
 }
 
@@ -77,7 +124,7 @@ func (d *Disk) openFile(seq uint64) (*chunkfile.File, error) {
 // per series, and sets each snapshot's Spans to what the checkpoint will name: its spans not
 // wholly expired, then the new run. The series learn of it only once the checkpoint commits
 // (install). It returns the new file, nil when there was nothing to write.
-func (d *Disk) flush(snaps []SeriesSnapshot) (*chunkfile.File, error) {
+func (c *chunkFiles) flush(snaps []SeriesSnapshot) (*chunkfile.File, error) {
 	var w *chunkfile.Writer
 	newRuns := make(map[int]chunkfile.Ref)
 	for i := range snaps {
@@ -91,10 +138,9 @@ func (d *Disk) flush(snaps []SeriesSnapshot) (*chunkfile.File, error) {
 		}
 		if w == nil {
 			var err error
-			if w, err = chunkfile.Create(d.fs, d.chunkDir, d.nextFile); err != nil {
+			if w, err = c.create(); err != nil {
 				return nil, err
 			}
-			d.nextFile++
 		}
 		keep := s.Flush[k:]
 		ref, err := w.AddRun(keep, keep[len(keep)-1].MaxT)
@@ -106,12 +152,8 @@ func (d *Disk) flush(snaps []SeriesSnapshot) (*chunkfile.File, error) {
 	}
 	var nf *chunkfile.File
 	if w != nil {
-		if _, err := w.Finish(); err != nil {
-			return nil, err
-		}
 		var err error
-		if nf, err = chunkfile.Open(filepath.Join(d.chunkDir, chunkfile.Name(w.Seq())), w.Seq()); err != nil {
-			d.remove(filepath.Join(d.chunkDir, chunkfile.Name(w.Seq())))
+		if nf, err = c.finish(w); err != nil {
 			return nil, err
 		}
 	}
@@ -134,14 +176,14 @@ func (d *Disk) flush(snaps []SeriesSnapshot) (*chunkfile.File, error) {
 
 // prepareInstall gives each snapshot the spans its series reads from once the checkpoint is
 // committed; added are the files the checkpoint is the first to name.
-func (d *Disk) prepareInstall(snaps []SeriesSnapshot, added ...*chunkfile.File) error {
+func (c *chunkFiles) prepareInstall(snaps []SeriesSnapshot, added ...*chunkfile.File) error {
 	files := func(seq uint64) *chunkfile.File {
 		for _, f := range added {
 			if f != nil && f.Seq() == seq {
 				return f
 			}
 		}
-		return d.files[seq]
+		return c.files[seq]
 	}
 	for i := range snaps {
 		s := &snaps[i]
@@ -163,22 +205,22 @@ func (d *Disk) prepareInstall(snaps []SeriesSnapshot, added ...*chunkfile.File) 
 }
 
 // adopt makes new files part of the live set.
-func (d *Disk) adopt(files ...*chunkfile.File) {
+func (c *chunkFiles) adopt(files ...*chunkfile.File) {
 	for _, f := range files {
 		if f != nil {
-			d.files[f.Seq()] = f
-			d.fileSize.Add(f.Size())
-			d.fileNum.Add(1)
+			c.files[f.Seq()] = f
+			c.size.Add(f.Size())
+			c.count.Add(1)
 		}
 	}
 }
 
 // discard closes and removes files a failed checkpoint wrote.
-func (d *Disk) discard(files ...*chunkfile.File) {
+func (c *chunkFiles) discard(files ...*chunkfile.File) {
 	for _, f := range files {
 		if f != nil {
 			_ = f.Close()
-			d.remove(filepath.Join(d.chunkDir, chunkfile.Name(f.Seq())))
+			c.remove(filepath.Join(c.dir, chunkfile.Name(f.Seq())))
 		}
 	}
 }
@@ -187,26 +229,32 @@ func (d *Disk) discard(files ...*chunkfile.File) {
 // series has installed its new spans by now, so nothing reads them: they are unmapped and
 // deleted. compacted are files whose content moved to another file; any other file goes
 // because everything it held expired or was dropped.
-func (d *Disk) collect(snaps []SeriesSnapshot, compacted map[uint64]bool) {
-	named := make(map[uint64]bool, len(d.files))
+func (c *chunkFiles) collect(snaps []SeriesSnapshot, compacted map[uint64]bool) {
+	named := make(map[uint64]bool, len(c.files))
 	for i := range snaps {
 		for _, r := range snaps[i].Spans {
 			named[r.File] = true
 		}
 	}
-	for seq, f := range d.files {
+	for seq, f := range c.files {
 		if named[seq] {
 			continue
 		}
-		delete(d.files, seq)
-		d.fileSize.Add(-f.Size())
-		d.fileNum.Add(-1)
+		delete(c.files, seq)
+		c.size.Add(-f.Size())
+		c.count.Add(-1)
 		if err := f.Close(); err != nil {
-			d.log.Warn("cannot unmap chunk file", zap.Uint64("file", seq), zap.Error(err))
+			c.log.Warn("cannot unmap chunk file", zap.Uint64("file", seq), zap.Error(err))
 		}
-		d.remove(filepath.Join(d.chunkDir, chunkfile.Name(seq)))
+		c.remove(filepath.Join(c.dir, chunkfile.Name(seq)))
 		if !compacted[seq] {
-			d.metrics.retentionDeleted.Inc()
+			c.deleted.Inc()
 		}
+	}
+}
+
+func (c *chunkFiles) remove(path string) {
+	if err := c.fs.Remove(path); err != nil {
+		c.log.Warn("cannot remove superseded file", zap.String("path", path), zap.Error(err))
 	}
 }

@@ -2,10 +2,10 @@ package storage
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/storage/chunkenc"
@@ -26,12 +26,30 @@ const (
 	rewriteExpired = 0.5
 )
 
-// compactionWindow picks the files to merge: the newest consecutive live files (before the
+// compactor merges chunk files, as Prometheus' compactor merges blocks, and rewrites files
+// mostly expired. It works on the checkpointer's registry (chunkFiles), under Disk.ckptMu.
+type compactor struct {
+	files    *chunkFiles
+	log      *zap.Logger
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// window picks what a checkpoint compacts beside the file it wrote: a run of small files to
+// merge, or else one file mostly expired; nil for nothing.
+func (k *compactor) window(snaps []SeriesSnapshot, exclude *chunkfile.File) map[uint64]bool {
+	if w := k.mergeWindow(exclude); w != nil {
+		return w
+	}
+	return k.expiredWindow(snaps, exclude)
+}
+
+// mergeWindow picks the files to merge: the newest consecutive live files (before the
 // one this checkpoint wrote) whose sizes add up to at most compactTarget, when there are at
 // least compactMinFiles of them.
-func (d *Disk) compactionWindow(exclude *chunkfile.File) map[uint64]bool {
-	seqs := make([]uint64, 0, len(d.files))
-	for seq := range d.files {
+func (k *compactor) mergeWindow(exclude *chunkfile.File) map[uint64]bool {
+	seqs := make([]uint64, 0, len(k.files.files))
+	for seq := range k.files.files {
 		if exclude == nil || seq != exclude.Seq() {
 			seqs = append(seqs, seq)
 		}
@@ -40,7 +58,7 @@ func (d *Disk) compactionWindow(exclude *chunkfile.File) map[uint64]bool {
 	var total int64
 	window := map[uint64]bool{}
 	for i := len(seqs) - 1; i >= 0; i-- {
-		size := d.files[seqs[i]].Size()
+		size := k.files.files[seqs[i]].Size()
 		if total+size > compactTarget {
 			break
 		}
@@ -56,7 +74,7 @@ func (d *Disk) compactionWindow(exclude *chunkfile.File) map[uint64]bool {
 // expiredWindow picks the file most of whose bytes have expired (estimated per span from the
 // share of its time range before the series' Keep), for compact to rewrite alone; nil when no
 // file passes rewriteExpired.
-func (d *Disk) expiredWindow(snaps []SeriesSnapshot, exclude *chunkfile.File) map[uint64]bool {
+func (k *compactor) expiredWindow(snaps []SeriesSnapshot, exclude *chunkfile.File) map[uint64]bool {
 	expired := map[uint64]float64{}
 	for i := range snaps {
 		s := &snaps[i]
@@ -70,7 +88,7 @@ func (d *Disk) expiredWindow(snaps []SeriesSnapshot, exclude *chunkfile.File) ma
 	}
 	best, bestShare := uint64(0), rewriteExpired
 	for seq, bytes := range expired {
-		f := d.files[seq]
+		f := k.files.files[seq]
 		if f == nil || (exclude != nil && seq == exclude.Seq()) {
 			continue
 		}
@@ -88,33 +106,27 @@ func (d *Disk) expiredWindow(snaps []SeriesSnapshot, exclude *chunkfile.File) ma
 // in them becomes one run, without the chunks that expired. It rewrites the snapshots' Spans to name the new file, and
 // returns it. Nothing is deleted here: the inputs go once the checkpoint naming the new file
 // is committed and every series has installed it (collect).
-func (d *Disk) compact(snaps []SeriesSnapshot, window map[uint64]bool) (*chunkfile.File, error) {
+func (k *compactor) compact(snaps []SeriesSnapshot, window map[uint64]bool) (*chunkfile.File, error) {
 	start := time.Now()
-	w, err := chunkfile.Create(d.fs, d.chunkDir, d.nextFile)
+	w, err := k.files.create()
 	if err != nil {
 		return nil, err
 	}
-	d.nextFile++
 	var chunks []chunkenc.Chunk
 	for i := range snaps {
 		s := &snaps[i]
-		if chunks, err = d.compactSpans(w, s, window, chunks); err != nil {
+		if chunks, err = k.compactSpans(w, s, window, chunks); err != nil {
 			w.Abort()
 			return nil, err
 		}
 	}
-	if _, err := w.Finish(); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(d.chunkDir, chunkfile.Name(w.Seq()))
-	f, err := chunkfile.Open(path, w.Seq())
+	f, err := k.files.finish(w)
 	if err != nil {
-		d.remove(path)
 		return nil, err
 	}
-	d.metrics.compactions.Inc()
-	d.metrics.compactionDuration.Observe(time.Since(start).Seconds())
-	d.log.Debug("chunk files merged", zap.Int("files", len(window)), zap.Uint64("into", w.Seq()),
+	k.count.Inc()
+	k.duration.Observe(time.Since(start).Seconds())
+	k.log.Debug("chunk files merged", zap.Int("files", len(window)), zap.Uint64("into", w.Seq()),
 		zap.Int64("bytes", f.Size()), zap.Duration("took", time.Since(start)))
 	return f, nil
 }
@@ -123,7 +135,7 @@ func (d *Disk) compact(snaps []SeriesSnapshot, window map[uint64]bool) (*chunkfi
 // one run in w, without its expired chunks (or nothing, when all expired). A series may have
 // several such runs: a rewritten file takes a new, higher number than files holding newer
 // points, so file numbers are not time order, and spans are kept in time order.
-func (d *Disk) compactSpans(w *chunkfile.Writer, s *SeriesSnapshot, window map[uint64]bool, buf []chunkenc.Chunk) ([]chunkenc.Chunk, error) {
+func (k *compactor) compactSpans(w *chunkfile.Writer, s *SeriesSnapshot, window map[uint64]bool, buf []chunkenc.Chunk) ([]chunkenc.Chunk, error) {
 	out := make([]chunkfile.Ref, 0, len(s.Spans))
 	for lo := 0; lo < len(s.Spans); {
 		if !window[s.Spans[lo].File] {
@@ -136,7 +148,7 @@ func (d *Disk) compactSpans(w *chunkfile.Writer, s *SeriesSnapshot, window map[u
 			hi++
 		}
 		var err error
-		if buf, err = d.liveChunks(buf[:0], s.Spans[lo:hi], s.Keep); err != nil {
+		if buf, err = k.liveChunks(buf[:0], s.Spans[lo:hi], s.Keep); err != nil {
 			return buf, err
 		}
 		if len(buf) > 0 {
@@ -153,12 +165,12 @@ func (d *Disk) compactSpans(w *chunkfile.Writer, s *SeriesSnapshot, window map[u
 }
 
 // liveChunks appends the chunks of spans that hold a point at or after keep, verified.
-func (d *Disk) liveChunks(dst []chunkenc.Chunk, spans []chunkfile.Ref, keep int64) ([]chunkenc.Chunk, error) {
+func (k *compactor) liveChunks(dst []chunkenc.Chunk, spans []chunkfile.Ref, keep int64) ([]chunkenc.Chunk, error) {
 	for _, r := range spans {
 		if r.MaxT < keep {
 			continue
 		}
-		f := d.files[r.File]
+		f := k.files.files[r.File]
 		if f == nil {
 			return nil, fmt.Errorf("storage: span in chunk file %d, which is not open", r.File)
 		}

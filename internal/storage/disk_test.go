@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage/diskfmt"
 )
 
 // TestR11_RoundTrip: every acknowledged create, append and drop comes back after Close and
@@ -81,7 +82,7 @@ func TestLabelsNeverBecomePaths(t *testing.T) {
 				t.Errorf("unexpected entry %q", rel)
 			}
 		case walDirName, checkpointDirName, chunkDirName:
-			if _, ok := parseSeq(fi.Name()); !ok {
+			if _, ok := diskfmt.ParseSeq(fi.Name()); !ok {
 				t.Errorf("unexpected file %q", rel)
 			}
 		default:

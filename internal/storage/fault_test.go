@@ -10,14 +10,17 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage/diskfmt"
 	"github.com/taudb/tau/internal/storage/vfs"
 	"github.com/taudb/tau/internal/storage/vfs/errorfs"
+	"github.com/taudb/tau/internal/storage/wal"
 )
 
-const appendFrameSize = frameHeaderSize + appendPayloadSize
+const appendFrameSize = wal.FrameHeaderSize + 1 + 8 + series.LabelSize + 8 + 8 // type, LSN, label, ts, value
 
 // seed logs a create and n appends to a, acknowledged, into m.
 func seed(t *testing.T, d Store, m model, n int) {
@@ -34,7 +37,9 @@ func tornTailWarnings(logs *observer.ObservedLogs) []observer.LoggedEntry {
 	return logs.FilterMessage("cutting torn tail off the log").All()
 }
 
-func segmentPath(dir string, n uint64) string { return filepath.Join(dir, walDirName, seqName(n)) }
+func segmentPath(dir string, n uint64) string {
+	return filepath.Join(dir, walDirName, diskfmt.SeqName(n))
+}
 
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
@@ -70,7 +75,7 @@ func tornWriteAt(t *testing.T, room bool, k int) {
 	d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
 	m := model{}
 	seed(t, d, m, 5)
-	good := d.seg.size
+	good := d.LogBytes()
 	efs.FailTruncate(syscall.EIO) // the crash came before any repair
 	efs.FailWriteAfter(int64(k), syscall.EIO)
 	if _, err := appendWait(d, app(lbl("a"), 100, 100)); !errors.Is(err, syscall.EIO) || !errors.Is(err, ErrLogFailed) {
@@ -81,8 +86,8 @@ func tornWriteAt(t *testing.T, room bool, k int) {
 	switch {
 	case !room && size != good+int64(k):
 		t.Fatalf("segment is %d bytes, want %d good + %d torn", size, good, k)
-	case room && size != allocStep:
-		t.Fatalf("segment is %d bytes, want its room's %d", size, allocStep)
+	case room && size != wal.ReserveStep:
+		t.Fatalf("segment is %d bytes, want its room's %d", size, wal.ReserveStep)
 	}
 	if room && wholeFrameAt(t, segmentPath(dir, 1), good) {
 		// The bytes the crash kept from landing are zeros anyway: the room's zeros complete
@@ -119,7 +124,7 @@ func wholeFrameAt(t *testing.T, path string, off int64) bool {
 		t.Fatal(err)
 	}
 	var r Record
-	_, err = decodeFrame(data[off:], &r)
+	_, err = wal.DecodeFrame(data[off:], &r)
 	return err == nil
 }
 
@@ -146,16 +151,16 @@ func flipBit(t *testing.T, path string, off int64) {
 // file and the offset of the damaged record (0 for the header).
 func TestBitFlips(t *testing.T) {
 	const n = 6 // appends after the create: records 0 (create) … 6
-	createSize := int64(frameHeaderSize + seriesPayloadSize)
+	createSize := int64(wal.FrameSize(&Record{Type: RecordCreate}))
 	recordAt := func(i int) int64 { // offset of record i in the segment
 		if i == 0 {
-			return segmentHeaderSize
+			return wal.SegmentHeaderSize
 		}
-		return segmentHeaderSize + createSize + int64(i-1)*appendFrameSize
+		return wal.SegmentHeaderSize + createSize + int64(i-1)*appendFrameSize
 	}
 	recordContaining := func(off int64) int64 {
 		switch {
-		case off < segmentHeaderSize:
+		case off < wal.SegmentHeaderSize:
 			return 0
 		case off < recordAt(1):
 			return recordAt(0)
@@ -272,7 +277,8 @@ func TestR11_WriteFailures(t *testing.T) {
 			dir := t.TempDir()
 			efs := errorfs.Wrap(vfs.OS)
 			log, logs := observed()
-			d, _ := openRecovered(t, dir, DiskOptions{FS: efs, Fsync: tc.policy, Logger: log})
+			reg := prometheus.NewRegistry()
+			d, _ := openRecovered(t, dir, DiskOptions{FS: efs, Fsync: tc.policy, Logger: log, Registerer: reg})
 			m := model{}
 			seed(t, d, m, 4)
 			tc.arm(efs)
@@ -298,12 +304,12 @@ func TestR11_WriteFailures(t *testing.T) {
 			if _, err := d.BeginCheckpoint(); err == nil {
 				t.Fatal("checkpoint of a failed log succeeded")
 			}
-			counter := d.metrics.writeFailures
+			counter := "tau_storage_write_failures_total"
 			if tc.fsync {
-				counter = d.metrics.fsyncFailures
+				counter = "tau_storage_fsync_failures_total"
 			}
-			if testutil.ToFloat64(counter) != 1 {
-				t.Fatalf("failure counter %v, want 1", testutil.ToFloat64(counter))
+			if got := metricValue(t, reg, counter); got != 1 {
+				t.Fatalf("%s %v, want 1", counter, got)
 			}
 			if logs.FilterMessage("write-ahead log failed; refusing writes until restart").Len() != 1 {
 				t.Fatalf("failure not logged once: %v", logs.All())
@@ -379,7 +385,7 @@ func headerRepairWarnings(logs *observer.ObservedLogs) []observer.LoggedEntry {
 // warns, and the log takes writes and restarts again.
 func TestR11_TornHeaderEveryOffset(t *testing.T) {
 	for _, at := range []string{"rotate", "start"} {
-		for k := 0; k < segmentHeaderSize; k++ {
+		for k := 0; k < wal.SegmentHeaderSize; k++ {
 			t.Run(fmt.Sprintf("%s/%d", at, k), func(t *testing.T) {
 				dir := t.TempDir()
 				efs := errorfs.Wrap(vfs.OS)
@@ -422,7 +428,7 @@ func TestR11_TornHeaderEveryOffset(t *testing.T) {
 				if len(tornTailWarnings(logs)) != 0 {
 					t.Fatalf("records cut: %v", logs.All())
 				}
-				if b, _ := os.ReadFile(torn); !bytes.Equal(b, appendSegmentHeader(nil, 2)) {
+				if b, _ := os.ReadFile(torn); !bytes.Equal(b, wal.SegmentHeader(2, wal.SegmentVersion)) {
 					t.Fatalf("repaired segment holds %q, want just its header", b)
 				}
 				mustAppend(t, d, m, app(lbl("a"), 100, 100))
@@ -439,7 +445,7 @@ func TestR11_TornHeaderEveryOffset(t *testing.T) {
 // ends inside its header, nor is it empty once an earlier segment has a header: that is lost
 // data, and recovery stops, naming the file.
 func TestTornHeaderEarlierSegmentIsCorruption(t *testing.T) {
-	for k := 0; k < segmentHeaderSize; k++ {
+	for k := 0; k < wal.SegmentHeaderSize; k++ {
 		t.Run(fmt.Sprint(k), func(t *testing.T) {
 			dir := t.TempDir()
 			for i := 0; i < 3; i++ { // segments 1, 2, 3 with records, and 4

@@ -9,6 +9,7 @@ import (
 
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage/chunkfile"
+	"github.com/taudb/tau/internal/storage/diskfmt"
 )
 
 // Golden files of the chunk-file era: testdata/chunkfile-v1.golden (a chunk file of two runs)
@@ -52,7 +53,7 @@ func goldenChunkDir(t *testing.T, dir string) (chunkFile, ckpt []byte) {
 	must(t, d.Close())
 	chunkFile, err = os.ReadFile(filepath.Join(dir, chunkDirName, chunkfile.Name(1)))
 	must(t, err)
-	ckpt, err = os.ReadFile(filepath.Join(dir, checkpointDirName, seqName(m.Segment)))
+	ckpt, err = os.ReadFile(filepath.Join(dir, checkpointDirName, diskfmt.SeqName(m.Segment)))
 	must(t, err)
 	return chunkFile, ckpt
 }
@@ -80,7 +81,7 @@ func TestGoldenChunkFileAndCheckpointV2Decode(t *testing.T) {
 	}
 	must(t, os.WriteFile(filepath.Join(dir, chunkDirName, chunkfile.Name(1)), cf, 0o644))
 	seg := readCheckpointSegment(t, ck)
-	must(t, os.WriteFile(filepath.Join(dir, checkpointDirName, seqName(seg)), ck, 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, checkpointDirName, diskfmt.SeqName(seg)), ck, 0o644))
 	must(t, os.MkdirAll(filepath.Join(dir, walDirName), 0o755))
 	d, states := openRecovered(t, dir, DiskOptions{})
 	defer func() { _ = d.Close() }()

@@ -17,7 +17,9 @@ import (
 
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage/chunkenc"
+	"github.com/taudb/tau/internal/storage/diskfmt"
 	"github.com/taudb/tau/internal/storage/vfs"
+	"github.com/taudb/tau/internal/storage/wal"
 )
 
 // update rewrites the golden files from today's encoders instead of checking them:
@@ -101,20 +103,13 @@ func goldenRecordsV2() []Record {
 	return recs
 }
 
-// segmentHeaderV is the header of segment seq in format version v.
-func segmentHeaderV(seq uint64, v int) []byte {
-	h := appendSegmentHeader(nil, seq)
-	h[len(segmentTag)] = '0' + byte(v)
-	return h
-}
-
 // TestGoldenSegmentEncode: today's encoders write the pinned records of each version as
 // exactly the pinned bytes (the framing of version 1's records did not change in version 2),
 // and today's write path (a fresh Disk, the committer, createSegment) writes the version-2 file.
 func TestGoldenSegmentEncode(t *testing.T) {
-	v1 := segmentHeaderV(1, 1)
+	v1 := wal.SegmentHeader(1, 1)
 	for _, r := range goldenRecords() {
-		v1 = appendFrame(v1, &r)
+		v1 = wal.AppendFrame(v1, &r)
 	}
 	if *update {
 		t.Logf("not rewriting %s: version 1 is released", goldenSegmentPath)
@@ -122,9 +117,9 @@ func TestGoldenSegmentEncode(t *testing.T) {
 		checkGolden(t, goldenSegmentPath, v1)
 	}
 
-	want := appendSegmentHeader(nil, 1)
+	want := wal.SegmentHeader(1, wal.SegmentVersion)
 	for _, r := range goldenRecordsV2() {
-		want = appendFrame(want, &r)
+		want = wal.AppendFrame(want, &r)
 	}
 	checkGolden(t, goldenSegmentV2Path, want)
 
@@ -167,17 +162,17 @@ func checkGoldenSegment(t *testing.T, path string, version int, want []Record) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(b, segmentHeaderV(1, version)[:8]) {
+	if !bytes.HasPrefix(b, wal.SegmentHeader(1, version)[:8]) {
 		t.Fatalf("golden segment starts %q, want a version-%d header", b[:8], version)
 	}
 	for _, last := range []bool{false, true} {
 		var got []Record
-		scan, err := scanSegment(path, 1, b, last, false, func(r *Record) {
+		scan, err := wal.ScanSegment(path, 1, b, last, func(r *Record) {
 			c := *r
 			c.Points = slices.Clone(r.Points)
 			got = append(got, c)
 		})
-		if err != nil || scan != (segmentScan{version: version, valid: len(b)}) {
+		if err != nil || scan != (wal.Scan{Version: version, Valid: len(b)}) {
 			t.Fatalf("scan: %+v, %v", scan, err)
 		}
 		if len(got) != len(want) {
@@ -326,11 +321,11 @@ func TestUnknownCheckpointVersionRefused(t *testing.T) {
 			// Put the older checkpoint and its segments back (a crash before they were
 			// deleted): falling back to it would be possible, and wrong.
 			copyDir(t, before, dir)
-			ckpts, _ := listSeqs(vfs.OS, filepath.Join(dir, checkpointDirName))
+			ckpts, _ := diskfmt.ListSeqs(vfs.OS, filepath.Join(dir, checkpointDirName))
 			if len(ckpts) != 2 {
 				t.Fatalf("checkpoints %v, want 2", ckpts)
 			}
-			path := filepath.Join(dir, checkpointDirName, seqName(ckpts[1]))
+			path := filepath.Join(dir, checkpointDirName, diskfmt.SeqName(ckpts[1]))
 			tc.patch(t, path)
 			d, err := OpenDisk(dir, DiskOptions{})
 			if err != nil {

@@ -2,12 +2,12 @@ package storage
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand"
 	"slices"
 	"sort"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -125,8 +125,6 @@ func app(l series.Label, ts int64, v uint64) Record {
 	return Record{Type: RecordAppend, Label: l, TS: ts, Value: v}
 }
 
-func (r Record) String() string { return fmt.Sprintf("%d@%d", r.Type, r.LSN) }
-
 // sameRecord compares records field by field, a batch's points included.
 func sameRecord(a, b Record) bool {
 	return a.Type == b.Type && a.LSN == b.LSN && a.Label == b.Label && a.TS == b.TS && a.Value == b.Value &&
@@ -183,4 +181,25 @@ func (w *loggedSeries) filesThenWrite(n int) {
 		flushNow(w.t, w.d, w.s)
 	}
 	w.write(n)
+}
+
+// metricValue is the value of the one counter or gauge named name in reg.
+func metricValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name || len(f.GetMetric()) != 1 {
+			continue
+		}
+		m := f.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

@@ -5,15 +5,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// metrics are one Disk's instruments, registered on the registerer it was given (nil: none),
-// so several stores can live in one process (tests) without clashing.
+// metrics are one Disk's instruments beside its log's (package wal), registered on the
+// registerer it was given (nil: none), so several stores can live in one process (tests)
+// without clashing.
 type metrics struct {
-	fsyncDuration      prometheus.Histogram
-	fsyncs             prometheus.Counter
-	writtenBytes       prometheus.Counter
-	records            prometheus.Counter
-	writeFailures      prometheus.Counter
-	fsyncFailures      prometheus.Counter
 	checkpointDuration prometheus.Histogram
 	lastCheckpoint     prometheus.Gauge
 	recoveryDuration   prometheus.Gauge
@@ -29,14 +24,10 @@ type sizes struct {
 	log, files, fileCount, checkpoint func() float64
 }
 
-// newMetrics builds the instruments; logSize is read at scrape time, as the size lives in the
-// log itself.
+// newMetrics builds the instruments; the sizes are read at scrape time, as they live in the
+// log and the chunk files.
 func newMetrics(reg prometheus.Registerer, sz sizes) *metrics {
 	f := promauto.With(reg)
-	f.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "tau_storage_log_size_bytes",
-		Help: "Bytes in the write-ahead log segments not yet covered by a checkpoint.",
-	}, sz.log)
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tau_storage_disk_bytes",
 		Help: "Bytes the store keeps on disk: chunk files, log segments and the checkpoint.",
@@ -50,31 +41,6 @@ func newMetrics(reg prometheus.Registerer, sz sizes) *metrics {
 		Help: "Bytes of chunk files memory-mapped: page cache the kernel may reclaim, not heap.",
 	}, sz.files)
 	return &metrics{
-		fsyncDuration: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "tau_storage_fsync_duration_seconds",
-			Help:    "Latency of write-ahead log fsyncs.",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16), // 100µs … ~3s
-		}),
-		fsyncs: f.NewCounter(prometheus.CounterOpts{
-			Name: "tau_storage_fsyncs_total",
-			Help: "Write-ahead log fsyncs, each shared by a group of commits.",
-		}),
-		writtenBytes: f.NewCounter(prometheus.CounterOpts{
-			Name: "tau_storage_log_written_bytes_total",
-			Help: "Bytes written to the write-ahead log.",
-		}),
-		records: f.NewCounter(prometheus.CounterOpts{
-			Name: "tau_storage_records_appended_total",
-			Help: "Records written to the write-ahead log.",
-		}),
-		writeFailures: f.NewCounter(prometheus.CounterOpts{
-			Name: "tau_storage_write_failures_total",
-			Help: "Failed write-ahead log writes; each puts the log in the failed state.",
-		}),
-		fsyncFailures: f.NewCounter(prometheus.CounterOpts{
-			Name: "tau_storage_fsync_failures_total",
-			Help: "Failed write-ahead log fsyncs; each puts the log in the failed state.",
-		}),
 		checkpointDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tau_storage_checkpoint_duration_seconds",
 			Help:    "Time to write and commit a checkpoint.",

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/taudb/tau/internal/storage/wal"
 )
 
 // TestMetricsNames: every instrument is registered on the given registry (none global), named
@@ -33,7 +35,7 @@ func TestMetricsNames(t *testing.T) {
 		var got []string
 		for _, f := range fams {
 			got = append(got, f.GetName())
-			if f.GetName() == "tau_storage_log_size_bytes" && f.GetMetric()[0].GetGauge().GetValue() != float64(segmentHeaderSize+frameHeaderSize+seriesPayloadSize) {
+			if f.GetName() == "tau_storage_log_size_bytes" && f.GetMetric()[0].GetGauge().GetValue() != float64(wal.SegmentHeaderSize+wal.FrameSize(&Record{Type: RecordCreate})) {
 				t.Errorf("log size %v", f.GetMetric()[0].GetGauge().GetValue())
 			}
 		}

@@ -3,9 +3,7 @@ package storage
 import (
 	"bytes"
 	"encoding/hex"
-	"fmt"
-	"os"
-	"path/filepath"
+	"errors"
 	"sort"
 	"time"
 
@@ -14,155 +12,30 @@ import (
 	"github.com/taudb/tau/internal/series"
 )
 
-// Recover loads the newest valid checkpoint, replays the log segments from its mark on,
-// repairs a torn tail, and opens a fresh segment for new writes. It must be called exactly
-// once, before the first Append. The series come back sorted by label.
+// Recover loads the newest valid checkpoint, opens the chunk files it names, replays the log
+// from its mark on (the log repairs a torn tail and opens a fresh segment for new writes), and
+// removes what the checkpoint supersedes. It must be called exactly once, before the first
+// Append. The series come back sorted by label.
 func (d *Disk) Recover() ([]SeriesState, error) {
-	d.mu.Lock()
-	state := d.state
-	d.mu.Unlock()
-	if state != stateNew {
-		return nil, fmt.Errorf("storage: Recover on a store already recovered or closed")
+	if !d.wal.Fresh() {
+		return nil, errors.New("storage: Recover on a store already recovered or closed")
 	}
 	start := time.Now()
 	ck, err := d.loadCheckpoint()
 	if err != nil {
 		return nil, err
 	}
-	if err := d.openChunks(ck); err != nil {
+	if err := d.chunks.open(ck); err != nil {
 		return nil, err
 	}
-	rp := &replayer{series: ck.series, maxLSN: ck.lsn, log: d.log}
-	size, last, err := d.replayLog(ck.segment, rp)
-	if err != nil {
+	rp := &replayer{series: ck.series, log: d.log}
+	if err := d.wal.Recover(ck.segment, ck.lsn, rp.apply); err != nil {
 		return nil, err
 	}
-	d.removeBefore(ck.segment)
-	if err := d.startLog(max(last+1, ck.segment, 1), rp.maxLSN, size); err != nil {
-		return nil, err
-	}
+	d.removeCheckpointsBefore(ck.segment)
 	states := rp.result()
 	d.reportRecovery(start, len(states), rp.records)
 	return states, nil
-}
-
-// replayLog replays every segment from first on, in order, and returns their total size after
-// repair and the last segment's number (0 if none).
-func (d *Disk) replayLog(first uint64, rp *replayer) (size int64, last uint64, err error) {
-	all, err := listSeqs(d.fs, d.walDir)
-	if err != nil {
-		return 0, 0, err
-	}
-	segs := all[:0:0]
-	for _, n := range all {
-		if n >= first {
-			segs = append(segs, n)
-		}
-	}
-	if err := checkContiguous(segs, first); err != nil {
-		return 0, 0, err
-	}
-	var buf []byte
-	headered := false // an earlier segment had a header: every later one must
-	for i, n := range segs {
-		var scan segmentScan
-		buf, scan, err = d.replaySegment(n, i == len(segs)-1, headered, buf, rp)
-		if err != nil {
-			return 0, 0, err
-		}
-		size += int64(scan.valid)
-		last = n
-		headered = headered || scan.version > 0
-	}
-	return size, last, nil
-}
-
-// checkContiguous refuses a log with a hole: replaying past a missing segment would silently
-// lose its records. Without a checkpoint (first == 0) the log must start at segment 1.
-func checkContiguous(segs []uint64, first uint64) error {
-	want := max(first, 1)
-	for _, n := range segs {
-		if n != want {
-			return fmt.Errorf("storage: log segment %s is missing (found %s)", seqName(want), seqName(n))
-		}
-		want++
-	}
-	return nil
-}
-
-// replaySegment applies one segment and, if it is the last, repairs a torn tail: cuts torn
-// records off, or rewrites a torn header. The scan's valid is the segment's size after repair.
-func (d *Disk) replaySegment(n uint64, last, headered bool, buf []byte, rp *replayer) ([]byte, segmentScan, error) {
-	path := filepath.Join(d.walDir, seqName(n))
-	buf, err := readFile(d.fs, path, buf)
-	if err != nil {
-		return buf, segmentScan{}, fmt.Errorf("storage: read log segment %s: %w", path, err)
-	}
-	rp.path = path
-	scan, err := scanSegment(path, n, buf, last, headered, rp.apply)
-	if err != nil {
-		return buf, segmentScan{}, err
-	}
-	switch {
-	case scan.tornHeader:
-		d.log.Warn("rewriting torn log segment header", zap.String("segment", path),
-			zap.Int("bytes", scan.tail))
-		if err := rewriteHeader(d.fs, path, n); err != nil {
-			return buf, segmentScan{}, fmt.Errorf("storage: rewrite torn header of %s: %w", path, err)
-		}
-		scan.valid = segmentHeaderSize
-	case scan.tail > 0:
-		msg, level := "cutting torn tail off the log", zap.WarnLevel
-		if scan.zeros {
-			msg, level = "cutting reserved room off the log", zap.DebugLevel
-		}
-		d.log.Log(level, msg, zap.String("segment", path), zap.Int("offset", scan.valid),
-			zap.Int("bytes", scan.tail))
-		if err := d.truncateFile(path, int64(scan.valid)); err != nil {
-			return buf, segmentScan{}, fmt.Errorf("storage: cut torn tail of %s: %w", path, err)
-		}
-	}
-	return buf, scan, nil
-}
-
-// truncateFile cuts path to size and makes that durable before anything is written after it.
-func (d *Disk) truncateFile(path string, size int64) error {
-	f, err := d.fs.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Truncate(size)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// startLog opens segment seg for new records, continues LSNs after lsn and starts the
-// committer.
-func (d *Disk) startLog(seg, lsn uint64, size int64) error {
-	s, err := createSegment(d.fs, d.walDir, seg)
-	if err != nil {
-		return fmt.Errorf("storage: create log segment: %w", err)
-	}
-	d.seg = s
-	d.curSeg.Store(seg)
-	d.logSize.Store(size + s.size)
-	d.metrics.writtenBytes.Add(float64(s.size))
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.state != stateNew {
-		_ = s.f.Close() // nothing was written to it
-		return ErrClosed
-	}
-	d.lsn = lsn
-	d.state = stateOpen
-	d.running = true
-	go d.run()
-	return nil
 }
 
 func (d *Disk) reportRecovery(start time.Time, series, records int) {
@@ -181,7 +54,6 @@ func (d *Disk) reportRecovery(start time.Time, series, records int) {
 // replayer applies log records on top of a checkpoint.
 type replayer struct {
 	series  map[series.Label]*SeriesState
-	maxLSN  uint64 // highest LSN seen, so new LSNs continue after it
 	records int    // records read
 	path    string // segment being replayed, for warnings
 	log     *zap.Logger
@@ -195,9 +67,9 @@ type replayer struct {
 //   - an append not after the series' last timestamp is skipped with a warning;
 //   - a batch applies whole or not at all (E3): skipped whole, with a warning, when its
 //     timestamps are not strictly increasing from after the series' last one.
-func (rp *replayer) apply(r *Record) {
+func (rp *replayer) apply(segment string, r *Record) {
 	rp.records++
-	rp.maxLSN = max(rp.maxLSN, r.LSN)
+	rp.path = segment
 	s := rp.series[r.Label]
 	if s != nil && r.LSN <= s.LastLSN {
 		return

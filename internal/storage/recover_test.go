@@ -42,31 +42,12 @@ func TestReplayRules(t *testing.T) {
 			log, logs := observed()
 			rp := &replayer{series: ckpt(), log: log}
 			for i := range tc.records {
-				rp.apply(&tc.records[i])
+				rp.apply("wal/0000000000000001", &tc.records[i])
 			}
 			checkStates(t, rp.result(), tc.want)
 			if logs.Len() != tc.warnings {
 				t.Fatalf("%d warnings, want %d: %v", logs.Len(), tc.warnings, logs.All())
 			}
-			if want := tc.records[len(tc.records)-1].LSN; rp.maxLSN != max(want, 0) {
-				t.Fatalf("maxLSN %d, want %d", rp.maxLSN, want)
-			}
 		})
-	}
-}
-
-func TestCheckContiguous(t *testing.T) {
-	tests := []struct {
-		segs  []uint64
-		first uint64
-		ok    bool
-	}{
-		{nil, 0, true}, {[]uint64{1, 2, 3}, 0, true}, {[]uint64{2, 3}, 0, false},
-		{[]uint64{4, 5}, 4, true}, {[]uint64{5}, 4, false}, {[]uint64{4, 6}, 4, false}, {nil, 4, true},
-	}
-	for _, tc := range tests {
-		if err := checkContiguous(tc.segs, tc.first); (err == nil) != tc.ok {
-			t.Errorf("checkContiguous(%v, %d) = %v", tc.segs, tc.first, err)
-		}
 	}
 }

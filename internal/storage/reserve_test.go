@@ -8,6 +8,7 @@ import (
 
 	"github.com/taudb/tau/internal/storage/vfs"
 	"github.com/taudb/tau/internal/storage/vfs/errorfs"
+	"github.com/taudb/tau/internal/storage/wal"
 )
 
 // needAllocate skips a test where the filesystem under dir reserves no room.
@@ -31,23 +32,23 @@ func TestLogReservesRoomAhead(t *testing.T) {
 	d, _ := openRecovered(t, dir, DiskOptions{})
 	m := model{}
 	seed(t, d, m, 100)
-	if got := fileSize(t, segmentPath(dir, 1)); got != allocStep {
-		t.Fatalf("open segment is %d bytes, want the room's %d", got, allocStep)
+	if got := fileSize(t, segmentPath(dir, 1)); got != wal.ReserveStep {
+		t.Fatalf("open segment is %d bytes, want the room's %d", got, wal.ReserveStep)
 	}
 	if _, err := d.BeginCheckpoint(); err != nil { // cuts the log: segment 2 is open
 		t.Fatal(err)
 	}
-	if got, want := fileSize(t, segmentPath(dir, 1)), d.logSize.Load()-segmentHeaderSize; got != want {
+	if got, want := fileSize(t, segmentPath(dir, 1)), d.LogBytes()-wal.SegmentHeaderSize; got != want {
 		t.Fatalf("rotated segment is %d bytes, want its records' %d", got, want)
 	}
 	mustAppend(t, d, m, app(lbl("a"), 1000, 1))
 	crash := t.TempDir()
 	copyDir(t, dir, crash) // as SIGKILL leaves it: the room still there
-	if got := fileSize(t, segmentPath(crash, 2)); got != allocStep {
-		t.Fatalf("crashed open segment is %d bytes, want the room's %d", got, allocStep)
+	if got := fileSize(t, segmentPath(crash, 2)); got != wal.ReserveStep {
+		t.Fatalf("crashed open segment is %d bytes, want the room's %d", got, wal.ReserveStep)
 	}
 	must(t, d.Close())
-	if got := fileSize(t, segmentPath(dir, 2)); got >= allocStep {
+	if got := fileSize(t, segmentPath(dir, 2)); got >= wal.ReserveStep {
 		t.Fatalf("a clean stop left segment 2 at %d bytes, its room untrimmed", got)
 	}
 	clean := fileSize(t, segmentPath(dir, 2))
@@ -74,7 +75,7 @@ func TestLogWorksWithoutRoom(t *testing.T) {
 			d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
 			m := model{}
 			seed(t, d, m, 100)
-			if got, want := fileSize(t, segmentPath(dir, 1)), d.logSize.Load(); got != want {
+			if got, want := fileSize(t, segmentPath(dir, 1)), d.LogBytes(); got != want {
 				t.Fatalf("segment is %d bytes, want its records' %d (no room)", got, want)
 			}
 			must(t, d.Close())

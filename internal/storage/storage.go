@@ -11,70 +11,79 @@
 //	                               segment number), then records framed as
 //	                               u32 length | u32 CRC32C | type, LSN, label[, ts, value bits]
 //	                               (a batch: label, u32 n, n × (ts, value bits))
-//	checkpoint/<16-digit segment>  every live series as of a cut ("TAUCKPT" + version '1');
-//	                               the log replays from that segment
+//	checkpoint/<16-digit segment>  every live series as of a cut ("TAUCKPT" + version '2'):
+//	                               its head, and its spans in chunk files; the log replays
+//	                               from that segment
 //	checkpoint/<…>.tmp             a checkpoint being written; removed at start
+//	chunks/<16-digit file>         full chunks, immutable, read through mmap (package chunkfile)
 //
 // docs/storage-format.md describes every format byte by byte. Each carries a version; the
 // golden files in testdata pin them, and testdata/release-cc5f6c9 is a directory written by an
 // older release. Segments written before the header existed (format version 0, records from
-// byte 0) and segments of version 1 (no batch records) are read as they are: an upgrade needs no migration. A file in a version this
-// release does not know stops recovery with a VersionError; a format changes only by a new
-// version with a reader kept for the old one.
+// byte 0) and segments of version 1 (no batch records) are read as they are: an upgrade needs
+// no migration. A file in a version this release does not know stops recovery with a
+// VersionError; a format changes only by a new version with a reader kept for the old one.
 //
-// Names are sequence numbers chosen by the store: no label ever becomes part of a path. One
-// committer goroutine writes the records of all concurrent appenders with one write() and one
-// fsync (group commit). Recovery loads the newest valid checkpoint, replays the segments from
-// its mark, cuts a torn tail (or rewrites a torn header) off the last segment, and refuses
-// corruption anywhere else. After a write or fsync failure the log refuses all writes until
-// restart (ErrLogFailed).
+// The store is three parts, each with one owner: the write-ahead log (package wal: segments,
+// group commit, torn-tail repair; its own lock and committer goroutine); the checkpoints
+// (checkpoint.go), which cut the log, write every series and compact the log's prefix away;
+// and the chunk files (chunks.go) with their compactor (compact.go), which belong to the
+// checkpointer. Disk composes them. Recovery loads the newest valid checkpoint, opens the
+// chunk files it names and replays the log from its mark. After a write or fsync failure the
+// log refuses all writes until restart (ErrLogFailed).
 package storage
 
 import (
-	"errors"
-
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage/chunkenc"
 	"github.com/taudb/tau/internal/storage/chunkfile"
+	"github.com/taudb/tau/internal/storage/diskfmt"
+	"github.com/taudb/tau/internal/storage/wal"
 )
 
-// RecordType is the kind of a logged mutation.
-type RecordType byte
+// The log's types, under the names the engine has always used: the log itself is package wal.
+type (
+	// RecordType is the kind of a logged mutation.
+	RecordType = wal.RecordType
+	// Record is one logged mutation.
+	Record = wal.Record
+	// Ticket resolves when the records it covers are durable.
+	Ticket = wal.Ticket
+	// Point is one appended point: a timestamp and its value's exact IEEE-754 bits.
+	Point = chunkenc.Point
+	// FsyncPolicy decides when a ticket resolves (TAU_FSYNC).
+	FsyncPolicy = wal.FsyncPolicy
+	// VersionError reports a file in a format version this release does not read.
+	VersionError = diskfmt.VersionError
+	// CorruptionError reports damage that recovery must not guess around.
+	CorruptionError = diskfmt.CorruptionError
+)
 
-// Record types. Their numbers are part of the on-disk format: never renumber.
+// Record types (package wal). Their numbers are part of the on-disk format: never renumber.
 const (
-	RecordCreate RecordType = 1
-	RecordDrop   RecordType = 2
-	RecordAppend RecordType = 3
-	// RecordBatch is an atomic batch of appends to one series (APPEND_BATCH, docs/protocol.md
-	// E3). It appears only in segments of format version 2 and later.
-	RecordBatch RecordType = 4
+	RecordCreate = wal.RecordCreate
+	RecordDrop   = wal.RecordDrop
+	RecordAppend = wal.RecordAppend
+	RecordBatch  = wal.RecordBatch
 )
 
-// Point is one appended point: a timestamp and its value's exact IEEE-754 bits.
-type Point = chunkenc.Point
+// MaxBatchPoints is the most points one RecordBatch holds (package wal).
+const MaxBatchPoints = wal.MaxBatchPoints
 
-// MaxBatchPoints is the most points one RecordBatch holds. It bounds the largest record, which
-// is what lets recovery tell a torn tail from damage (record.go). A batch of more points must
-// be refused before it reaches the log.
-const MaxBatchPoints = 1 << 20
+// Fsync policies (TAU_FSYNC), as package wal defines them.
+const (
+	FsyncAlways   = wal.FsyncAlways
+	FsyncInterval = wal.FsyncInterval
+)
 
-// Record is one logged mutation.
-type Record struct {
-	Type  RecordType
-	LSN   uint64 // assigned by Log.Append, strictly increasing across the whole log
-	Label series.Label
-	TS    int64  // RecordAppend only
-	Value uint64 // RecordAppend only: the IEEE-754 bits, stored exactly
-	// Points are a RecordBatch's points, 1 to MaxBatchPoints, timestamps strictly increasing.
-	// Append encodes them before it returns: the caller keeps ownership of the slice.
-	Points []Point
-}
+// ParseFsyncPolicy reads a TAU_FSYNC value.
+func ParseFsyncPolicy(s string) (FsyncPolicy, error) { return wal.ParseFsyncPolicy(s) }
 
-// ErrLogFailed is returned by Append once the log has seen a write or fsync failure: after a
-// failed fsync the kernel may have dropped the data, so the log takes no more writes until the
-// server restarts (the "fsyncgate" lesson). Reads keep being served from memory.
-var ErrLogFailed = errors.New("storage: write-ahead log failed; restart to resume writes")
+// Errors of the log (package wal).
+var (
+	ErrLogFailed = wal.ErrLogFailed
+	ErrClosed    = wal.ErrClosed
+)
 
 // Log is the durable sequence of mutations.
 type Log interface {

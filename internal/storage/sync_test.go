@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/taudb/tau/internal/storage/vfs"
 	"github.com/taudb/tau/internal/storage/vfs/errorfs"
@@ -60,10 +59,10 @@ func TestR11_GroupCommitSharesFsyncs(t *testing.T) {
 	if syncs >= writers*each {
 		t.Fatalf("%d fsyncs for %d appends: no group commit", syncs, writers*each)
 	}
-	if got := testutil.ToFloat64(d.metrics.records); got != writers*each {
+	if got := metricValue(t, reg, "tau_storage_records_appended_total"); got != writers*each {
 		t.Fatalf("records metric %v, want %d", got, writers*each)
 	}
-	if got := testutil.ToFloat64(d.metrics.fsyncs); got != float64(syncs) {
+	if got := metricValue(t, reg, "tau_storage_fsyncs_total"); got != float64(syncs) {
 		t.Fatalf("fsyncs metric %v, want %d", got, syncs)
 	}
 	_ = d.Close()

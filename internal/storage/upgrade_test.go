@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage/diskfmt"
 	"github.com/taudb/tau/internal/storage/vfs"
+	"github.com/taudb/tau/internal/storage/wal"
 )
 
 // fixtureDir is a data directory written by the release on main at commit cc5f6c9, whose log
@@ -210,7 +212,7 @@ func TestUpgrade_ReleaseCC5F6C9(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkSegmentVersions(t, dir, map[uint64]int{4: 0, 5: 0, 6: 0, 7: 0, 8: segmentVersion})
+	checkSegmentVersions(t, dir, map[uint64]int{4: 0, 5: 0, 6: 0, 7: 0, 8: wal.SegmentVersion})
 	d, states = openRecovered(t, dir, DiskOptions{})
 	checkExact(t, states, want, lastLSN)
 
@@ -236,7 +238,7 @@ func TestUpgrade_ReleaseCC5F6C9(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The old segments are retired; every segment left has a header.
-	checkSegmentVersions(t, dir, map[uint64]int{10: segmentVersion})
+	checkSegmentVersions(t, dir, map[uint64]int{10: wal.SegmentVersion})
 	d, states = openRecovered(t, dir, DiskOptions{})
 	defer func() { _ = d.Close() }()
 	checkExact(t, states, want, lastLSN)
@@ -252,7 +254,7 @@ func TestUpgrade_ReleaseCC5F6C9TornTail(t *testing.T) {
 	}
 	want, lastLSN, _ := fixtureModel()
 	good := fileSize(t, segmentPath(dir, 6))
-	torn := appendFrame(nil, &Record{Type: RecordAppend, LSN: 1 << 20, Label: lbl("x"), TS: 1, Value: 2})
+	torn := wal.AppendFrame(nil, &Record{Type: RecordAppend, LSN: 1 << 20, Label: lbl("x"), TS: 1, Value: 2})
 	f, err := os.OpenFile(segmentPath(dir, 6), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +296,7 @@ func TestUpgrade_ReleaseCC5F6C9Corrupt(t *testing.T) {
 // format version given (0: no header).
 func checkSegmentVersions(t *testing.T, dir string, want map[uint64]int) {
 	t.Helper()
-	segs, err := listSeqs(vfs.OS, filepath.Join(dir, walDirName))
+	segs, err := diskfmt.ListSeqs(vfs.OS, filepath.Join(dir, walDirName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +309,7 @@ func checkSegmentVersions(t *testing.T, dir string, want map[uint64]int) {
 		if !ok || err != nil {
 			t.Fatalf("segment %d: unexpected (%v); want %v", n, err, want)
 		}
-		got, _, err := readSegmentHeader("", b, n)
+		got, _, err := wal.ReadSegmentHeader("", b, n)
 		if err != nil || got != v {
 			t.Fatalf("segment %d is version %d (%v), want %d", n, got, err, v)
 		}

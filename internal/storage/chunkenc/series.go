@@ -6,6 +6,8 @@
 // only one. Values are opaque uint64 bits: NaN payloads, -0 and infinities come back exactly.
 package chunkenc
 
+import "github.com/taudb/tau/internal/series"
+
 // Series is an append-only sequence of points with strictly increasing timestamps.
 // It is not safe for concurrent use: its actor is its only user.
 type Series struct {
@@ -145,7 +147,4 @@ func (s *Series) Clone() *Series {
 }
 
 // Point is one point: a timestamp and its value's exact IEEE-754 bits.
-type Point struct {
-	TS    int64
-	Value uint64 // IEEE-754 bits
-}
+type Point = series.Point

@@ -1,4 +1,4 @@
-package storage
+package wal
 
 import (
 	"bytes"
@@ -8,47 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 
+	"github.com/taudb/tau/internal/storage/diskfmt"
 	"github.com/taudb/tau/internal/storage/vfs"
 )
-
-// Directory layout under the data directory. Names inside are sequence numbers the store
-// chose: nothing a client sends (a label) ever becomes part of a path.
-const (
-	walDirName        = "wal"        // wal/0000000000000001, …: log segments, replayed in order
-	checkpointDirName = "checkpoint" // checkpoint/<segment>: a snapshot covering segments before it
-	tmpSuffix         = ".tmp"       // a checkpoint being written; never read, removed at start
-	seqDigits         = 16
-)
-
-// seqName is the file name of segment or checkpoint n: fixed width, so names sort like numbers.
-func seqName(n uint64) string { return fmt.Sprintf("%0*d", seqDigits, n) }
-
-// parseSeq reads a name written by seqName.
-func parseSeq(name string) (uint64, bool) {
-	if len(name) != seqDigits {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(name, 10, 64)
-	return n, err == nil
-}
-
-// listSeqs returns the sequence numbers of the files in dir, ascending (ReadDir sorts, and the
-// fixed width makes name order number order). Other names are ignored.
-func listSeqs(fs vfs.FS, dir string) ([]uint64, error) {
-	names, err := fs.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var seqs []uint64
-	for _, name := range names {
-		if n, ok := parseSeq(name); ok {
-			seqs = append(seqs, n)
-		}
-	}
-	return seqs, nil
-}
 
 // Segment header, format versions 1 and 2 (integers little-endian):
 //
@@ -95,10 +58,10 @@ func appendSegmentHeader(dst []byte, seq uint64) []byte {
 var (
 	// errShortHeader: the segment ends inside its header, as a crash right after creating it
 	// leaves it.
-	errShortHeader = errors.New("storage: segment header cut short")
+	errShortHeader = errors.New("wal: segment header cut short")
 	// errBadHeader: the header is there but damaged, or a headerless segment follows one with
 	// a header (no release writes that).
-	errBadHeader = errors.New("storage: bad segment header")
+	errBadHeader = errors.New("wal: bad segment header")
 )
 
 // readSegmentHeader returns the format version of a segment from its first bytes, and the size
@@ -118,7 +81,7 @@ func readSegmentHeader(path string, data []byte, seq uint64) (version, size int,
 	case v < '1' || v > '9':
 		return 0, 0, fmt.Errorf("%w: version byte %#02x", errBadHeader, v)
 	case v > '0'+segmentVersion:
-		return 0, 0, &VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "versions 0, 1 and 2"}
+		return 0, 0, &diskfmt.VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "versions 0, 1 and 2"}
 	case len(data) < segmentHeaderSize:
 		return 0, 0, errShortHeader
 	}
@@ -126,21 +89,6 @@ func readSegmentHeader(path string, data []byte, seq uint64) (version, size int,
 		return 0, 0, fmt.Errorf("%w: names segment %d", errBadHeader, got)
 	}
 	return int(v - '0'), segmentHeaderSize, nil
-}
-
-// VersionError reports a file in a format version this release does not read: written by a
-// newer release (or damaged where the version is kept). Recovery stops rather than guess at a
-// layout it does not know; an operator runs the newer release, or restores a backup.
-type VersionError struct {
-	Path    string
-	Format  string // "log segment", "checkpoint", "series encoding in checkpoint"
-	Version int
-	Reads   string // the versions this release reads: "version 1", "versions 0, 1 and 2"
-}
-
-func (e *VersionError) Error() string {
-	return fmt.Sprintf("storage: %s %s is format version %d; this release reads %s only (was it written by a newer release?)",
-		e.Format, e.Path, e.Version, e.Reads)
 }
 
 // segment is the open log segment the committer appends to.
@@ -155,8 +103,7 @@ type segment struct {
 
 // allocStep is how far ahead of its records the open segment's blocks are reserved. A write
 // that grows a file makes its fsync commit the new size too; one into reserved room does not,
-// and costs measurably less (this machine, 1 KB write + fsync: 300 µs appending, 225 µs into
-// fallocated room). The step bounds the zeros a crash leaves after the last record, which
+// and costs measurably less. The step bounds the zeros a crash leaves after the last record, which
 // recovery cuts off (scanSegment), and a step rather than the whole segment keeps a small
 // log small on disk.
 const allocStep = 4 << 20
@@ -198,7 +145,7 @@ func (s *segment) empty() bool { return s.size == s.base }
 // that ever holds a record has a whole header on disk. A crash or error before the end leaves
 // a last segment that is empty or ends inside its header: recovery repairs that (a torn tail).
 func createSegment(fs vfs.FS, dir string, seq uint64) (*segment, error) {
-	path := filepath.Join(dir, seqName(seq))
+	path := filepath.Join(dir, diskfmt.SeqName(seq))
 	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
@@ -262,20 +209,6 @@ func readFile(fs vfs.FS, path string, buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
-// CorruptionError reports damage in the log or a checkpoint that recovery must not guess
-// around: the server stops and an operator decides.
-type CorruptionError struct {
-	Path   string
-	Offset int64
-	Err    error
-}
-
-func (e *CorruptionError) Error() string {
-	return fmt.Sprintf("storage: corrupt %s at offset %d: %v", e.Path, e.Offset, e.Err)
-}
-
-func (e *CorruptionError) Unwrap() error { return e.Err }
-
 // segmentScan is what scanSegment found in one segment.
 type segmentScan struct {
 	version    int // format version: 0 headerless, 1 or 2 with a header
@@ -306,7 +239,7 @@ type segmentScan struct {
 // VersionError, wherever it is.
 func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, apply func(*Record)) (segmentScan, error) {
 	version, off, err := readSegmentHeader(path, data, seq)
-	var future *VersionError
+	var future *diskfmt.VersionError
 	if errors.As(err, &future) {
 		return segmentScan{}, err
 	}
@@ -317,7 +250,7 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 		if last && isTornTail(data) {
 			return segmentScan{version: segmentVersion, tail: len(data), tornHeader: true}, nil
 		}
-		return segmentScan{}, &CorruptionError{Path: path, Offset: 0, Err: err}
+		return segmentScan{}, &diskfmt.CorruptionError{Path: path, Offset: 0, Err: err}
 	}
 	var r Record
 	for off < len(data) {
@@ -334,7 +267,7 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 			return segmentScan{version: version, valid: off, tail: len(data) - off,
 				zeros: allZeros(data[off:])}, nil
 		}
-		return segmentScan{}, &CorruptionError{Path: path, Offset: int64(off), Err: derr}
+		return segmentScan{}, &diskfmt.CorruptionError{Path: path, Offset: int64(off), Err: derr}
 	}
 	return segmentScan{version: version, valid: off}, nil
 }

@@ -1,12 +1,12 @@
-package storage
+package wal
 
 import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/taudb/tau/internal/storage/diskfmt"
 )
 
 // TestSegmentHeaderLayout: the version-2 header this release writes, byte for byte.
@@ -83,48 +83,9 @@ func TestReadSegmentHeader(t *testing.T) {
 	}
 	for _, v := range []byte{'3', '9'} {
 		_, _, err := readSegmentHeader("wal/x", with(7, v), 7)
-		var ve *VersionError
+		var ve *diskfmt.VersionError
 		if !errors.As(err, &ve) || ve.Version != int(v-'0') || ve.Path != "wal/x" {
 			t.Fatalf("version %c: %v, want a VersionError", v, err)
-		}
-	}
-}
-
-// TestUnknownSegmentVersionRefused: a segment written in a newer format version stops
-// recovery with an error naming the file and the version, last segment or not, never read as
-// anything else and never cut as a torn tail.
-func TestUnknownSegmentVersionRefused(t *testing.T) {
-	for _, victim := range []uint64{1, 2} { // 2 is the last segment
-		dir := t.TempDir()
-		d, _ := openRecovered(t, dir, DiskOptions{})
-		mustAppend(t, d, nil, create(lbl("a")))
-		_ = d.Close()
-		d, _ = openRecovered(t, dir, DiskOptions{}) // segment 2: its header only
-		_ = d.Close()
-		path := segmentPath(dir, victim)
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = f.WriteAt([]byte{'3'}, 7)
-		must(t, err)
-		_ = f.Close()
-		before := fileSize(t, path)
-		d, err = OpenDisk(dir, DiskOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = d.Recover()
-		_ = d.Close()
-		var ve *VersionError
-		if !errors.As(err, &ve) || ve.Path != path || ve.Version != 3 {
-			t.Fatalf("segment %d: %v, want a VersionError for version 3", victim, err)
-		}
-		if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "format version 3") {
-			t.Fatalf("error %q does not name the file and the version", msg)
-		}
-		if fileSize(t, path) != before {
-			t.Fatalf("segment %d was changed", victim)
 		}
 	}
 }

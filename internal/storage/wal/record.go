@@ -1,4 +1,4 @@
-package storage
+package wal
 
 import (
 	"encoding/binary"
@@ -8,7 +8,41 @@ import (
 	"slices"
 
 	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/storage/diskfmt"
 )
+
+// RecordType is the kind of a logged mutation.
+type RecordType byte
+
+// Record types. Their numbers are part of the on-disk format: never renumber.
+const (
+	RecordCreate RecordType = 1
+	RecordDrop   RecordType = 2
+	RecordAppend RecordType = 3
+	// RecordBatch is an atomic batch of appends to one series (APPEND_BATCH, docs/protocol.md
+	// E3). It appears only in segments of format version 2 and later.
+	RecordBatch RecordType = 4
+)
+
+// Point is one appended point: a timestamp and its value's exact IEEE-754 bits.
+type Point = series.Point
+
+// MaxBatchPoints is the most points one RecordBatch holds. It bounds the largest record, which
+// is what lets recovery tell a torn tail from damage (record.go). A batch of more points must
+// be refused before it reaches the log.
+const MaxBatchPoints = 1 << 20
+
+// Record is one logged mutation.
+type Record struct {
+	Type  RecordType
+	LSN   uint64 // assigned by Log.Append, strictly increasing across the whole log
+	Label series.Label
+	TS    int64  // RecordAppend only
+	Value uint64 // RecordAppend only: the IEEE-754 bits, stored exactly
+	// Points are a RecordBatch's points, 1 to MaxBatchPoints, timestamps strictly increasing.
+	// Append encodes them before it returns: the caller keeps ownership of the slice.
+	Points []Point
+}
 
 // On-disk framing of one WAL record (all integers little-endian), the same in segment format
 // versions 0, 1 and 2 (segment.go: versions 1 and 2 put a header before the first record):
@@ -49,11 +83,8 @@ func validLength(n int) bool {
 	return n == seriesPayloadSize || n == appendPayloadSize || batchLength(n)
 }
 
-// castagnoli is the CRC32C table; the hardware computes it on amd64 and arm64.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // errBadRecord marks a frame that does not decode: torn, bit-flipped or garbage.
-var errBadRecord = errors.New("storage: bad record")
+var errBadRecord = errors.New("wal: bad record")
 
 // payloadSize is the payload size of r, 0 when its type is unknown or a batch's point count
 // is out of range.
@@ -95,7 +126,7 @@ func appendFrame(dst []byte, r *Record) []byte {
 		}
 	}
 	payload := dst[start+frameHeaderSize:]
-	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))
+	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, diskfmt.Castagnoli))
 	return dst
 }
 
@@ -114,7 +145,7 @@ func decodeFrame(b []byte, r *Record) (int, error) {
 		return 0, fmt.Errorf("%w: %d-byte payload cut short at %d", errBadRecord, n, len(b)-frameHeaderSize)
 	}
 	payload := b[frameHeaderSize : frameHeaderSize+n]
-	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
+	if crc32.Checksum(payload, diskfmt.Castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
 		return 0, fmt.Errorf("%w: checksum mismatch", errBadRecord)
 	}
 	r.Type = RecordType(payload[0])
