@@ -1,0 +1,387 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// Sender carries a node's messages to its peers. Send must not block: a message it cannot
+// deliver is dropped, and Raft sends it again.
+type Sender interface {
+	Send(msgs []*raftpb.Message)
+}
+
+// StateMachine is what the cluster replicates. Apply is called with every committed command
+// in log order, the same on every replica; its result is the outcome the proposer's caller
+// gets, so it must depend only on the commands before it.
+type StateMachine interface {
+	Apply(index uint64, cmd []byte) any
+	// Snapshot is the whole state as of the last applied command; Restore replaces the state
+	// with a snapshot's.
+	Snapshot() ([]byte, error)
+	Restore(data []byte) error
+}
+
+// Config configures a Node.
+type Config struct {
+	ID    uint64
+	Group uint64 // the Raft group; 0 today
+	// Peers are the founding voters when the storage is new (this node among them); with
+	// state in the storage they are ignored, and a new node joining a running cluster has
+	// none.
+	Peers        []uint64
+	Storage      Storage
+	Transport    Sender
+	StateMachine StateMachine
+	// Tick is Raft's clock; an election takes ElectionTicks of them without a heartbeat
+	// (defaults: 100 ms, 10 ticks, a heartbeat every tick).
+	Tick           time.Duration
+	ElectionTicks  int
+	HeartbeatTicks int
+	Logger         *zap.Logger
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultTick           = 100 * time.Millisecond
+	DefaultElectionTicks  = 10
+	DefaultHeartbeatTicks = 1
+	maxSizePerMsg         = 1 << 20
+	maxInflightMsgs       = 256
+	inboxSize             = 4096
+)
+
+// Errors a caller maps to its wire (C5).
+var (
+	// ErrBusy: nothing was done (no leader known, or the node is stopping); the caller may
+	// retry.
+	ErrBusy = errors.New("cluster: no leader; nothing was done")
+	// ErrUnknown: the proposal reached Raft but was not applied here before the deadline; it
+	// may still commit, so the caller must read to find out.
+	ErrUnknown = errors.New("cluster: outcome unknown")
+	// ErrStopped: the node has stopped.
+	ErrStopped = errors.New("cluster: node stopped")
+)
+
+// Node is one replica. Build it with NewNode, run Run (a run.Group actor) and stop it with
+// Stop.
+type Node struct {
+	cfg Config
+	rn  *raft.RawNode
+	log *zap.Logger
+
+	inbox chan *raftpb.Message // received messages, for the loop
+	ops   chan func()          // work for the loop: proposals, reads, reports
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+
+	nextRequest atomic.Uint64
+	waitMu      sync.Mutex
+	waiting     map[uint64]chan result // proposals of this node, by request id
+
+	reads readBatcher
+
+	applied   atomic.Uint64
+	appliedMu sync.Mutex
+	appliedCh chan struct{} // closed and replaced whenever applied moves
+
+	lead      atomic.Uint64
+	term      atomic.Uint64
+	commit    atomic.Uint64
+	confState atomic.Pointer[raftpb.ConfState]
+	dropped   atomic.Uint64 // received messages dropped on a full inbox
+}
+
+type result struct {
+	v   any
+	err error
+}
+
+// NewNode builds a node on its storage. A storage with no state bootstraps the cluster of
+// cfg.Peers; one with state restarts from it, applied index and all.
+func NewNode(cfg Config) (*Node, error) {
+	if cfg.Tick <= 0 {
+		cfg.Tick = DefaultTick
+	}
+	if cfg.ElectionTicks <= 0 {
+		cfg.ElectionTicks = DefaultElectionTicks
+	}
+	if cfg.HeartbeatTicks <= 0 {
+		cfg.HeartbeatTicks = DefaultHeartbeatTicks
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	log := cfg.Logger.Named("cluster")
+	n := &Node{
+		cfg: cfg, log: log,
+		inbox:     make(chan *raftpb.Message, inboxSize),
+		ops:       make(chan func(), 64),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		waiting:   map[uint64]chan result{},
+		appliedCh: make(chan struct{}),
+	}
+	snap, err := cfg.Storage.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	if !raft.IsEmptySnap(snap) {
+		if err := cfg.StateMachine.Restore(snap.GetData()); err != nil {
+			return nil, fmt.Errorf("cluster: restore snapshot at %d: %w", snap.GetMetadata().GetIndex(), err)
+		}
+		n.applied.Store(snap.GetMetadata().GetIndex())
+		n.confState.Store(snap.GetMetadata().GetConfState())
+	}
+	rc := &raft.Config{
+		ID: cfg.ID, ElectionTick: cfg.ElectionTicks, HeartbeatTick: cfg.HeartbeatTicks,
+		Storage: cfg.Storage, Applied: n.applied.Load(),
+		MaxSizePerMsg: maxSizePerMsg, MaxInflightMsgs: maxInflightMsgs,
+		CheckQuorum: true, PreVote: true, ReadOnlyOption: raft.ReadOnlySafe,
+		Logger: raftLogger{log}, StepDownOnRemoval: true,
+	}
+	if n.rn, err = raft.NewRawNode(rc); err != nil {
+		return nil, err
+	}
+	if err := n.bootstrapIfNew(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// bootstrapIfNew starts the founding configuration on a storage that holds nothing. A node
+// joining a running cluster has no peers: it waits for the leader to send it the log or a
+// snapshot.
+func (n *Node) bootstrapIfNew() error {
+	if len(n.cfg.Peers) == 0 {
+		return nil
+	}
+	last, err := n.cfg.Storage.LastIndex()
+	if err != nil {
+		return err
+	}
+	hs, _, err := n.cfg.Storage.InitialState()
+	if err != nil || last > 0 || !raft.IsEmptyHardState(hs) {
+		return err
+	}
+	peers := make([]raft.Peer, len(n.cfg.Peers))
+	for i, id := range n.cfg.Peers {
+		peers[i] = raft.Peer{ID: id}
+	}
+	return n.rn.Bootstrap(peers)
+}
+
+// ID is the node's Raft id.
+func (n *Node) ID() uint64 { return n.cfg.ID }
+
+// Run is the loop; it returns once Stop is called.
+func (n *Node) Run() error {
+	defer close(n.done)
+	t := time.NewTicker(n.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			n.rn.Tick()
+			n.reads.tick(n)
+		case m := <-n.inbox:
+			_ = n.rn.Step(m) // a message for another term or a stale one is Raft's to ignore
+		case op := <-n.ops:
+			op()
+		case <-n.stop:
+			n.failAll()
+			return nil
+		}
+		for n.rn.HasReady() {
+			if err := n.handleReady(); err != nil {
+				n.log.Error("cluster node stops: its storage failed", zap.Error(err))
+				n.failAll()
+				return err
+			}
+		}
+	}
+}
+
+// Stop ends Run; waiting callers get ErrStopped.
+func (n *Node) Stop() {
+	n.once.Do(func() { close(n.stop) })
+	<-n.done
+}
+
+// Step hands a message received from a peer to the loop, without blocking: on a full inbox
+// it is dropped, as the network might have, and Raft recovers.
+func (n *Node) Step(m *raftpb.Message) {
+	select {
+	case n.inbox <- m:
+	default:
+		n.dropped.Add(1)
+	}
+}
+
+// ReportUnreachable and ReportSnapshot tell Raft what the transport learned of a peer.
+func (n *Node) ReportUnreachable(id uint64) { n.do(func() { n.rn.ReportUnreachable(id) }) }
+
+// ReportSnapshot tells Raft whether a snapshot reached peer id.
+func (n *Node) ReportSnapshot(id uint64, status raft.SnapshotStatus) {
+	n.do(func() { n.rn.ReportSnapshot(id, status) })
+}
+
+// do runs op on the loop, unless the node stops first.
+func (n *Node) do(op func()) bool {
+	select {
+	case n.ops <- op:
+		return true
+	case <-n.stop:
+		return false
+	case <-n.done:
+		return false
+	}
+}
+
+// handleReady saves, sends, applies and advances, in the order Raft requires.
+func (n *Node) handleReady() error {
+	rd := n.rn.Ready()
+	if rd.SoftState != nil {
+		n.lead.Store(rd.Lead)
+	}
+	if rd.HardState != nil && !raft.IsEmptyHardState(rd.HardState) {
+		n.term.Store(rd.GetTerm())
+		n.commit.Store(rd.GetCommit())
+	}
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := n.cfg.Storage.ApplySnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	if err := n.cfg.Storage.Save(rd.HardState, rd.Entries); err != nil {
+		return err
+	}
+	n.cfg.Transport.Send(rd.Messages)
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := n.restore(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	for _, e := range rd.CommittedEntries {
+		n.apply(e)
+	}
+	n.reads.ready(n, rd.ReadStates)
+	n.rn.Advance(rd)
+	return nil
+}
+
+// restore replaces the state machine's state with a snapshot from the leader.
+func (n *Node) restore(snap *raftpb.Snapshot) error {
+	if err := n.cfg.StateMachine.Restore(snap.GetData()); err != nil {
+		return fmt.Errorf("cluster: restore snapshot at %d: %w", snap.GetMetadata().GetIndex(), err)
+	}
+	n.confState.Store(snap.GetMetadata().GetConfState())
+	n.setApplied(snap.GetMetadata().GetIndex())
+	return nil
+}
+
+// apply applies one committed entry and hands the outcome to its proposer, if it waits here.
+func (n *Node) apply(e *raftpb.Entry) {
+	switch e.GetType() {
+	case raftpb.EntryNormal:
+		if len(e.GetData()) > 0 {
+			n.applyCommand(e)
+		}
+	case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
+		n.applyConfChange(e)
+	}
+	n.setApplied(e.GetIndex())
+}
+
+func (n *Node) applyCommand(e *raftpb.Entry) {
+	env, err := decodeEnvelope(e.GetData())
+	if err != nil || env.group != n.cfg.Group {
+		n.log.Error("skipping an entry this node cannot read", zap.Uint64("index", e.GetIndex()), zap.Error(err))
+		return
+	}
+	v := n.cfg.StateMachine.Apply(e.GetIndex(), env.cmd)
+	if env.node == n.cfg.ID {
+		n.deliver(env.request, result{v: v})
+	}
+}
+
+func (n *Node) applyConfChange(e *raftpb.Entry) {
+	var cc raftpb.ConfChangeI
+	if e.GetType() == raftpb.EntryConfChange {
+		var v1 raftpb.ConfChange
+		if err := proto.Unmarshal(e.GetData(), &v1); err != nil {
+			n.log.Error("bad configuration change entry", zap.Uint64("index", e.GetIndex()), zap.Error(err))
+			return
+		}
+		cc = &v1
+	} else {
+		var v2 raftpb.ConfChangeV2
+		if err := proto.Unmarshal(e.GetData(), &v2); err != nil {
+			n.log.Error("bad configuration change entry", zap.Uint64("index", e.GetIndex()), zap.Error(err))
+			return
+		}
+		cc = &v2
+	}
+	n.confState.Store(n.rn.ApplyConfChange(cc))
+	if env, err := decodeEnvelope(cc.AsV2().GetContext()); err == nil && env.node == n.cfg.ID {
+		n.deliver(env.request, result{})
+	}
+}
+
+func (n *Node) setApplied(i uint64) {
+	n.appliedMu.Lock()
+	if i > n.applied.Load() {
+		n.applied.Store(i)
+		close(n.appliedCh)
+		n.appliedCh = make(chan struct{})
+	}
+	n.appliedMu.Unlock()
+}
+
+// appliedAtLeast is closed (or already true) once the applied index reaches i.
+func (n *Node) appliedAtLeast(i uint64) (bool, <-chan struct{}) {
+	n.appliedMu.Lock()
+	defer n.appliedMu.Unlock()
+	return n.applied.Load() >= i, n.appliedCh
+}
+
+// Status is what the node knows of the cluster now.
+type Status struct {
+	ID, Leader, Term, Commit, Applied uint64
+	Voters, Learners                  []uint64
+}
+
+// Status reads the node's view without waiting for the loop.
+func (n *Node) Status() Status {
+	s := Status{ID: n.cfg.ID, Leader: n.lead.Load(), Term: n.term.Load(), Commit: n.commit.Load(), Applied: n.applied.Load()}
+	if cs := n.confState.Load(); cs != nil {
+		s.Voters, s.Learners = cs.GetVoters(), cs.GetLearners()
+	}
+	return s
+}
+
+// IsLeader reports whether this node leads.
+func (n *Node) IsLeader() bool { return n.lead.Load() == n.cfg.ID }
+
+// compact takes a snapshot of the state machine at the applied index and compacts the log
+// behind it (C7: a lagging node then catches up from the snapshot). On the loop.
+func (n *Node) compact() error {
+	applied := n.applied.Load()
+	data, err := n.cfg.StateMachine.Snapshot()
+	if err != nil {
+		return err
+	}
+	if _, err := n.cfg.Storage.CreateSnapshot(applied, n.confState.Load(), data); err != nil {
+		return err
+	}
+	return n.cfg.Storage.Compact(applied)
+}
