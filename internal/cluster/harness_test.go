@@ -197,18 +197,28 @@ type cluster struct {
 	mu      sync.Mutex
 	nodes   map[uint64]*Node
 	sms     map[uint64]*kv
-	stores  map[uint64]*MemStorage
+	stores  map[uint64]Storage
 	running map[uint64]chan error
+	// open reopens node id's storage after a crash (on-disk clusters); nil keeps the
+	// in-memory storage across crashes.
+	open func(id uint64) Storage
 }
 
 func newCluster(t *testing.T, size int, seed int64) *cluster {
+	return newClusterOn(t, size, seed, nil)
+}
+
+// newClusterOn builds a cluster whose storages open opens (nil: in memory).
+func newClusterOn(t *testing.T, size int, seed int64, open func(id uint64) Storage) *cluster {
 	c := &cluster{t: t, net: newNetwork(seed), nodes: map[uint64]*Node{}, sms: map[uint64]*kv{},
-		stores: map[uint64]*MemStorage{}, running: map[uint64]chan error{}}
+		stores: map[uint64]Storage{}, running: map[uint64]chan error{}, open: open}
 	for i := 1; i <= size; i++ {
 		c.ids = append(c.ids, uint64(i))
 	}
 	for _, id := range c.ids {
-		c.stores[id] = NewMemStorage()
+		if open == nil {
+			c.stores[id] = NewMemStorage()
+		}
 		c.start(id, c.ids)
 	}
 	t.Cleanup(c.stopAll)
@@ -218,6 +228,9 @@ func newCluster(t *testing.T, size int, seed int64) *cluster {
 // start runs node id on its storage, with a fresh state machine (a restarted process).
 func (c *cluster) start(id uint64, peers []uint64) {
 	c.t.Helper()
+	if c.open != nil {
+		c.stores[id] = c.open(id)
+	}
 	sm := newKV()
 	n, err := NewNode(Config{ID: id, Peers: peers, Storage: c.stores[id], Transport: sender{c.net, id},
 		StateMachine: sm, Tick: testTick})
@@ -251,6 +264,9 @@ func (c *cluster) crash(id uint64) {
 		if err := <-done; err != nil {
 			c.t.Errorf("node %d: %v", id, err)
 		}
+	}
+	if closer, ok := c.stores[id].(interface{ Close() error }); ok && c.open != nil {
+		_ = closer.Close() // every Save was already durable: closing loses nothing a kill would keep
 	}
 }
 

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -149,6 +151,14 @@ func NewNode(cfg Config) (*Node, error) {
 		CheckQuorum: true, PreVote: true, ReadOnlyOption: raft.ReadOnlySafe,
 		Logger: raftLogger{log}, StepDownOnRemoval: true,
 	}
+	// Request ids start at random: entries of this node's earlier lives, replayed now, must
+	// never be taken for the proposals of this one (their waiters would be answered by an
+	// old entry's outcome before their own commits, if it ever does).
+	var seed [8]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, err
+	}
+	n.nextRequest.Store(binary.BigEndian.Uint64(seed[:]) >> 1)
 	if n.rn, err = raft.NewRawNode(rc); err != nil {
 		return nil, err
 	}

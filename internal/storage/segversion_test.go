@@ -23,7 +23,7 @@ func TestUnknownSegmentVersionRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.WriteAt([]byte{'3'}, 7)
+		_, err = f.WriteAt([]byte{'4'}, 7)
 		must(t, err)
 		_ = f.Close()
 		before := fileSize(t, path)
@@ -34,10 +34,10 @@ func TestUnknownSegmentVersionRefused(t *testing.T) {
 		_, err = d.Recover()
 		_ = d.Close()
 		var ve *VersionError
-		if !errors.As(err, &ve) || ve.Path != path || ve.Version != 3 {
-			t.Fatalf("segment %d: %v, want a VersionError for version 3", victim, err)
+		if !errors.As(err, &ve) || ve.Path != path || ve.Version != 4 {
+			t.Fatalf("segment %d: %v, want a VersionError for version 4", victim, err)
 		}
-		if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "format version 3") {
+		if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "format version 4") {
 			t.Fatalf("error %q does not name the file and the version", msg)
 		}
 		if fileSize(t, path) != before {

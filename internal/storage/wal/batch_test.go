@@ -67,7 +67,7 @@ func TestBatchFrameDamageDetected(t *testing.T) {
 // end of the last segment is a torn tail, so at most one largest record is cut; one whose
 // frame ends inside the file, or in an earlier segment, is corruption, never skipped over.
 func TestBatchDamagedLengthBounded(t *testing.T) {
-	seg := appendSegmentHeader(nil, 1)
+	seg := appendSegmentHeader(nil, 1, segmentVersion)
 	c := create(lbl("a"))
 	seg = appendFrame(seg, &c)
 	at := len(seg)

@@ -234,7 +234,7 @@ func (l *Log) rotate() error {
 	if err := l.seg.f.Close(); err != nil {
 		return err
 	}
-	next, err := createSegment(l.fs, l.dir, l.seg.seq+1)
+	next, err := createSegment(l.fs, l.dir, l.seg.seq+1, l.version)
 	if err != nil {
 		return err
 	}

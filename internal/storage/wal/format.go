@@ -6,8 +6,10 @@ package wal
 const (
 	// SegmentHeaderSize is the size of a segment's header (format version 1 on).
 	SegmentHeaderSize = segmentHeaderSize
-	// SegmentVersion is the segment format version this release writes.
+	// SegmentVersion is the segment format version a single node's log writes.
 	SegmentVersion = segmentVersion
+	// RaftSegmentVersion is the version a log with Raft records writes (Options.Raft).
+	RaftSegmentVersion = raftVersion
 	// FrameHeaderSize is the size of a record's frame header: u32 length, u32 CRC32C.
 	FrameHeaderSize = frameHeaderSize
 	// ReserveStep is how far ahead of its records the open segment's room is reserved.
@@ -34,9 +36,7 @@ func SegmentHeader(seq uint64, v int) []byte {
 	if v == 0 {
 		return nil
 	}
-	h := appendSegmentHeader(nil, seq)
-	h[len(segmentTag)] = '0' + byte(v)
-	return h
+	return appendSegmentHeader(nil, seq, v)
 }
 
 // ReadSegmentHeader returns the format version of a segment from its first bytes, and the

@@ -61,6 +61,9 @@ type Options struct {
 	SegmentSize int64         // a segment is closed once it would grow past this; 0: DefaultSegmentSize
 	Logger      *zap.Logger   // nil: no logs
 	Registerer  prometheus.Registerer
+	// Raft says the log takes Raft records (cluster mode): its new segments are written in
+	// format version 3. Without it they stay version 2, which earlier releases read.
+	Raft bool
 }
 
 // ErrLogFailed is returned by Append once the log has seen a write or fsync failure: after a
@@ -85,6 +88,7 @@ var errNotRecovered = errors.New("storage: Recover must run before the log takes
 type Log struct {
 	fs      vfs.FS
 	dir     string
+	version int // of the segments it creates
 	opts    Options
 	log     *zap.Logger
 	metrics *metrics
@@ -153,6 +157,10 @@ func Open(dir string, opts Options) (*Log, error) {
 		done:    make(chan struct{}),
 		cur:     &batch{seq: 1},
 		spare:   &batch{},
+		version: segmentVersion,
+	}
+	if opts.Raft {
+		l.version = raftVersion
 	}
 	l.metrics = newMetrics(opts.Registerer, func() float64 { return float64(l.size.Load()) })
 	return l, nil

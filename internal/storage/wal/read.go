@@ -62,7 +62,7 @@ func (l *Log) scanFrom(fn func(seg uint64, off int, r *Record) error) error {
 // scanOffsets is scanSegment for reads: it passes each record's offset, and stops at fn's
 // first error.
 func scanOffsets(path string, seq uint64, data []byte, last bool, fn func(off int, r *Record) error) error {
-	_, off, err := readSegmentHeader(path, data, seq)
+	version, off, err := readSegmentHeader(path, data, seq)
 	if err != nil {
 		return &diskfmt.CorruptionError{Path: path, Offset: 0, Err: err}
 	}
@@ -70,7 +70,7 @@ func scanOffsets(path string, seq uint64, data []byte, last bool, fn func(off in
 	for off < len(data) {
 		n, derr := decodeFrame(data[off:], &r)
 		if derr != nil {
-			if last && isTornTail(data[off:]) {
+			if last && isTornTail(data[off:], version) {
 				return nil
 			}
 			return &diskfmt.CorruptionError{Path: path, Offset: int64(off), Err: derr}
@@ -155,7 +155,7 @@ func (l *Log) cutAt(seg uint64, off int64) error {
 	if err := l.fs.SyncDir(l.dir); err != nil {
 		return err
 	}
-	next, err := createSegment(l.fs, l.dir, seg+1)
+	next, err := createSegment(l.fs, l.dir, seg+1, l.version)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,15 @@ const (
 	// RecordBatch is an atomic batch of appends to one series (APPEND_BATCH, docs/protocol.md
 	// E3). It appears only in segments of format version 2 and later.
 	RecordBatch RecordType = 4
+	// RecordRaft is a piece of a Raft group's state in cluster mode (an entry, the hard state,
+	// a snapshot's mark: its Kind), opaque to the log. It appears only in segments of format
+	// version 3 and later.
+	RecordRaft RecordType = 5
 )
+
+// MaxRaftData is the most bytes one RecordRaft carries: a Raft record is never larger than
+// the largest batch, so the bound on what a damaged length field can cut holds.
+const MaxRaftData = maxBatchPayload - raftHeaderSize
 
 // Point is one appended point: a timestamp and its value's exact IEEE-754 bits.
 type Point = series.Point
@@ -42,6 +50,12 @@ type Record struct {
 	// Points are a RecordBatch's points, 1 to MaxBatchPoints, timestamps strictly increasing.
 	// Append encodes them before it returns: the caller keeps ownership of the slice.
 	Points []Point
+	// Group, Kind and Data are a RecordRaft's: the Raft group, what the record is (the
+	// cluster's to number), and up to MaxRaftData bytes, encoded before Append returns.
+	// Decoding sets Data to a slice of the bytes read: copy it to keep it.
+	Group uint64
+	Kind  byte
+	Data  []byte
 }
 
 // On-disk framing of one WAL record (all integers little-endian), the same in segment format
@@ -54,6 +68,10 @@ type Record struct {
 //	create, drop (1, 2): nothing                                     41 bytes
 //	append (3):          i64 ts | u64 value bits                     57 bytes
 //	batch (4):           u32 n | n × (i64 ts | u64 value bits)       45 + 16n bytes, 1 ≤ n ≤ MaxBatchPoints
+//
+// except a Raft record (5, segment version 3 on), which has no label:
+//
+//	u8 type | u64 LSN | u64 group | u8 kind | data                    18 + len(data) bytes
 //
 // Create, drop and append have one fixed payload size each; a batch's size is fixed by its n.
 // So a length that matches no type is corruption, and a length that does match is checked
@@ -71,7 +89,26 @@ const (
 	maxFixedFrameSize = frameHeaderSize + appendPayloadSize
 	// maxFrameSize is the largest record of any type: a batch of MaxBatchPoints points.
 	maxFrameSize = frameHeaderSize + maxBatchPayload
+	// raftHeaderSize is a Raft record's payload before its data.
+	raftHeaderSize = 1 + 8 + 8 + 1
 )
+
+// fitsType reports whether a payload of n bytes can be a record of type t (other than a Raft
+// record), before any field past the LSN is read.
+func fitsType(t RecordType, n int) bool {
+	switch t {
+	case RecordCreate, RecordDrop:
+		return n == seriesPayloadSize
+	case RecordAppend:
+		return n == appendPayloadSize
+	case RecordBatch:
+		return batchLength(n)
+	}
+	return n >= seriesPayloadSize // unknown: refused below
+}
+
+// raftLength reports whether n is the payload length of a Raft record.
+func raftLength(n int) bool { return n >= raftHeaderSize && n <= maxBatchPayload }
 
 // batchLength reports whether n is the payload length of a batch of 1 to MaxBatchPoints points.
 func batchLength(n int) bool {
@@ -80,7 +117,7 @@ func batchLength(n int) bool {
 
 // validLength reports whether n is the payload length of some record type.
 func validLength(n int) bool {
-	return n == seriesPayloadSize || n == appendPayloadSize || batchLength(n)
+	return n == seriesPayloadSize || n == appendPayloadSize || batchLength(n) || raftLength(n)
 }
 
 // errBadRecord marks a frame that does not decode: torn, bit-flipped or garbage.
@@ -99,6 +136,11 @@ func payloadSize(r *Record) int {
 			return 0
 		}
 		return batchHeaderSize + batchPointSize*len(r.Points)
+	case RecordRaft:
+		if len(r.Data) > MaxRaftData {
+			return 0
+		}
+		return raftHeaderSize + len(r.Data)
 	}
 	return 0
 }
@@ -112,6 +154,12 @@ func appendFrame(dst []byte, r *Record) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, 0) // CRC, filled below
 	dst = append(dst, byte(r.Type))
 	dst = binary.LittleEndian.AppendUint64(dst, r.LSN)
+	if r.Type == RecordRaft {
+		dst = binary.LittleEndian.AppendUint64(dst, r.Group)
+		dst = append(dst, r.Kind)
+		dst = append(dst, r.Data...)
+		return sealFrame(dst, start)
+	}
 	dst = append(dst, r.Label[:]...)
 	switch r.Type {
 	case RecordAppend:
@@ -125,6 +173,11 @@ func appendFrame(dst []byte, r *Record) []byte {
 			dst = binary.LittleEndian.AppendUint64(dst, p.Value)
 		}
 	}
+	return sealFrame(dst, start)
+}
+
+// sealFrame fills in the CRC of the frame that starts at dst[start].
+func sealFrame(dst []byte, start int) []byte {
 	payload := dst[start+frameHeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, diskfmt.Castagnoli))
 	return dst
@@ -150,8 +203,19 @@ func decodeFrame(b []byte, r *Record) (int, error) {
 	}
 	r.Type = RecordType(payload[0])
 	r.LSN = binary.LittleEndian.Uint64(payload[1:])
-	copy(r.Label[:], payload[9:])
 	r.TS, r.Value, r.Points = 0, 0, r.Points[:0]
+	r.Group, r.Kind, r.Data = 0, 0, nil
+	if r.Type == RecordRaft {
+		r.Label = series.Label{}
+		r.Group = binary.LittleEndian.Uint64(payload[9:])
+		r.Kind = payload[17]
+		r.Data = payload[raftHeaderSize:]
+		return frameHeaderSize + n, nil
+	}
+	if !fitsType(r.Type, n) {
+		return 0, fmt.Errorf("%w: type %d with payload length %d", errBadRecord, r.Type, n)
+	}
+	copy(r.Label[:], payload[9:])
 	switch r.Type {
 	case RecordCreate, RecordDrop:
 	case RecordAppend:

@@ -52,6 +52,8 @@ func TestFrameDamageDetected(t *testing.T) {
 
 func FuzzDecodeFrame(f *testing.F) {
 	f.Add(appendFrame(nil, &Record{Type: RecordAppend, LSN: 1, TS: 2, Value: 3}))
+	f.Add(appendFrame(nil, &Record{Type: RecordRaft, LSN: 4, Group: 5, Kind: 6, Data: []byte("raft")}))
+	f.Add(appendFrame(nil, &Record{Type: RecordBatch, LSN: 7, Points: []Point{{TS: 1, Value: 2}}}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r Record

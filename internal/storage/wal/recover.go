@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/storage/diskfmt"
+	"github.com/taudb/tau/internal/storage/vfs"
 )
 
 // Fresh reports whether Recover may still run: the log is neither recovered nor closed.
@@ -110,7 +112,7 @@ func (l *Log) replaySegment(n uint64, last, headered bool, buf []byte, apply fun
 	case scan.tornHeader:
 		l.log.Warn("rewriting torn log segment header", zap.String("segment", path),
 			zap.Int("bytes", scan.tail))
-		if err := rewriteHeader(l.fs, path, n); err != nil {
+		if err := rewriteHeader(l.fs, path, n, l.version); err != nil {
 			return buf, segmentScan{}, fmt.Errorf("storage: rewrite torn header of %s: %w", path, err)
 		}
 		scan.valid = segmentHeaderSize
@@ -147,7 +149,7 @@ func (l *Log) truncateFile(path string, size int64) error {
 // start opens segment seg for new records, continues LSNs after lsn and starts the
 // committer.
 func (l *Log) start(seg, lsn uint64, size int64) error {
-	s, err := createSegment(l.fs, l.dir, seg)
+	s, err := createSegment(l.fs, l.dir, seg, l.version)
 	if err != nil {
 		return fmt.Errorf("storage: create log segment: %w", err)
 	}
@@ -188,4 +190,24 @@ func (l *Log) RemoveBefore(seg uint64) {
 			l.log.Warn("cannot remove superseded file", zap.String("path", path), zap.Error(err))
 		}
 	}
+}
+
+// OldestSegment is the number of the oldest segment in dir, 0 when there is none: where a
+// log whose prefix is compacted by RemoveBefore alone (no checkpoint names its start) is
+// replayed from.
+func OldestSegment(fs vfs.FS, dir string) (uint64, error) {
+	if fs == nil {
+		fs = vfs.OS
+	}
+	segs, err := diskfmt.ListSeqs(fs, dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if len(segs) == 0 {
+		return 0, nil
+	}
+	return segs[0], nil
 }

@@ -39,19 +39,27 @@ import (
 // The header names the segment so a file copied or renamed to the wrong place is noticed, and
 // carries a version so a release meeting a newer format refuses it (VersionError) instead of
 // misreading it. Version digits '1' to '9' are versions; any other byte there is damage.
+//
+// Version 3 differs from version 2 only in what it may contain: Raft records (RecordRaft,
+// cluster mode). A log that holds none, the single node's, goes on writing version 2, so its
+// data directory stays readable by the releases before cluster mode.
 const (
 	segmentHeaderSize = 7 + 1 + 8 // tag, version, segment number
-	segmentVersion    = 2         // the version this release writes; it reads 0, 1 and 2
+	segmentVersion    = 2         // the version a single node's log writes
 	// batchVersion is the first segment version that may hold batch records.
 	batchVersion = 2
+	// raftVersion is the first that may hold Raft records: what a cluster's log writes.
+	raftVersion = 3
+	// maxSegmentVersion is the newest this release reads; it reads 0 to 3.
+	maxSegmentVersion = 3
 )
 
 var segmentTag = [7]byte{'T', 'A', 'U', 'W', 'S', 'E', 'G'}
 
-// appendSegmentHeader appends the version-2 header of segment seq to dst.
-func appendSegmentHeader(dst []byte, seq uint64) []byte {
+// appendSegmentHeader appends the header of segment seq in format version v to dst.
+func appendSegmentHeader(dst []byte, seq uint64, v int) []byte {
 	dst = append(dst, segmentTag[:]...)
-	dst = append(dst, '0'+segmentVersion)
+	dst = append(dst, '0'+byte(v))
 	return binary.LittleEndian.AppendUint64(dst, seq)
 }
 
@@ -80,8 +88,8 @@ func readSegmentHeader(path string, data []byte, seq uint64) (version, size int,
 	switch {
 	case v < '1' || v > '9':
 		return 0, 0, fmt.Errorf("%w: version byte %#02x", errBadHeader, v)
-	case v > '0'+segmentVersion:
-		return 0, 0, &diskfmt.VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "versions 0, 1 and 2"}
+	case v > '0'+maxSegmentVersion:
+		return 0, 0, &diskfmt.VersionError{Path: path, Format: "log segment", Version: int(v - '0'), Reads: "versions 0 to 3"}
 	case len(data) < segmentHeaderSize:
 		return 0, 0, errShortHeader
 	}
@@ -144,14 +152,14 @@ func (s *segment) empty() bool { return s.size == s.base }
 // durable, so a crash cannot lose a segment that records were fsynced into, and every segment
 // that ever holds a record has a whole header on disk. A crash or error before the end leaves
 // a last segment that is empty or ends inside its header: recovery repairs that (a torn tail).
-func createSegment(fs vfs.FS, dir string, seq uint64) (*segment, error) {
+func createSegment(fs vfs.FS, dir string, seq uint64, version int) (*segment, error) {
 	path := filepath.Join(dir, diskfmt.SeqName(seq))
 	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	var hdr [segmentHeaderSize]byte
-	_, err = f.Write(appendSegmentHeader(hdr[:0], seq))
+	_, err = f.Write(appendSegmentHeader(hdr[:0], seq, version))
 	if err == nil {
 		err = f.Sync()
 	}
@@ -168,7 +176,7 @@ func createSegment(fs vfs.FS, dir string, seq uint64) (*segment, error) {
 
 // rewriteHeader makes path a segment holding its header and nothing else, durably: the repair
 // of a header torn by a crash right after the segment was created.
-func rewriteHeader(fs vfs.FS, path string, seq uint64) error {
+func rewriteHeader(fs vfs.FS, path string, seq uint64, version int) error {
 	f, err := fs.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
@@ -176,7 +184,7 @@ func rewriteHeader(fs vfs.FS, path string, seq uint64) error {
 	err = f.Truncate(0)
 	if err == nil {
 		var hdr [segmentHeaderSize]byte
-		_, err = f.Write(appendSegmentHeader(hdr[:0], seq)) // at offset 0: just opened
+		_, err = f.Write(appendSegmentHeader(hdr[:0], seq, version)) // at offset 0: just opened
 	}
 	if err == nil {
 		err = f.Sync()
@@ -247,7 +255,7 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 		err = fmt.Errorf("%w: no header, after a segment with one", errBadHeader)
 	}
 	if err != nil {
-		if last && isTornTail(data) {
+		if last && isTornTail(data, version) {
 			return segmentScan{version: segmentVersion, tail: len(data), tornHeader: true}, nil
 		}
 		return segmentScan{}, &diskfmt.CorruptionError{Path: path, Offset: 0, Err: err}
@@ -258,12 +266,15 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 		if derr == nil && r.Type == RecordBatch && version < batchVersion {
 			derr = fmt.Errorf("%w: batch record in a version-%d segment", errBadRecord, version)
 		}
+		if derr == nil && r.Type == RecordRaft && version < raftVersion {
+			derr = fmt.Errorf("%w: raft record in a version-%d segment", errBadRecord, version)
+		}
 		if derr == nil {
 			apply(&r)
 			off += n
 			continue
 		}
-		if last && isTornTail(data[off:]) {
+		if last && isTornTail(data[off:], version) {
 			return segmentScan{version: version, valid: off, tail: len(data) - off,
 				zeros: allZeros(data[off:])}, nil
 		}
@@ -277,21 +288,23 @@ func scanSegment(path string, seq uint64, data []byte, last, afterHeader bool, a
 //   - no complete fixed-size record fits after the damage's start (maxFixedFrameSize), or
 //     only zeros follow that much (the room the log reserves ahead of its records), or
 //   - everything left is zeros (that room, or a file extended before its data landed), or
-//   - the damage starts with the length field of a batch record, and the frame it declares
-//     reaches the end of the file or is followed by zeros only: the batch was being written
-//     when the crash came.
+//   - the damage starts with the length field of a record whose size varies (a batch; in
+//     segments of version 3 on, a Raft record too), and the frame it declares reaches the end
+//     of the file or is followed by zeros only: that record was being written when the crash
+//     came.
 //
 // The last rule is the only one that trusts a length field, and it trusts it only as far as
 // maxFrameSize: a damaged length field can make recovery cut at most one largest record's
 // worth of bytes (and zeros) off the end of the last segment, never more, and it never makes
 // recovery skip over anything: a frame followed by anything but zeros that does not decode is
 // corruption.
-func isTornTail(rest []byte) bool {
+func isTornTail(rest []byte, version int) bool {
 	if len(rest) <= maxFixedFrameSize || allZeros(rest[maxFixedFrameSize:]) {
 		return true
 	}
 	n := int(binary.LittleEndian.Uint32(rest))
-	return batchLength(n) && (frameHeaderSize+n >= len(rest) || allZeros(rest[frameHeaderSize+n:]))
+	varies := batchLength(n) || (version >= raftVersion && raftLength(n))
+	return varies && (frameHeaderSize+n >= len(rest) || allZeros(rest[frameHeaderSize+n:]))
 }
 
 func allZeros(b []byte) bool { return len(bytes.Trim(b, "\x00")) == 0 }

@@ -11,7 +11,7 @@ import (
 
 // TestSegmentHeaderLayout: the version-2 header this release writes, byte for byte.
 func TestSegmentHeaderLayout(t *testing.T) {
-	got := appendSegmentHeader(nil, 0x0102030405060708)
+	got := appendSegmentHeader(nil, 0x0102030405060708, segmentVersion)
 	want := "TAUWSEG2\x08\x07\x06\x05\x04\x03\x02\x01"
 	if string(got) != want || len(got) != segmentHeaderSize {
 		t.Fatalf("header %q, want %q", got, want)
@@ -26,7 +26,7 @@ func TestSegmentHeaderLayout(t *testing.T) {
 // headerless one. The header read as a record frame is no record (its length field is far out
 // of range), and every record frame, whatever its content, reads as a headerless start.
 func TestSegmentHeaderIsNoRecord(t *testing.T) {
-	hdr := appendSegmentHeader(nil, 1)
+	hdr := appendSegmentHeader(nil, 1, segmentVersion)
 	if n := int(binary.LittleEndian.Uint32(hdr)); validLength(n) || n <= maxFrameSize {
 		t.Fatalf("the header's first four bytes read as length %d, a valid one", n)
 	}
@@ -50,7 +50,7 @@ func TestSegmentHeaderIsNoRecord(t *testing.T) {
 
 // TestReadSegmentHeader: every way a header can be cut short or damaged, and the versions.
 func TestReadSegmentHeader(t *testing.T) {
-	good := appendSegmentHeader(nil, 7)
+	good := appendSegmentHeader(nil, 7, segmentVersion)
 	with := func(i int, b byte) []byte { h := append([]byte{}, good...); h[i] = b; return h }
 	tests := []struct {
 		name    string
@@ -64,6 +64,7 @@ func TestReadSegmentHeader(t *testing.T) {
 		{"good", good, 2, nil},
 		{"good, records after", append(good, appendFrame(nil, &Record{Type: RecordCreate})...), 2, nil},
 		{"version 1", with(7, '1'), 1, nil},
+		{"version 3", with(7, '3'), 3, nil},
 		{"first byte", good[:1], 0, errShortHeader},
 		{"whole tag", good[:7], 0, errShortHeader},
 		{"tag and version", good[:8], 0, errShortHeader},
@@ -81,7 +82,7 @@ func TestReadSegmentHeader(t *testing.T) {
 			}
 		})
 	}
-	for _, v := range []byte{'3', '9'} {
+	for _, v := range []byte{'4', '9'} {
 		_, _, err := readSegmentHeader("wal/x", with(7, v), 7)
 		var ve *diskfmt.VersionError
 		if !errors.As(err, &ve) || ve.Version != int(v-'0') || ve.Path != "wal/x" {
