@@ -53,13 +53,14 @@ func (p *Pool) SetRetention(d time.Duration) { p.retention = d }
 func (p *Pool) Head() *storage.HeadStats { return p.head }
 
 // NewSeries makes the actor of a series, empty or recovered (data may be nil for empty).
-func (p *Pool) NewSeries(l series.Label, data *storage.Series, lastLSN uint64) *Series {
+func (p *Pool) NewSeries(l series.Label, data *storage.Series, lastLSN uint64, created storage.Ticket) *Series {
 	if data == nil {
 		data = storage.NewSeries()
 	}
 	data.SetRetention(p.retention.Nanoseconds())
 	data.SetStats(p.head)
-	return &Series{label: l, pool: p, data: data, lastLSN: lastLSN, box: mailbox{capacity: p.mailboxSize}}
+	return &Series{label: l, pool: p, data: data, lastLSN: lastLSN, box: mailbox{capacity: p.mailboxSize},
+		created: created, last: created}
 }
 
 // Run runs the workers until Stop; it is the pool's run.Group actor.

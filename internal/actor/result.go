@@ -78,10 +78,12 @@ func (r *Result) Ready() bool { return len(r.done) > 0 }
 // Wait blocks until the result is completed.
 func (r *Result) Wait() { <-r.done }
 
-// Durable waits for the effect to reach the log's durability and returns the outcome: Err, or
-// ErrStorageFailed when the write it waited for failed.
+// Durable waits for the effect the answer rests on to reach the log's durability and returns
+// the outcome: Err, or ErrStorageFailed when the write it waited for failed. That holds for
+// a refusal or a read too: one that rested on a write the log then refused is no answer the
+// store can stand by, so it becomes ErrStorageFailed as well.
 func (r *Result) Durable() error {
-	if err := r.Ticket.Wait(); err != nil && r.Err == nil {
+	if err := r.Ticket.Wait(); err != nil && !errors.Is(r.Err, ErrStorageFailed) {
 		r.Err = storageFailed(err)
 	}
 	return r.Err

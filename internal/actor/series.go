@@ -19,7 +19,33 @@ type Series struct {
 	lastLSN uint64
 	dropped bool
 	rec     storage.Record // reused for every log append: no allocation per request
+	// last is the ticket of the newest record logged for the series (its create, an append,
+	// its drop). Every answer that rests on the series' state, a read or a refusal, waits for
+	// it: no answer may show an effect that a crash can still take back (R11).
+	last storage.Ticket
+	// created is the create's ticket, set before the series is published and never changed:
+	// what a series_already_exists waits for.
+	created storage.Ticket
+	// pending are the series' writes not yet known durable, oldest first (from head on): if
+	// the log refuses one, the series takes back its points and those of every later write
+	// (the log refuses every later one too), so a refused write is never read.
+	pending []pendingWrite
+	head    int
 }
+
+// pendingWrite is a logged write and the series as it was before it.
+type pendingWrite struct {
+	t       storage.Ticket
+	points  int
+	lastLSN uint64
+}
+
+// Created is the ticket of the series' create record (resolved for a recovered series).
+func (s *Series) Created() storage.Ticket { return s.created }
+
+// LastTicket is the ticket of the newest record the series logged. Only its actor may call it,
+// or its owner once the actor has finished (a drop).
+func (s *Series) LastTicket() storage.Ticket { return s.last }
 
 // Send queues m; false means the mailbox is full and nothing was done (the caller answers busy).
 func (s *Series) Send(m Message) bool {
@@ -85,7 +111,9 @@ func (s *Series) run() bool {
 
 func (s *Series) handle(m *Message) {
 	r := m.Result
+	s.settle()
 	if s.dropped {
+		r.Ticket = s.last // the drop's: not found rests on it
 		r.Fail(ErrSeriesNotFound)
 		return
 	}
@@ -119,9 +147,33 @@ func (s *Series) handle(m *Message) {
 	}
 }
 
+// settle forgets the writes now durable and takes back those the log refused.
+func (s *Series) settle() {
+	for s.head < len(s.pending) && s.pending[s.head].t.Ready() {
+		p := s.pending[s.head]
+		s.head++
+		if p.t.Wait() != nil {
+			s.data.TakeBack(p.points)
+			s.lastLSN = p.lastLSN
+			s.last = storage.Ticket{} // what is left was durable before the refused write
+			s.head = len(s.pending)
+		}
+	}
+	if s.head == len(s.pending) {
+		s.pending, s.head = s.pending[:0], 0
+	}
+}
+
+// logged records a write just logged with ticket t, before its points are applied.
+func (s *Series) logged(t storage.Ticket) {
+	s.pending = append(s.pending, pendingWrite{t: t, points: s.data.Len(), lastLSN: s.lastLSN})
+	s.last = t
+}
+
 // completeRead answers a read, or fails it when a chunk file did not verify: a damaged file
 // is never answered from as if the points were absent.
 func (s *Series) completeRead(r *Result) {
+	r.Ticket = s.last
 	if err := s.data.TakeErr(); err != nil {
 		s.pool.storageFailed(err)
 		r.Fail(storageFailed(err))
@@ -139,7 +191,7 @@ func (s *Series) info() Info {
 // log's ticket; later requests may already see the point, as they follow it in the series' order.
 func (s *Series) append(ts int64, bits uint64, r *Result) {
 	if last, ok := s.data.LastTimestamp(); ok && ts <= last {
-		r.Fail(ErrOutOfOrder)
+		s.refuse(r, ErrOutOfOrder)
 		return
 	}
 	s.rec = storage.Record{Type: storage.RecordAppend, Label: s.label, TS: ts, Value: bits}
@@ -149,10 +201,18 @@ func (s *Series) append(ts int64, bits uint64, r *Result) {
 		r.Fail(storageFailed(err))
 		return
 	}
+	s.logged(t)
 	s.data.Append(ts, bits)
 	s.lastLSN = s.rec.LSN
 	r.Ticket = t
 	r.Complete()
+}
+
+// refuse fails r with a refusal the series' state decided: it waits for that state to be
+// durable, as a read does.
+func (s *Series) refuse(r *Result, err error) {
+	r.Ticket = s.last
+	r.Fail(err)
 }
 
 // appendBatch checks the order of the whole batch first, logs it as one record, then applies
@@ -164,7 +224,7 @@ func (s *Series) appendBatch(pts []storage.Point, r *Result) {
 		return
 	}
 	if last, ok := s.data.LastTimestamp(); ok && pts[0].TS <= last {
-		r.Fail(ErrOutOfOrder)
+		s.refuse(r, ErrOutOfOrder)
 		return
 	}
 	for i := 1; i < len(pts); i++ {
@@ -181,6 +241,7 @@ func (s *Series) appendBatch(pts []storage.Point, r *Result) {
 		r.Fail(storageFailed(err))
 		return
 	}
+	s.logged(t)
 	for _, p := range pts {
 		s.data.Append(p.TS, p.Value)
 	}
@@ -200,6 +261,7 @@ func (s *Series) drop(r *Result) {
 		return
 	}
 	s.dropped = true
+	s.last = t
 	s.data.Release()
 	s.data = nil
 	s.pool.dropped(s)

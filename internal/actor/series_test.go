@@ -34,7 +34,7 @@ var errBusy = errors.New("busy")
 func TestSeriesOperations(t *testing.T) {
 	var droppedLabel series.Label
 	p := startPool(t, 2, Hooks{Dropped: func(s *Series) { droppedLabel = s.Label() }})
-	s := p.NewSeries(series.LabelFromString("x"), nil, 0)
+	s := p.NewSeries(series.LabelFromString("x"), nil, 0, storage.Ticket{})
 	steps := []struct {
 		m     Message
 		err   error
@@ -63,7 +63,7 @@ func TestSeriesOperations(t *testing.T) {
 
 func TestSnapshotSeesEarlierMail(t *testing.T) {
 	p := startPool(t, 1, Hooks{})
-	s := p.NewSeries(series.LabelFromString("snap"), nil, 0)
+	s := p.NewSeries(series.LabelFromString("snap"), nil, 0, storage.Ticket{})
 	for i := 0; i < 10; i++ {
 		call(s, Message{Kind: KindAppend, TS: int64(i), Value: uint64(i)})
 	}
@@ -81,7 +81,7 @@ func TestManySeriesConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			s := p.NewSeries(series.LabelFromString(string(rune('a'+w))), nil, 0)
+			s := p.NewSeries(series.LabelFromString(string(rune('a'+w))), nil, 0, storage.Ticket{})
 			for i := 0; i < 200; i++ {
 				if r := call(s, Message{Kind: KindAppend, TS: int64(i), Value: uint64(w)}); r.Err != nil {
 					t.Errorf("append: %v", r.Err)
@@ -103,7 +103,7 @@ func TestManySeriesConcurrently(t *testing.T) {
 // queues it behind a running actor, so the series' order holds either way.
 func TestDoRunsInlineOnlyWhenIdle(t *testing.T) {
 	p := startPool(t, 1, Hooks{})
-	s := p.NewSeries(series.LabelFromString("inline"), nil, 0)
+	s := p.NewSeries(series.LabelFromString("inline"), nil, 0, storage.Ticket{})
 	r := NewResult()
 	if !s.Do(Message{Kind: KindAppend, TS: 1, Value: 10, Result: r}) {
 		t.Fatal("Do refused on an idle actor")
@@ -152,7 +152,7 @@ func TestDoRunsInlineOnlyWhenIdle(t *testing.T) {
 // series, and a dropped series answers them series_not_found.
 func TestReadsRunInSeriesOrder(t *testing.T) {
 	p := startPool(t, 2, Hooks{})
-	s := p.NewSeries(series.LabelFromString("reads"), nil, 0)
+	s := p.NewSeries(series.LabelFromString("reads"), nil, 0, storage.Ticket{})
 	if r := call(s, Message{Kind: KindInfo}); r.Err != nil || r.Info != (Info{}) {
 		t.Fatalf("empty series info %+v %v", r.Info, r.Err)
 	}
@@ -199,7 +199,7 @@ func TestReadsRunInSeriesOrder(t *testing.T) {
 // every request queued before it, into the result's reused buffer.
 func TestLookback(t *testing.T) {
 	p := startPool(t, 1, Hooks{})
-	s := p.NewSeries(series.LabelFromString("l"), nil, 0)
+	s := p.NewSeries(series.LabelFromString("l"), nil, 0, storage.Ticket{})
 	for ts := int64(1); ts <= 5; ts++ {
 		if r := call(s, Message{Kind: KindAppend, TS: ts * 10, Value: uint64(ts)}); r.Err != nil {
 			t.Fatal(r.Err)

@@ -46,7 +46,14 @@ type Catalog struct {
 	log           storage.Log
 	pool          *actor.Pool
 	storageFailed func(error)
+	// drops are the tickets of drops not yet known durable, by label: a series_not_found
+	// for a label dropped a moment ago rests on its drop record and waits for it (R11).
+	drops     sync.Map // series.Label → storage.Ticket
+	dropCount atomic.Int64
 }
+
+// pruneDropsAt is how many remembered drops make the next drop forget those already durable.
+const pruneDropsAt = 64
 
 // New makes an empty catalog whose actors log to log.
 func New(log storage.Log, o Options) *Catalog {
@@ -69,7 +76,7 @@ func (c *Catalog) Pool() *actor.Pool { return c.pool }
 func (c *Catalog) Restore(states []storage.SeriesState) {
 	labels := make([]series.Label, 0, len(states))
 	for _, st := range states {
-		c.routes.Store(st.Label, c.pool.NewSeries(st.Label, st.Series, st.LastLSN))
+		c.routes.Store(st.Label, c.pool.NewSeries(st.Label, st.Series, st.LastLSN, storage.Ticket{}))
 		labels = append(labels, st.Label)
 	}
 	c.index.reset(labels)
@@ -91,8 +98,8 @@ func (c *Catalog) Lookup(l series.Label) (*actor.Series, bool) {
 func (c *Catalog) Create(l series.Label) (storage.Ticket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.routes.Load(l); ok {
-		return storage.Ticket{}, ErrSeriesExists
+	if s, ok := c.routes.Load(l); ok {
+		return s.(*actor.Series).Created(), ErrSeriesExists
 	}
 	if c.count.Load() >= int64(c.capacity) {
 		return storage.Ticket{}, ErrCatalogFull
@@ -105,9 +112,12 @@ func (c *Catalog) Create(l series.Label) (storage.Ticket, error) {
 		}
 		return storage.Ticket{}, actor.StorageFailed(err)
 	}
-	c.routes.Store(l, c.pool.NewSeries(l, nil, rec.LSN))
+	c.routes.Store(l, c.pool.NewSeries(l, nil, rec.LSN, t))
 	c.index.insert(l)
 	c.count.Add(1)
+	if _, ok := c.drops.LoadAndDelete(l); ok {
+		c.dropCount.Add(-1) // the create follows the drop in the log: it decides from now on
+	}
 	return t, nil
 }
 
@@ -120,7 +130,37 @@ func (c *Catalog) dropped(s *actor.Series) {
 		c.routes.Delete(s.Label())
 		c.index.remove(s.Label())
 		c.count.Add(-1)
+		if t := s.LastTicket(); !t.Ready() {
+			if _, loaded := c.drops.Swap(s.Label(), t); !loaded {
+				c.dropCount.Add(1)
+			}
+			c.pruneDrops()
+		}
 	}
+}
+
+// pruneDrops forgets the drops already durable once enough are remembered. Under mu.
+func (c *Catalog) pruneDrops() {
+	if c.dropCount.Load() < pruneDropsAt {
+		return
+	}
+	c.drops.Range(func(k, v any) bool {
+		if v.(storage.Ticket).Ready() {
+			c.drops.Delete(k)
+			c.dropCount.Add(-1)
+		}
+		return true
+	})
+}
+
+// NotFound is the ticket a series_not_found for l rests on: its drop's, while that drop is
+// not known durable, and the zero (resolved) ticket otherwise.
+func (c *Catalog) NotFound(l series.Label) storage.Ticket {
+	v, ok := c.drops.Load(l)
+	if !ok {
+		return storage.Ticket{}
+	}
+	return v.(storage.Ticket)
 }
 
 // List appends to dst the labels of live series >= start, ascending byte-wise, at most limit

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"syscall"
 	"testing"
 
@@ -14,14 +15,19 @@ import (
 )
 
 // TestR11_DiskFailure fills the disk (ENOSPC) and fails an fsync (EIO) under a running server:
-// the failing write is answered internal_error, later writes too, reads go on, and after a
-// restart every acknowledged point is there and the refused ones are not.
+// the failing write is answered internal_error, later writes too, reads go on and never show a
+// refused point, and after a restart every acknowledged point is there and the refused ones
+// are not.
 func TestR11_DiskFailure(t *testing.T) {
-	faults := map[string]func(*errorfs.FS){
-		"ENOSPC on write": func(fs *errorfs.FS) { fs.FailWriteAfter(0, syscall.ENOSPC) },
-		"EIO on fsync":    func(fs *errorfs.FS) { fs.FailSync(syscall.EIO) },
+	faults := map[string]struct {
+		inject  func(*errorfs.FS)
+		healthz int // a failed fsync leaves the log untrustworthy: kubelet must restart the pod
+	}{
+		"ENOSPC on write": {func(fs *errorfs.FS) { fs.FailWriteAfter(0, syscall.ENOSPC) }, http.StatusOK},
+		"EIO on fsync":    {func(fs *errorfs.FS) { fs.FailSync(syscall.EIO) }, http.StatusServiceUnavailable},
 	}
-	for name, inject := range faults {
+	for name, fault := range faults {
+		inject := fault.inject
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			fs := errorfs.Wrap(vfs.OS)
@@ -43,6 +49,16 @@ func TestR11_DiskFailure(t *testing.T) {
 			c.expect(c.call(protocol.OpDropSeries, series(l)), errAnswer(protocol.StatusInternalError))
 			for i := int64(1); i <= 100; i++ { // reads keep being served
 				c.expect(c.call(protocol.OpQueryPoint, queryP(l, i)), foundAnswer(float64(i)))
+			}
+			// and a refused write leaves no trace, before a restart as after it
+			c.expect(c.call(protocol.OpQueryPoint, queryP(l, 101)), notFoundAnswer)
+			if n, _, last := c.info(l); n != 100 || last != 100 {
+				t.Fatalf("SERIES_INFO after the refused writes: %d points, last %d; want 100 and 100", n, last)
+			}
+			for i := 0; i < 2; i++ {
+				if code, _ := get(t, "http://"+srv.HTTPAddr()+"/healthz"); code != fault.healthz {
+					t.Fatalf("/healthz answers %d after the fault, want %d", code, fault.healthz)
+				}
 			}
 			_, body := get(t, "http://"+srv.HTTPAddr()+"/metrics")
 			if !contains(body, "tau_storage_write_refusals_total 4") {

@@ -202,3 +202,15 @@ func (e *Engine) checkpointLocked() error { return e.catalog.Checkpoint(e.store)
 
 // Len is the number of live series.
 func (e *Engine) Len() int { return e.catalog.Len() }
+
+// StorageFailure is why the store refuses writes, nil while it takes them (or when the store
+// cannot tell). ErrFsyncFailed inside it means the log cannot be trusted until a restart.
+func (e *Engine) StorageFailure() error {
+	if f, ok := e.store.(interface{ Failure() error }); ok {
+		return f.Failure()
+	}
+	return nil
+}
+
+// ErrFsyncFailed is inside StorageFailure once an fsync of the log failed.
+var ErrFsyncFailed = storage.ErrFsyncFailed

@@ -73,6 +73,7 @@ func (e *Engine) send(l series.Label, m actor.Message, res *Result) {
 func (e *Engine) route(l series.Label, m actor.Message, res *Result) {
 	s, ok := e.catalog.Lookup(l)
 	if !ok {
+		res.r.Ticket = e.catalog.NotFound(l) // a drop a moment ago decided it: wait for it
 		res.fail(ErrSeriesNotFound)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/engine"
 )
@@ -70,28 +71,41 @@ func (s *Server) stopHTTP() {
 // health answers the probes: ready once storage is recovered and the listener accepts, until
 // shutdown begins; live while the worker pool makes progress on the work it has.
 type health struct {
-	pool       poolStats
-	stallLimit time.Duration
-	ready      atomic.Bool
+	pool        poolStats
+	log         *zap.Logger
+	stallLimit  time.Duration
+	ready       atomic.Bool
+	fsyncFailed atomic.Bool // said once
 
 	mu           sync.Mutex
 	lastProgress uint64
 	lastChange   time.Time
 }
 
-// poolStats is what liveness reads of the engine.
-type poolStats interface{ Stats() engine.Stats }
+// poolStats is what liveness reads of the engine: the pool's progress, and whether storage
+// still deserves trust.
+type poolStats interface {
+	Stats() engine.Stats
+	StorageFailure() error
+}
 
-func newHealth(p poolStats, stallLimit time.Duration) *health {
+func newHealth(p poolStats, log *zap.Logger, stallLimit time.Duration) *health {
 	if stallLimit <= 0 {
 		stallLimit = DefaultStallLimit
 	}
-	return &health{pool: p, stallLimit: stallLimit, lastChange: time.Now()}
+	return &health{pool: p, log: log, stallLimit: stallLimit, lastChange: time.Now()}
 }
 
 func (h *health) setReady(v bool) { h.ready.Store(v) }
 
 func (h *health) live() bool {
+	if err := h.pool.StorageFailure(); errors.Is(err, engine.ErrFsyncFailed) {
+		if h.fsyncFailed.CompareAndSwap(false, true) {
+			h.log.Error("an fsync of the log failed: /healthz answers 503 from now on, so the pod is restarted and recovery runs from what is on disk; reads are served until then",
+				zap.Error(err))
+		}
+		return false
+	}
 	st := h.pool.Stats()
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -106,7 +106,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 	if s.engine, err = s.openEngine(opts.Store, reg); err != nil {
 		return nil, err
 	}
-	s.health = newHealth(s.engine, opts.StallLimit)
+	s.health = newHealth(s.engine, log, opts.StallLimit)
 	if cfg.CertificateFile != "" {
 		s.certs = certwatch.New(cfg.CertificateFile, s.keeper, log, reg, certwatch.DefaultPoll)
 	}

@@ -114,6 +114,10 @@ func (d *Disk) Sync() error { return d.wal.Sync() }
 // series may still be read after Close (tests do), and the mappings go with the process.
 func (d *Disk) Close() error { return d.wal.Close() }
 
+// Failure is why the log refuses writes (wal.ErrFsyncFailed inside when an fsync failed), nil
+// while it takes them.
+func (d *Disk) Failure() error { return d.wal.Failure() }
+
 // LogBytes is the size of the live log segments: what a restart would replay. The server
 // checkpoints when it grows, so restart time and disk use stay bounded.
 func (d *Disk) LogBytes() int64 { return d.wal.Bytes() }

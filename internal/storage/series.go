@@ -59,6 +59,29 @@ func (s *Series) Append(ts int64, bits uint64) {
 	}
 }
 
+// TakeBack keeps the series' first n points and drops the rest: the points of writes the log
+// refused. Only memory holds those (a checkpoint syncs the log before it commits anything, so
+// it never commits a refused point), so only the in-memory chunks are rebuilt. It is rare: it
+// follows a failed write.
+func (s *Series) TakeBack(n int) {
+	keep := n - int(s.diskPoints)
+	if keep < 0 || keep >= s.mem.Len() {
+		return
+	}
+	mem := chunkenc.NewSeries()
+	i := 0
+	s.mem.Iterate(func(ts int64, bits uint64) bool {
+		if i == keep {
+			return false
+		}
+		mem.Append(ts, bits)
+		i++
+		return true
+	})
+	s.mem = mem
+	s.account(s.mem.Chunks())
+}
+
 // Len is the number of points held, expired ones included (Info counts only live ones).
 func (s *Series) Len() int { return int(s.diskPoints) + s.mem.Len() }
 

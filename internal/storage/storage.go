@@ -81,8 +81,9 @@ func ParseFsyncPolicy(s string) (FsyncPolicy, error) { return wal.ParseFsyncPoli
 
 // Errors of the log (package wal).
 var (
-	ErrLogFailed = wal.ErrLogFailed
-	ErrClosed    = wal.ErrClosed
+	ErrLogFailed   = wal.ErrLogFailed
+	ErrFsyncFailed = wal.ErrFsyncFailed
+	ErrClosed      = wal.ErrClosed
 )
 
 // Log is the durable sequence of mutations.

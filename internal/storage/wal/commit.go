@@ -194,10 +194,17 @@ func (l *Log) failLog(seq uint64, op string, err error) {
 	} else {
 		l.metrics.writeFailures.Inc()
 	}
+	cause := fmt.Errorf("%w: %s %s: %w", ErrLogFailed, op, l.seg.path, err)
+	if op == "fsync" {
+		cause = fmt.Errorf("%w: %w %s: %w", ErrLogFailed, ErrFsyncFailed, l.seg.path, err)
+	}
 	l.mu.Lock()
 	l.failed = true
+	if l.failure == nil {
+		l.failure = cause
+	}
 	l.mu.Unlock()
-	l.commits.fail(seq, fmt.Errorf("%w: %s %s: %w", ErrLogFailed, op, l.seg.path, err))
+	l.commits.fail(seq, cause)
 }
 
 // rotateIfFull starts a new segment when adding n bytes would take the open one past

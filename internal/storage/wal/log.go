@@ -71,6 +71,10 @@ type Options struct {
 // server restarts (the "fsyncgate" lesson). Reads keep being served from memory.
 var ErrLogFailed = errors.New("storage: write-ahead log failed; restart to resume writes")
 
+// ErrFsyncFailed is inside the failure of a log whose fsync failed: the kernel may have
+// dropped written data, so only a restart, and recovery from what is on disk, can be trusted.
+var ErrFsyncFailed = errors.New("fsync failed")
+
 // ErrClosed is returned by operations on a closed Log.
 var ErrClosed = errors.New("storage: closed")
 
@@ -97,6 +101,7 @@ type Log struct {
 	mu      sync.Mutex
 	state   logState
 	failed  bool   // a write or fsync failed: no more writes until restart
+	failure error  // why, the first time
 	lsn     uint64 // last assigned LSN
 	cur     *batch // the batch filling now
 	running bool   // the committer goroutine was started
@@ -326,6 +331,13 @@ func (l *Log) Close() error {
 		return err
 	}
 	return cerr
+}
+
+// Failure is why the log refuses writes, nil while it takes them.
+func (l *Log) Failure() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failure
 }
 
 // Bytes is the size of the live log segments: what a restart would replay.

@@ -34,3 +34,26 @@ func TestCheckerTellsLinearizableFromNot(t *testing.T) {
 		t.Fatalf("a lost write checked %v", got)
 	}
 }
+
+func TestSeriesModel(t *testing.T) {
+	in := func(ts int64) SeriesInput { return SeriesInput{Series: "s", Append: true, TS: ts} }
+	read := SeriesInput{Series: "s"}
+
+	ok := New()
+	ok.Call(0, in(5)).OkSeries(SeriesOutput{})
+	ok.Call(1, in(4)).OkSeries(SeriesOutput{OutOfOrder: true})
+	ok.Call(0, in(9)).SeriesOpUnknown() // never stored: fine
+	ok.Call(1, read).OkSeries(SeriesOutput{Last: 5})
+	if got := ok.CheckWith(SeriesModel, time.Minute); got != porcupine.Ok {
+		t.Fatalf("a linearizable history checked %v", got)
+	}
+
+	// The history: 574 in flight at the kill, 570 refused because of it, 574 gone.
+	lost := New()
+	lost.Call(0, in(574)).SeriesOpUnknown()
+	lost.Call(1, in(570)).OkSeries(SeriesOutput{OutOfOrder: true})
+	lost.Call(1, read).OkSeries(SeriesOutput{Last: 0})
+	if got := lost.CheckWith(SeriesModel, time.Minute); got != porcupine.Illegal {
+		t.Fatalf("a refusal resting on a lost point checked %v", got)
+	}
+}
