@@ -16,6 +16,7 @@ import (
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/memlimit"
 	"github.com/taudb/tau/internal/server"
+	"github.com/taudb/tau/internal/version"
 )
 
 // Exit codes: 2 for a configuration error (README.md, "Configuration"), 1 for a failure while
@@ -29,9 +30,13 @@ func main() { os.Exit(runMain(os.Args[1:])) }
 
 func runMain(args []string) int {
 	if len(args) > 0 {
-		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		switch args[0] {
+		case "-h", "--help", "help":
 			fmt.Println("tau-server takes no flags; it is configured by these environment variables:")
 			_ = config.Usage(os.Stdout)
+			return 0
+		case "-version", "--version", "version":
+			fmt.Println("tau-server " + version.Get().String())
 			return 0
 		}
 		fmt.Fprintf(os.Stderr, "tau-server: unexpected argument %q; configuration is by TAU_* environment variables (see --help)\n", args[0])
@@ -55,7 +60,9 @@ func runMain(args []string) int {
 }
 
 func serve(cfg config.Config, logger *zap.Logger) int {
-	logger.Info("starting tau-server", zap.Any("config", cfg.Effective()))
+	v := version.Get()
+	logger.Info("starting tau-server", zap.String("version", v.Version), zap.String("revision", v.Revision),
+		zap.Any("config", cfg.Effective()))
 	if cfg.UsesDevCertificate() {
 		logger.Warn("using the development certificate: set TAU_CERTIFICATE_FILE before exposing this server")
 	}

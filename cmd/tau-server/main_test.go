@@ -43,6 +43,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad second line", []string{"TAU_CERTIFICATE_FILE=" + badLine}, nil, 2, "is invalid: line 2: want 64 hex characters, got 50 characters"},
 		{"unknown argument", nil, []string{"--port=1"}, 2, "TAU_* environment"},
 		{"help", nil, []string{"--help"}, 0, "TAU_LISTEN_ADDRESS"},
+		{"version", nil, []string{"--version"}, 0, "tau-server "},
+		{"version word", nil, []string{"version"}, 0, " (revision "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,5 +84,30 @@ func TestSIGTERMExitsZero(t *testing.T) {
 	}
 	if strings.Contains(p.Log(), "000102030405") {
 		t.Fatal("the certificate appears in the log")
+	}
+}
+
+// TestMakeBuildStampsVersion builds both binaries the way a release is built (make build, with
+// the version given as the Makefile takes it) and checks that each prints what was stamped.
+func TestMakeBuildStampsVersion(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed")
+	}
+	bin := t.TempDir()
+	const ver, rev, date = "v9.8.7-test", "0123456789abcdef0123456789abcdef01234567", "2026-01-02T03:04:05Z"
+	cmd := exec.Command("make", "-s", "build", "BIN="+bin, "VERSION="+ver, "REVISION="+rev, "BUILD_DATE="+date)
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	for _, tc := range []struct{ bin, arg string }{{"tau-server", "--version"}, {"tau", "version"}} {
+		out, err := exec.Command(filepath.Join(bin, tc.bin), tc.arg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", tc.bin, tc.arg, err, out)
+		}
+		want := fmt.Sprintf("%s %s (revision %s, go", tc.bin, ver, rev)
+		if got := string(out); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, ", built "+date+")\n") {
+			t.Errorf("%s %s printed %q, want %q…, built %s)", tc.bin, tc.arg, got, want, date)
+		}
 	}
 }

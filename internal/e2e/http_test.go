@@ -21,8 +21,15 @@ import (
 	"github.com/taudb/tau/internal/server"
 	"github.com/taudb/tau/internal/server/servertest"
 	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/internal/version"
 	"github.com/taudb/tau/pkg/protocol"
 )
+
+// buildInfoLine is tau_build_info as /metrics shows it for this build (labels sorted).
+func buildInfoLine(v version.Info) string {
+	return fmt.Sprintf(`tau_build_info{build_date=%q,goversion=%q,revision=%q,version=%q} 1`,
+		v.BuildDate, v.GoVersion, v.Revision, v.Version)
+}
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -63,7 +70,7 @@ func TestMetricsExposition(t *testing.T) {
 		`tau_auth_connects_total{certificate="2",result="ok"} 0`,
 		`tau_auth_connects_total{certificate="none",result="auth_failed"} 0`,
 		`tau_auth_loaded_certificates 1`,
-		`tau_build_info{`,
+		buildInfoLine(version.Get()),
 		`go_goroutines`,
 		`process_open_fds`,
 	} {
