@@ -63,6 +63,7 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	v := version.Get()
 	logger.Info("starting tau-server", zap.String("version", v.Version), zap.String("revision", v.Revision),
 		zap.Any("config", cfg.Effective()))
+	warnUnknownVariables(logger, os.Environ())
 	if cfg.UsesDevCertificate() {
 		logger.Warn("using the development certificate: set TAU_CERTIFICATE_FILE before exposing this server")
 	}
@@ -90,6 +91,14 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	}
 	logger.Info("stopped")
 	return 0
+}
+
+// warnUnknownVariables names each TAU_* variable the server does not read (a typo passes
+// silently otherwise), with the known one it is closest to; never its value.
+func warnUnknownVariables(logger *zap.Logger, environ []string) {
+	for _, u := range config.UnknownVariables(environ) {
+		logger.Warn("unknown TAU_* variable ignored", zap.String("variable", u.Name), zap.String("nearest_known", u.Nearest))
+	}
 }
 
 // signalActor ends the group with run.SignalError on the first signal on sigs, as

@@ -111,3 +111,28 @@ func TestMakeBuildStampsVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownVariablesWarned: a misspelt variable is warned about at start, naming the one
+// meant, and not its value; Kubernetes service links are never mentioned.
+func TestUnknownVariablesWarned(t *testing.T) {
+	secret := strings.Repeat("5e", 32)
+	p := tauproc.Start(t, tauproc.Options{Env: []string{
+		"TAU_LISTN_ADDRESS=0.0.0.0:7701", "TAU_CERTIFICAT=" + secret,
+		"TAU_PORT=tcp://10.0.0.1:7701", "TAU_PORT_7701_TCP_ADDR=10.0.0.1", "TAU_SERVICE_HOST=10.0.0.1",
+		"TAU_SERVICE_PORT_HTTP=7702", "TAU_HEADLESS_PORT=tcp://10.0.0.2:7701",
+	}})
+	got := map[string]any{}
+	for _, e := range p.Entries("unknown TAU_* variable ignored") {
+		if e["level"] != "warn" {
+			t.Errorf("logged at %v, want warn: %v", e["level"], e)
+		}
+		got[fmt.Sprint(e["variable"])] = e["nearest_known"]
+	}
+	want := map[string]any{"TAU_LISTN_ADDRESS": "TAU_LISTEN_ADDRESS", "TAU_CERTIFICAT": "TAU_CERTIFICATE"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("warned about %v, want %v; log:\n%s", got, want, p.Log())
+	}
+	if strings.Contains(p.Log(), secret[:16]) || strings.Contains(p.Log(), "10.0.0.") {
+		t.Errorf("a value reached the log:\n%s", p.Log())
+	}
+}
