@@ -55,6 +55,9 @@ type Engine struct {
 	catalog *catalog.Catalog
 	lenses  *lens.Registry
 
+	events   *events
+	capacity int // most series, as refusals log it
+
 	recovered chan struct{} // closed once Recover has succeeded
 	inline    bool          // run an idle actor on the caller's goroutine (Options.Queued unset)
 
@@ -92,13 +95,17 @@ func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error
 		}
 		return nil, err
 	}
-	e := &Engine{log: log, store: store, lenses: lenses, recovered: make(chan struct{}), inline: !o.Queued}
+	e := &Engine{log: log, store: store, lenses: lenses, recovered: make(chan struct{}), inline: !o.Queued,
+		events: newEvents(reg), capacity: o.Capacity}
 	e.catalog = catalog.New(store, catalog.Options{
 		Capacity: o.Capacity, Workers: o.Workers, MailboxCapacity: o.MailboxCapacity,
 		MaxConnections: o.MaxCallers, StorageFailed: o.StorageFailed, Enqueued: o.Enqueued,
 		Retention: o.Retention,
 	})
 	registerMetrics(reg, e, o.Capacity, lenses.Capacity())
+	if reg != nil && o.Dir != "" {
+		reg.MustRegister(newDiskCollector(o.Dir))
+	}
 	return e, nil
 }
 
@@ -142,8 +149,8 @@ func (e *Engine) Stop() {
 	e.checkpointMu.Lock()
 	defer e.checkpointMu.Unlock()
 	if e.isRecovered() && !e.stopped {
-		if err := e.checkpointLocked(); err != nil {
-			e.log.Warn("final checkpoint failed; the log will be replayed at next start", zap.Error(err))
+		if err := e.catalog.Checkpoint(e.store); err != nil {
+			e.checkpointFailed(err, true)
 		}
 	}
 	e.stopped = true
@@ -169,10 +176,12 @@ func (e *Engine) Checkpoint() error {
 	if e.stopped {
 		return ErrStopped
 	}
-	return e.checkpointLocked()
+	if err := e.catalog.Checkpoint(e.store); err != nil {
+		e.checkpointFailed(err, false)
+		return err
+	}
+	return nil
 }
-
-func (e *Engine) checkpointLocked() error { return e.catalog.Checkpoint(e.store) }
 
 // Len is the number of live series.
 func (e *Engine) Len() int { return e.catalog.Len() }
