@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/taudb/tau/internal/testenv/tauproc"
 )
@@ -76,7 +75,7 @@ func TestExitCodes(t *testing.T) {
 
 func TestSIGTERMExitsZero(t *testing.T) {
 	p := tauproc.Start(t, tauproc.Options{})
-	if code := p.Stop(time.Minute); code != 0 {
+	if code := p.Stop(tauproc.UntilHang); code != 0 {
 		t.Fatalf("exit %d after SIGTERM; log:\n%s", code, p.Log())
 	}
 	if len(p.Entries("stopped")) != 1 {

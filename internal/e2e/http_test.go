@@ -117,13 +117,7 @@ func TestProbesFollowShutdown(t *testing.T) {
 
 func waitStatus(t *testing.T, url string, want int) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
-		if code, _ := get(t, url); code == want {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%s never answered %d", url, want)
+	waitUntil(t, fmt.Sprintf("%s answering %d", url, want), func() bool { code, _ := get(t, url); return code == want })
 }
 
 // TestCertificateRotation swaps a kubelet-style Secret mount: new CONNECTs use the new
@@ -159,19 +153,15 @@ func TestCertificateRotation(t *testing.T) {
 
 	// The watcher starts beside the listener and may not watch yet: rotate again (as kubelet
 	// would on its next sync) until a new CONNECT is accepted.
-	for i := 0; ; i++ {
-		if i%20 == 0 {
-			mount(fmt.Sprintf("..v2-%d", i), []byte(hex.EncodeToString(newCert)))
+	tries := 0
+	waitUntil(t, "the new certificate accepted", func() bool {
+		if tries%20 == 0 {
+			mount(fmt.Sprintf("..v2-%d", tries), []byte(hex.EncodeToString(newCert)))
 		}
+		tries++
 		c := dial(t, srv.Addr())
-		if got := c.call(protocol.OpConnect, newCert); got.op == protocol.OpOK {
-			break
-		}
-		if i > 1000 {
-			t.Fatal("new certificate never accepted")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return c.call(protocol.OpConnect, newCert).op == protocol.OpOK
+	})
 	old := dial(t, srv.Addr())
 	old.expect(old.call(protocol.OpConnect, oldCert), errAnswer(protocol.StatusAuthFailed))
 	held.expectOpen() // sessions authenticated before the rotation stay
@@ -184,13 +174,10 @@ func TestCertificateRotation(t *testing.T) {
 
 func waitMetric(t *testing.T, url, line string) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
-		if _, body := get(t, url); strings.Contains(body, line) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("metric %q never appeared", line)
+	waitUntil(t, fmt.Sprintf("metric %q appearing", line), func() bool {
+		_, body := get(t, url)
+		return strings.Contains(body, line)
+	})
 }
 
 // TestLivenessFailsWhenWorkersStall stalls the only worker inside one series' storage call
