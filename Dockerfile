@@ -32,9 +32,6 @@ ARG GOSUMDB=sum.golang.org
 ARG GOFLAGS=
 ARG TARGETOS
 ARG TARGETARCH
-ARG VERSION=devel
-ARG REVISION=unknown
-ARG BUILD_DATE=unknown
 ENV CGO_ENABLED=0 \
     GOTOOLCHAIN=local \
     GOCACHE=/root/.cache/go-build
@@ -45,6 +42,10 @@ COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 
 COPY . .
+# Declared here, after the module layer: a new version must not invalidate that cache.
+ARG VERSION=devel
+ARG REVISION=unknown
+ARG BUILD_DATE=unknown
 # The Go build cache lives in a cache mount, so an edit rebuilds only what it touches.
 RUN --mount=type=cache,target=/root/.cache/go-build \
     GOOS="${TARGETOS:-linux}" GOARCH="${TARGETARCH}" \
