@@ -1,11 +1,21 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/server"
+	"github.com/taudb/tau/internal/server/servertest"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -50,5 +60,46 @@ func TestAlertRulesUseServerMetrics(t *testing.T) {
 	}
 	if len(read) < 10 {
 		t.Fatalf("the alerts read only %d tau_ metrics (%v): the file's format changed?", len(read), read)
+	}
+}
+
+// TestR10_CatalogFullCountedAndLogged: CREATE_SERIES into a full catalog is answered
+// internal_error, each refusal is counted in tau_catalog_full_refusals_total (what
+// TauCatalogFullRefusing fires on), and a flood of them is logged once, at warn.
+func TestR10_CatalogFullCountedAndLogged(t *testing.T) {
+	cfg := config.Default()
+	cfg.CatalogCapacity = 1
+	core, logs := observer.New(zap.DebugLevel)
+	reg := prometheus.NewRegistry()
+	cfg.ListenAddress, cfg.HTTPAddress, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	srv, err := server.New(cfg, zap.New(core), reg, servertest.MemoryStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- srv.Run(stop) }()
+	defer func() {
+		close(stop)
+		if err := <-done; err != nil {
+			t.Errorf("server stopped with %v", err)
+		}
+	}()
+	waitStatus(t, "http://"+srv.HTTPAddr()+"/readyz", http.StatusOK)
+	c := connect(t, srv.Addr())
+	c.expect(c.call(protocol.OpCreateSeries, series(label("only"))), okAnswer)
+	const refused = 50
+	began := time.Now()
+	for i := range refused {
+		c.expect(c.call(protocol.OpCreateSeries, series(label(fmt.Sprintf("more-%d", i)))), errAnswer(protocol.StatusInternalError))
+	}
+	c.expectOpen()
+	_, body := get(t, "http://"+srv.HTTPAddr()+"/metrics")
+	if want := fmt.Sprintf("tau_catalog_full_refusals_total %d\n", refused); !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %q:\n%s", want, grepLines(body, "tau_catalog"))
+	}
+	// One line a minute at most: one, unless a loaded machine took minutes over the loop.
+	most := 1 + int(time.Since(began)/time.Minute)
+	if n := logs.FilterLevelExact(zap.WarnLevel).FilterMessageSnippet("catalog full").Len(); n < 1 || n > most {
+		t.Errorf("%d warn lines for %d refusals, want 1 to %d: %v", n, refused, most, logs.All())
 	}
 }
