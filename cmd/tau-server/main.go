@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/oklog/run"
@@ -47,7 +48,7 @@ func runMain(args []string) int {
 		_, err = cfg.LoadCertificates() // an unreadable or invalid certificate file is a config error too
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error())
+		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error()+unknownHint(os.Environ()))
 		return exitConfig
 	}
 	logger, err := newLogger(cfg)
@@ -99,6 +100,20 @@ func warnUnknownVariables(logger *zap.Logger, environ []string) {
 	for _, u := range config.UnknownVariables(environ) {
 		logger.Warn("unknown TAU_* variable ignored", zap.String("variable", u.Name), zap.String("nearest_known", u.Nearest))
 	}
+}
+
+// unknownHint ends a configuration error's line with the unknown TAU_* variables, since a typo
+// is often its cause (TAU_CERTIFICATE_FIEL leaves the certificate unset): "" when there are
+// none. The error stays one line.
+func unknownHint(environ []string) string {
+	var parts []string
+	for _, u := range config.UnknownVariables(environ) {
+		parts = append(parts, u.Name+" (nearest known: "+u.Nearest+")")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; unknown variables, ignored: " + strings.Join(parts, ", ")
 }
 
 // signalActor ends the group with run.SignalError on the first signal on sigs, as

@@ -36,6 +36,8 @@ func TestExitCodes(t *testing.T) {
 		{"negative retention", []string{"TAU_RETENTION=-1d"}, nil, 2, `TAU_RETENTION="-1d" is invalid: it is negative`},
 		{"both certificates", []string{"TAU_CERTIFICATE=" + strings.Repeat("ab", 32), "TAU_CERTIFICATE_FILE=/c"}, nil, 2, "both set"},
 		{"dev certificate off loopback", []string{"TAU_LISTEN_ADDRESS=0.0.0.0:0"}, nil, 2, "not a loopback address"},
+		{"a typo behind a config error", []string{"TAU_LISTEN_ADDRESS=0.0.0.0:0", "TAU_CERTIFICATE_FIEL=/c", "TAU_PORT=tcp://10.0.0.1:7701"}, nil, 2,
+			"set TAU_CERTIFICATE_FILE or TAU_CERTIFICATE; unknown variables, ignored: TAU_CERTIFICATE_FIEL (nearest known: TAU_CERTIFICATE_FILE)\n"},
 		{"missing certificate file", []string{"TAU_CERTIFICATE_FILE=/nonexistent/cert"}, nil, 2, "cannot be read"},
 		{"bad second certificate", []string{"TAU_CERTIFICATE=" + a + "," + b[:63] + "z"}, nil, 2, "TAU_CERTIFICATE is invalid: entry 2: want 64 hex characters, found a non-hex character"},
 		{"nine certificates", []string{"TAU_CERTIFICATE=" + strings.Join(nine, ",")}, nil, 2, "TAU_CERTIFICATE is invalid: 9 certificates: at most 8 are accepted"},
