@@ -149,9 +149,7 @@ func (e *Engine) Stop() {
 	e.checkpointMu.Lock()
 	defer e.checkpointMu.Unlock()
 	if e.isRecovered() && !e.stopped {
-		if err := e.catalog.Checkpoint(e.store); err != nil {
-			e.checkpointFailed(err, true)
-		}
+		_ = e.checkpointLocked(true) // a failure is counted and logged; the log is replayed at next start
 	}
 	e.stopped = true
 	e.catalog.Pool().Stop()
@@ -176,11 +174,16 @@ func (e *Engine) Checkpoint() error {
 	if e.stopped {
 		return ErrStopped
 	}
-	if err := e.catalog.Checkpoint(e.store); err != nil {
-		e.checkpointFailed(err, false)
-		return err
+	return e.checkpointLocked(false)
+}
+
+// checkpointLocked writes the checkpoint under checkpointMu; a failure is counted and logged.
+func (e *Engine) checkpointLocked(final bool) error {
+	err := e.catalog.Checkpoint(e.store)
+	if err != nil {
+		e.checkpointFailed(err, final)
 	}
-	return nil
+	return err
 }
 
 // Len is the number of live series.
