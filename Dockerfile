@@ -12,6 +12,11 @@
 # Both base images are build args so an air-gapped build can point them at a local mirror (or at
 # the stand-ins that hack/image/test-image.sh builds): --build-arg GO_IMAGE=... BASE_IMAGE=...
 # GOPROXY, GOSUMDB and GOFLAGS are build args too, passed to `go mod download` and `go build`.
+# VERSION, REVISION and BUILD_DATE are stamped into both binaries (tau-server --version,
+# tau_build_info): .dockerignore keeps .git out of the context, so the build cannot ask git
+# itself. `make image` and hack/image/test-image.sh pass them from `git describe`:
+#   --build-arg VERSION=$(git describe --tags --always --dirty) \
+#   --build-arg REVISION=$(git rev-parse HEAD) --build-arg BUILD_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 # Works with BuildKit (docker build / buildx) and with podman/buildah; no registry is named
 # besides the two defaults below.
 
@@ -37,16 +42,30 @@ COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 
 COPY . .
+# Declared here, after the module layer: a new version must not invalidate that cache.
+ARG VERSION=devel
+ARG REVISION=unknown
+ARG BUILD_DATE=unknown
 # The Go build cache lives in a cache mount, so an edit rebuilds only what it touches.
 RUN --mount=type=cache,target=/root/.cache/go-build \
     GOOS="${TARGETOS:-linux}" GOARCH="${TARGETARCH}" \
-    go build -trimpath -ldflags "-s -w" -o /out/usr/local/bin/ ./cmd/tau-server ./cmd/tau \
+    go build -trimpath -o /out/usr/local/bin/ -ldflags "-s -w \
+      -X github.com/taudb/tau/internal/version.version=${VERSION} \
+      -X github.com/taudb/tau/internal/version.revision=${REVISION} \
+      -X github.com/taudb/tau/internal/version.buildDate=${BUILD_DATE}" \
+      ./cmd/tau-server ./cmd/tau \
  && mkdir -p /out/var-lib/tau \
  && chmod 0755 /out/var-lib/tau
 
 # ---- runtime: distroless static, nonroot (uid/gid 65532) ------------------------------------
 FROM ${BASE_IMAGE}
+ARG VERSION=devel
+ARG REVISION=unknown
+ARG BUILD_DATE=unknown
 LABEL org.opencontainers.image.title="tau" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${BUILD_DATE}" \
       org.opencontainers.image.description="Tau time-series database server (tau-server) and CLI (tau)" \
       org.opencontainers.image.source="https://github.com/taudb/tau"
 

@@ -7,6 +7,16 @@ TOOLS_BIN := $(CURDIR)/.tools/bin
 FUZZTIME  ?= 60s
 export PATH := $(TOOLS_BIN):$(PATH)
 
+# What `--version`, `tau version` and tau_build_info say (internal/version): git describe of
+# the checkout, its commit, and the build time in UTC (SOURCE_DATE_EPOCH when set, for
+# reproducible builds). Override any of them: make build VERSION=v0.2.0.
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/taudb/tau/internal/version
+LDFLAGS     := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).revision=$(REVISION) \
+	-X $(VERSION_PKG).buildDate=$(BUILD_DATE)
+
 .DEFAULT_GOAL := help
 
 .PHONY: help
@@ -15,11 +25,11 @@ help: ## List the targets
 
 .PHONY: build
 build: ## Build tau-server and the tau CLI into ./bin
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 .PHONY: run
 run: ## Run the server on 127.0.0.1:7701 (HTTP 127.0.0.1:7702) with the dev certificate and ./data
-	$(GO) build -o $(BIN)/tau-server ./cmd/tau-server
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/tau-server ./cmd/tau-server
 	TAU_LOG_FORMAT=$${TAU_LOG_FORMAT:-console} TAU_DATA_DIR=$${TAU_DATA_DIR:-data} exec $(BIN)/tau-server
 
 .PHONY: test

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/oklog/run"
@@ -17,6 +18,7 @@ import (
 	"github.com/taudb/tau/internal/dirlock"
 	"github.com/taudb/tau/internal/memlimit"
 	"github.com/taudb/tau/internal/server"
+	"github.com/taudb/tau/internal/version"
 )
 
 // Exit codes: 2 for a configuration error (README.md, "Configuration"), a data directory
@@ -30,9 +32,13 @@ func main() { os.Exit(runMain(os.Args[1:])) }
 
 func runMain(args []string) int {
 	if len(args) > 0 {
-		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		switch args[0] {
+		case "-h", "--help", "help":
 			fmt.Println("tau-server takes no flags; it is configured by these environment variables:")
 			_ = config.Usage(os.Stdout)
+			return 0
+		case "-version", "--version", "version":
+			fmt.Println("tau-server " + version.Get().String())
 			return 0
 		}
 		fmt.Fprintf(os.Stderr, "tau-server: unexpected argument %q; configuration is by TAU_* environment variables (see --help)\n", args[0])
@@ -43,7 +49,7 @@ func runMain(args []string) int {
 		_, err = cfg.LoadCertificates() // an unreadable or invalid certificate file is a config error too
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error())
+		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error()+unknownHint(os.Environ()))
 		return exitConfig
 	}
 	logger, err := newLogger(cfg)
@@ -56,7 +62,10 @@ func runMain(args []string) int {
 }
 
 func serve(cfg config.Config, logger *zap.Logger) int {
-	logger.Info("starting tau-server", zap.Any("config", cfg.Effective()))
+	v := version.Get()
+	logger.Info("starting tau-server", zap.String("version", v.Version), zap.String("revision", v.Revision),
+		zap.Any("config", cfg.Effective()))
+	warnUnknownVariables(logger, os.Environ())
 	if cfg.UsesDevCertificate() {
 		logger.Warn("using the development certificate: set TAU_CERTIFICATE_FILE before exposing this server")
 	}
@@ -88,6 +97,28 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	}
 	logger.Info("stopped")
 	return 0
+}
+
+// warnUnknownVariables names each TAU_* variable the server does not read (a typo passes
+// silently otherwise), with the known one it is closest to; never its value.
+func warnUnknownVariables(logger *zap.Logger, environ []string) {
+	for _, u := range config.UnknownVariables(environ) {
+		logger.Warn("unknown TAU_* variable ignored", zap.String("variable", u.Name), zap.String("nearest_known", u.Nearest))
+	}
+}
+
+// unknownHint ends a configuration error's line with the unknown TAU_* variables, since a typo
+// is often its cause (TAU_CERTIFICATE_FIEL leaves the certificate unset): "" when there are
+// none. The error stays one line.
+func unknownHint(environ []string) string {
+	var parts []string
+	for _, u := range config.UnknownVariables(environ) {
+		parts = append(parts, u.Name+" (nearest known: "+u.Nearest+")")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; unknown variables, ignored: " + strings.Join(parts, ", ")
 }
 
 // signalActor ends the group with run.SignalError on the first signal on sigs, as

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/taudb/tau/internal/testenv/tauproc"
 )
@@ -37,12 +36,16 @@ func TestExitCodes(t *testing.T) {
 		{"negative retention", []string{"TAU_RETENTION=-1d"}, nil, 2, `TAU_RETENTION="-1d" is invalid: it is negative`},
 		{"both certificates", []string{"TAU_CERTIFICATE=" + strings.Repeat("ab", 32), "TAU_CERTIFICATE_FILE=/c"}, nil, 2, "both set"},
 		{"dev certificate off loopback", []string{"TAU_LISTEN_ADDRESS=0.0.0.0:0"}, nil, 2, "not a loopback address"},
+		{"a typo behind a config error", []string{"TAU_LISTEN_ADDRESS=0.0.0.0:0", "TAU_CERTIFICATE_FIEL=/c", "TAU_PORT=tcp://10.0.0.1:7701"}, nil, 2,
+			"set TAU_CERTIFICATE_FILE or TAU_CERTIFICATE; unknown variables, ignored: TAU_CERTIFICATE_FIEL (nearest known: TAU_CERTIFICATE_FILE)\n"},
 		{"missing certificate file", []string{"TAU_CERTIFICATE_FILE=/nonexistent/cert"}, nil, 2, "cannot be read"},
 		{"bad second certificate", []string{"TAU_CERTIFICATE=" + a + "," + b[:63] + "z"}, nil, 2, "TAU_CERTIFICATE is invalid: entry 2: want 64 hex characters, found a non-hex character"},
 		{"nine certificates", []string{"TAU_CERTIFICATE=" + strings.Join(nine, ",")}, nil, 2, "TAU_CERTIFICATE is invalid: 9 certificates: at most 8 are accepted"},
 		{"bad second line", []string{"TAU_CERTIFICATE_FILE=" + badLine}, nil, 2, "is invalid: line 2: want 64 hex characters, got 50 characters"},
 		{"unknown argument", nil, []string{"--port=1"}, 2, "TAU_* environment"},
 		{"help", nil, []string{"--help"}, 0, "TAU_LISTEN_ADDRESS"},
+		{"version", nil, []string{"--version"}, 0, "tau-server "},
+		{"version word", nil, []string{"version"}, 0, " (revision "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,7 +77,7 @@ func TestExitCodes(t *testing.T) {
 
 func TestSIGTERMExitsZero(t *testing.T) {
 	p := tauproc.Start(t, tauproc.Options{})
-	if code := p.Stop(time.Minute); code != 0 {
+	if code := p.Stop(tauproc.UntilHang); code != 0 {
 		t.Fatalf("exit %d after SIGTERM; log:\n%s", code, p.Log())
 	}
 	if len(p.Entries("stopped")) != 1 {
@@ -82,5 +85,55 @@ func TestSIGTERMExitsZero(t *testing.T) {
 	}
 	if strings.Contains(p.Log(), "000102030405") {
 		t.Fatal("the certificate appears in the log")
+	}
+}
+
+// TestMakeBuildStampsVersion builds both binaries the way a release is built (make build, with
+// the version given as the Makefile takes it) and checks that each prints what was stamped.
+func TestMakeBuildStampsVersion(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed")
+	}
+	bin := t.TempDir()
+	const ver, rev, date = "v9.8.7-test", "0123456789abcdef0123456789abcdef01234567", "2026-01-02T03:04:05Z"
+	cmd := exec.Command("make", "-s", "build", "BIN="+bin, "VERSION="+ver, "REVISION="+rev, "BUILD_DATE="+date)
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	for _, tc := range []struct{ bin, arg string }{{"tau-server", "--version"}, {"tau", "version"}} {
+		out, err := exec.Command(filepath.Join(bin, tc.bin), tc.arg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", tc.bin, tc.arg, err, out)
+		}
+		want := fmt.Sprintf("%s %s (revision %s, go", tc.bin, ver, rev)
+		if got := string(out); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, ", built "+date+")\n") {
+			t.Errorf("%s %s printed %q, want %q…, built %s)", tc.bin, tc.arg, got, want, date)
+		}
+	}
+}
+
+// TestUnknownVariablesWarned: a misspelt variable is warned about at start, naming the one
+// meant, and not its value; Kubernetes service links are never mentioned.
+func TestUnknownVariablesWarned(t *testing.T) {
+	secret := strings.Repeat("5e", 32)
+	p := tauproc.Start(t, tauproc.Options{Env: []string{
+		"TAU_LISTN_ADDRESS=0.0.0.0:7701", "TAU_CERTIFICAT=" + secret,
+		"TAU_PORT=tcp://10.0.0.1:7701", "TAU_PORT_7701_TCP_ADDR=10.0.0.1", "TAU_SERVICE_HOST=10.0.0.1",
+		"TAU_SERVICE_PORT_HTTP=7702", "TAU_HEADLESS_PORT=tcp://10.0.0.2:7701",
+	}})
+	got := map[string]any{}
+	for _, e := range p.Entries("unknown TAU_* variable ignored") {
+		if e["level"] != "warn" {
+			t.Errorf("logged at %v, want warn: %v", e["level"], e)
+		}
+		got[fmt.Sprint(e["variable"])] = e["nearest_known"]
+	}
+	want := map[string]any{"TAU_LISTN_ADDRESS": "TAU_LISTEN_ADDRESS", "TAU_CERTIFICAT": "TAU_CERTIFICATE"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("warned about %v, want %v; log:\n%s", got, want, p.Log())
+	}
+	if strings.Contains(p.Log(), secret[:16]) || strings.Contains(p.Log(), "10.0.0.") {
+		t.Errorf("a value reached the log:\n%s", p.Log())
 	}
 }

@@ -55,6 +55,7 @@ Commands:
   lens drop LENS            remove a lens
   lens list                 print every lens label
   bench [flags]             load test (tau bench -h for its flags)
+  version                   print this build's version, revision, Go version and build date
   help                      this text
 
 LABEL is a name of at most 32 bytes (zero-padded), or hex:<64 hex digits> for raw bytes.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/taudb/tau/internal/server/servertest"
+	"github.com/taudb/tau/internal/version"
 	"github.com/taudb/tau/pkg/client/clienttest"
 )
 
@@ -88,6 +89,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frob"}, `unknown command "frob"`},
 		{[]string{"create"}, "create wants LABEL, got 0 arguments"},
 		{[]string{"ping", "extra"}, "ping takes no arguments"},
+		{[]string{"version", "extra"}, "version takes no arguments"},
 		{[]string{"create", long}, "33 bytes; at most 32 fit"},
 		{[]string{"create", "hex:12"}, "want hex: and 64 hex digits"},
 		{[]string{"append", "cpu", "yesterday", "1"}, `timestamp "yesterday"`},
@@ -137,6 +139,13 @@ func TestHelp(t *testing.T) {
 	}
 	c.expect(exitOK, "Usage: tau append [flags] LABEL TS VALUE", "", "append", "-h")
 	c.expect(exitOK, "pipeline depth", "", "bench", "-h")
+}
+
+// TestVersion: tau version needs no server and prints this build (a test binary is not
+// stamped; cmd/tau-server's TestMakeBuildStampsVersion checks a stamped one).
+func TestVersion(t *testing.T) {
+	c := &cli{t: t, env: map[string]string{"TAU_LISTEN_ADDRESS": "127.0.0.1:1"}}
+	c.expect(exitOK, "tau "+version.Get().String()+"\n", "", "version")
 }
 
 // Values go through the CLI with their exact bits; labels may be raw bytes.

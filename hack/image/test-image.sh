@@ -23,6 +23,8 @@
 #   TAU_IMAGE_CACHE_DIR   where the debootstrap tarball is kept     (<repo>/.tools/image)
 #   TAU_IMAGE_MIRROR      Debian mirror for debootstrap             (the one apt uses)
 #   TAU_TEST_KEEP=1       leave the container running for a look (removed otherwise)
+#   VERSION, REVISION, BUILD_DATE  stamped into the binaries (make test-image passes the
+#                         Makefile's; default: git describe, git rev-parse HEAD, now)
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -213,7 +215,11 @@ go mod download || die "go mod download on the host"
 MODPROXY="$(go env GOMODCACHE)/cache/download"
 mkdir -p "$MODPROXY"
 
-log "podman build -t $IMAGE (GO_IMAGE=$GO_IMAGE BASE_IMAGE=$BASE_IMAGE)"
+# .dockerignore keeps .git out of the build context: the version comes in as build args.
+VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo devel)}
+REVISION=${REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+BUILD_DATE=${BUILD_DATE:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
+log "podman build -t $IMAGE (GO_IMAGE=$GO_IMAGE BASE_IMAGE=$BASE_IMAGE VERSION=$VERSION)"
 old_id=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 start=$SECONDS
 # --layers=false: no intermediate images left behind per source change (the Go build cache
@@ -223,6 +229,7 @@ if ! podman build "${BUILD_FLAGS[@]}" --layers=false -f Dockerfile \
 	--build-arg GOPROXY=file:///goproxy --build-arg GOSUMDB=off \
 	--build-arg GOFLAGS="$(go env GOFLAGS)" \
 	--build-arg TARGETOS=linux --build-arg TARGETARCH="$(go env GOARCH)" \
+	--build-arg VERSION="$VERSION" --build-arg REVISION="$REVISION" --build-arg BUILD_DATE="$BUILD_DATE" \
 	--volume "$MODPROXY:/goproxy:ro" \
 	-t "$IMAGE" . >"$WORK/build.log" 2>&1; then
 	tail -n 40 "$WORK/build.log"
@@ -329,6 +336,9 @@ output_has() { # output_has WANT CMD...: CMD succeeds and prints WANT
 	grep -qF -- "$want" <<<"$out"
 }
 check "tau ping (inside)" output_has PONG tau_in ping
+check "tau version (inside) says $VERSION ($REVISION)" output_has "tau $VERSION (revision $REVISION," tau_in version
+check "tau-server --version (inside) says $VERSION" output_has "tau-server $VERSION (revision $REVISION," \
+	podman exec "$CONTAINER" tau-server --version
 check "tau create (inside)" tau_in create cli.temp
 check "tau append (inside)" tau_in append cli.temp 1700000000000 21.25
 check "tau query (inside) finds the point" output_has 21.25 tau_in query cli.temp 1700000000000
@@ -352,6 +362,7 @@ fi
 
 metrics=$(curl -fsS -m 5 "http://127.0.0.1:$HTTP_PORT/metrics" || true)
 check "/metrics answers with tau_ metrics ($(grep -c '^tau_' <<<"$metrics" || true) samples)" grep -q '^tau_' <<<"$metrics"
+check "tau_build_info says version $VERSION" grep -qF "version=\"$VERSION\"" <<<"$(grep '^tau_build_info' <<<"$metrics")"
 
 # SIGTERM: a clean stop exits 0 (the server's own shutdown timeout is 20s; give it 30).
 log "podman stop (SIGTERM)"

@@ -25,7 +25,11 @@ up() {
 	if ! kind get clusters | grep -qx "$cluster"; then
 		kind create cluster --name "$cluster" --wait 120s
 	fi
-	docker build -t "$image" -f "$dockerfile" "$root"
+	# .dockerignore keeps .git out of the context: the version goes in as build args.
+	docker build -t "$image" -f "$dockerfile" \
+		--build-arg VERSION="$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo devel)" \
+		--build-arg REVISION="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)" \
+		--build-arg BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$root"
 	kind load docker-image "$image" --name "$cluster"
 	# The namespace enforces Pod Security "restricted", as the tests do.
 	"$kubectl" --context "$ctx" create namespace "$ns" --dry-run=client -o yaml |
@@ -34,6 +38,7 @@ up() {
 		pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/warn=restricted
 	"$helm" --kube-context "$ctx" upgrade --install tau "$root/charts/tau" --namespace "$ns" \
 		--set image.repository="${image%:*}" --set image.tag="${image##*:}" --set image.pullPolicy=Never \
+		--set certificate.generate=true \
 		--wait --timeout 5m
 	"$helm" --kube-context "$ctx" test tau --namespace "$ns" --logs
 }

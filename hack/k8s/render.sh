@@ -22,9 +22,9 @@ kustomize="$(pick KUSTOMIZE kustomize)"
 
 mkdir -p "$out"
 chart="$root/charts/tau"
-"$helm" lint --strict "$chart"
+"$helm" lint --strict "$chart" --set certificate.generate=true
 "$helm" lint --strict "$chart" --values "$chart/ci/full-values.yaml"
-"$helm" template tau "$chart" --namespace tau >"$out/chart-defaults.yaml"
+"$helm" template tau "$chart" --namespace tau --set certificate.generate=true >"$out/chart-defaults.yaml"
 "$helm" template tau "$chart" --namespace tau --values "$chart/ci/full-values.yaml" >"$out/chart-full.yaml"
 if [ -n "$kustomize" ]; then
 	"$kustomize" build "$root/deploy" >"$out/deploy.yaml"

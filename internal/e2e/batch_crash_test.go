@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"math"
 	"math/rand"
@@ -158,7 +157,7 @@ func (m *batchModel) verify(t *testing.T, addr string, round int) int {
 	if !m.created {
 		return 0 // its CREATE may or may not have been answered before the kill
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := hangContext(t)
 	defer cancel()
 	c, err := client.Dial(ctx, addr, protocol.DevCertificate, nil)
 	if err != nil {

@@ -49,7 +49,7 @@ func TestR11_SIGKILLLosesNothingAcknowledged(t *testing.T) {
 		}
 		time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
 		if round%2 == 1 {
-			if code := p.Stop(time.Minute); code != 0 {
+			if code := p.Stop(tauproc.UntilHang); code != 0 {
 				t.Fatalf("round %d: clean stop exited %d", round, code)
 			}
 		} else {

@@ -21,8 +21,15 @@ import (
 	"github.com/taudb/tau/internal/server"
 	"github.com/taudb/tau/internal/server/servertest"
 	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/internal/version"
 	"github.com/taudb/tau/pkg/protocol"
 )
+
+// buildInfoLine is tau_build_info as /metrics shows it for this build (labels sorted).
+func buildInfoLine(v version.Info) string {
+	return fmt.Sprintf(`tau_build_info{build_date=%q,goversion=%q,revision=%q,version=%q} 1`,
+		v.BuildDate, v.GoVersion, v.Revision, v.Version)
+}
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -63,7 +70,7 @@ func TestMetricsExposition(t *testing.T) {
 		`tau_auth_connects_total{certificate="2",result="ok"} 0`,
 		`tau_auth_connects_total{certificate="none",result="auth_failed"} 0`,
 		`tau_auth_loaded_certificates 1`,
-		`tau_build_info{`,
+		buildInfoLine(version.Get()),
 		`go_goroutines`,
 		`process_open_fds`,
 	} {
@@ -110,13 +117,7 @@ func TestProbesFollowShutdown(t *testing.T) {
 
 func waitStatus(t *testing.T, url string, want int) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
-		if code, _ := get(t, url); code == want {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%s never answered %d", url, want)
+	waitUntil(t, fmt.Sprintf("%s answering %d", url, want), func() bool { code, _ := get(t, url); return code == want })
 }
 
 // TestCertificateRotation swaps a kubelet-style Secret mount: new CONNECTs use the new
@@ -152,19 +153,15 @@ func TestCertificateRotation(t *testing.T) {
 
 	// The watcher starts beside the listener and may not watch yet: rotate again (as kubelet
 	// would on its next sync) until a new CONNECT is accepted.
-	for i := 0; ; i++ {
-		if i%20 == 0 {
-			mount(fmt.Sprintf("..v2-%d", i), []byte(hex.EncodeToString(newCert)))
+	tries := 0
+	waitUntil(t, "the new certificate accepted", func() bool {
+		if tries%20 == 0 {
+			mount(fmt.Sprintf("..v2-%d", tries), []byte(hex.EncodeToString(newCert)))
 		}
+		tries++
 		c := dial(t, srv.Addr())
-		if got := c.call(protocol.OpConnect, newCert); got.op == protocol.OpOK {
-			break
-		}
-		if i > 1000 {
-			t.Fatal("new certificate never accepted")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return c.call(protocol.OpConnect, newCert).op == protocol.OpOK
+	})
 	old := dial(t, srv.Addr())
 	old.expect(old.call(protocol.OpConnect, oldCert), errAnswer(protocol.StatusAuthFailed))
 	held.expectOpen() // sessions authenticated before the rotation stay
@@ -177,13 +174,10 @@ func TestCertificateRotation(t *testing.T) {
 
 func waitMetric(t *testing.T, url, line string) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
-		if _, body := get(t, url); strings.Contains(body, line) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("metric %q never appeared", line)
+	waitUntil(t, fmt.Sprintf("metric %q appearing", line), func() bool {
+		_, body := get(t, url)
+		return strings.Contains(body, line)
+	})
 }
 
 // TestLivenessFailsWhenWorkersStall stalls the only worker inside one series' storage call

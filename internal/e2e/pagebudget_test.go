@@ -7,6 +7,7 @@ import (
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/server"
 	"github.com/taudb/tau/internal/server/servertest"
+	"github.com/taudb/tau/internal/testenv/hang"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -97,13 +98,7 @@ func waitForPageBudgetAfter(t *testing.T, before []byte) (srv *servertest.Server
 
 	other = connect(t, srv.Addr())
 	other.sendRaw(protocol.AppendFrame(before, protocol.OpQueryRange, rangeP(l, 100, 110, 0, protocol.AggRaw, 0)))
-	deadline := time.Now().Add(stopTimeout)
-	for gaugeValue(t, srv, "tau_server_page_budget_waits_total") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no QUERY_RANGE waited for the page budget")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitForGauge(t, srv, "tau_server_page_budget_waits_total", 1) // a QUERY_RANGE waited for the page budget
 	if held, size := gaugeValue(t, srv, "tau_server_page_held_bytes"), gaugeValue(t, srv, "tau_server_page_budget_bytes"); held != size || size != 1<<20 {
 		t.Fatalf("page budget %v bytes, %v held; want one QUERY_RANGE page (1 MiB) held whole", size, held)
 	}
@@ -118,14 +113,13 @@ func waitForPageBudgetAfter(t *testing.T, before []byte) (srv *servertest.Server
 func waitStalled(t *testing.T, srv *servertest.Server) {
 	t.Helper()
 	const interval = 250 * time.Millisecond
-	deadline := time.Now().Add(stopTimeout)
 	last := -1.0
 	for {
 		n := counterSum(t, srv, "tau_requests_total")
 		if n == last {
 			return
 		}
-		if time.Now().After(deadline) {
+		if hang.Passed(t) {
 			t.Fatal("the server kept answering: no writer got stuck")
 		}
 		last = n

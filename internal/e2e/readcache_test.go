@@ -29,13 +29,9 @@ func TestReadCacheAnswersAfterCheckpoints(t *testing.T) {
 		pts = append(pts, rp{TS: int64(i) * 1e9, Bits: fb(float64(i%37) / 4)})
 	}
 	c.create(l, pts)
-	deadline := time.Now().Add(stopTimeout)
-	for gaugeValue(t, srv, "tau_storage_read_cache_bytes") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no checkpoint left chunks in the read cache")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "a checkpoint leaving chunks in the read cache", func() bool {
+		return gaugeValue(t, srv, "tau_storage_read_cache_bytes") > 0
+	})
 	queryAll := func() {
 		t.Helper()
 		for _, p := range pts {

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand"
 	"testing"
-	"time"
 
 	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/config"
@@ -320,7 +319,6 @@ func TestR1_PipelinedErrorsAreFlushed(t *testing.T) {
 	b = protocol.AppendFrame(b, protocol.OpPing, nil)
 	b = protocol.AppendFrame(b, protocol.OpAppend, []byte{1})
 	c.sendRaw(b)
-	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second)) // far below the idle timeout
 	c.expect(c.read(), pongAnswer)
 	c.expect(c.read(), errAnswer(protocol.StatusBadOpcode))
 	c.expect(c.read(), pongAnswer)
@@ -366,7 +364,6 @@ func TestR1_RandomPipelinedMix(t *testing.T) {
 			}
 		}
 		c.sendRaw(b)
-		_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		for _, w := range want {
 			c.expect(c.read(), w)
 		}

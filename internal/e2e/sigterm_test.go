@@ -17,6 +17,7 @@ import (
 	"github.com/taudb/tau/internal/server"
 	"github.com/taudb/tau/internal/server/servertest"
 	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/internal/testenv/hang"
 	"github.com/taudb/tau/internal/testenv/tauproc"
 	"github.com/taudb/tau/pkg/protocol"
 )
@@ -27,7 +28,6 @@ const (
 	loadSeries  = 4000
 	loadPoints  = 3 // per series, loaded before the first round
 	loadWriters = 4
-	stopTimeout = 2 * time.Minute // only detects a hang
 )
 
 // TestR11_SIGTERMUnderLoadExitsZeroLosesNothing runs the binary over thousands of
@@ -63,7 +63,7 @@ func TestR11_SIGTERMUnderLoadExitsZeroLosesNothing(t *testing.T) {
 		go func() { defer close(done); m.run(t, p.Addr, stop, 0) }()
 		time.Sleep(time.Duration(10+rng.Intn(50)) * time.Millisecond)
 		sent := time.Now()
-		if code := p.Stop(stopTimeout); code != 0 {
+		if code := p.Stop(tauproc.UntilHang); code != 0 {
 			t.Fatalf("round %d: exit %d after SIGTERM; log:\n%s", round, code, p.Log())
 		}
 		took := time.Since(sent)
@@ -80,7 +80,7 @@ func TestR11_SIGTERMUnderLoadExitsZeroLosesNothing(t *testing.T) {
 		p = start(round)
 		m.verify(t, p.Addr, round)
 	}
-	if code := p.Stop(stopTimeout); code != 0 {
+	if code := p.Stop(tauproc.UntilHang); code != 0 {
 		t.Fatalf("exit %d after SIGTERM; log:\n%s", code, p.Log())
 	}
 	t.Logf("%d acknowledged points and %d refused ones held across %d SIGTERMs", m.acked(), m.refused(), rounds)
@@ -130,7 +130,7 @@ func TestShutdownWaitsForRunningCheckpoint(t *testing.T) {
 		}
 		select {
 		case <-st.began:
-		case <-time.After(stopTimeout):
+		case <-hang.After(t):
 			t.Fatal("no checkpoint began under the appends")
 		}
 		if st.inFlight.Load() > 0 {

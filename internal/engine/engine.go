@@ -57,6 +57,9 @@ type Engine struct {
 	lenses  *lens.Registry
 	dirLock *dirlock.Lock // held from Open to Close whenever there is a data directory
 
+	events   *events
+	capacity int // most series, as refusals log it
+
 	recovered chan struct{} // closed once Recover has succeeded
 	inline    bool          // run an idle actor on the caller's goroutine (Options.Queued unset)
 
@@ -113,13 +116,17 @@ func open(o Options, lock *dirlock.Lock, log *zap.Logger, reg prometheus.Registe
 		}
 		return nil, err
 	}
-	e := &Engine{log: log, store: store, lenses: lenses, dirLock: lock, recovered: make(chan struct{}), inline: !o.Queued}
+	e := &Engine{log: log, store: store, lenses: lenses, dirLock: lock, recovered: make(chan struct{}), inline: !o.Queued,
+		events: newEvents(reg), capacity: o.Capacity}
 	e.catalog = catalog.New(store, catalog.Options{
 		Capacity: o.Capacity, Workers: o.Workers, MailboxCapacity: o.MailboxCapacity,
 		MaxConnections: o.MaxCallers, StorageFailed: o.StorageFailed, Enqueued: o.Enqueued,
 		Retention: o.Retention,
 	})
 	registerMetrics(reg, e, o.Capacity, lenses.Capacity())
+	if reg != nil && o.Dir != "" {
+		reg.MustRegister(newDiskCollector(o.Dir))
+	}
 	return e, nil
 }
 
@@ -163,9 +170,7 @@ func (e *Engine) Stop() {
 	e.checkpointMu.Lock()
 	defer e.checkpointMu.Unlock()
 	if e.isRecovered() && !e.stopped {
-		if err := e.checkpointLocked(); err != nil {
-			e.log.Warn("final checkpoint failed; the log will be replayed at next start", zap.Error(err))
-		}
+		_ = e.checkpointLocked(true) // a failure is counted and logged; the log is replayed at next start
 	}
 	e.stopped = true
 	e.catalog.Pool().Stop()
@@ -195,10 +200,17 @@ func (e *Engine) Checkpoint() error {
 	if e.stopped {
 		return ErrStopped
 	}
-	return e.checkpointLocked()
+	return e.checkpointLocked(false)
 }
 
-func (e *Engine) checkpointLocked() error { return e.catalog.Checkpoint(e.store) }
+// checkpointLocked writes the checkpoint under checkpointMu; a failure is counted and logged.
+func (e *Engine) checkpointLocked(final bool) error {
+	err := e.catalog.Checkpoint(e.store)
+	if err != nil {
+		e.checkpointFailed(err, final)
+	}
+	return err
+}
 
 // Len is the number of live series.
 func (e *Engine) Len() int { return e.catalog.Len() }

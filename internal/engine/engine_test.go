@@ -13,6 +13,7 @@ import (
 	"github.com/taudb/tau/internal/dirlock"
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage"
+	"github.com/taudb/tau/internal/testenv/hang"
 )
 
 // start runs an engine on store until the test ends.
@@ -193,7 +194,7 @@ func TestStopDuringCheckpoint(t *testing.T) {
 		go func() { e.Stop(); close(stopped) }()
 		select {
 		case <-stopped:
-		case <-time.After(30 * time.Second):
+		case <-hang.After(t):
 			t.Fatalf("round %d: Stop hung behind a running checkpoint", round)
 		}
 		if err := <-checkpointDone; err != nil {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+
 	"github.com/taudb/tau/internal/actor"
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/internal/storage"
@@ -14,6 +16,9 @@ import (
 func (e *Engine) Create(l series.Label, res *Result) {
 	res.reset()
 	t, err := e.catalog.Create(l)
+	if errors.Is(err, ErrCatalogFull) {
+		e.catalogFull()
+	}
 	res.r.Ticket = t
 	res.fail(err)
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/version"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -119,21 +119,13 @@ func (m *metrics) answered(op protocol.Opcode, s protocol.Status, latency time.D
 	m.duration.observeN(op, latency, n)
 }
 
-// registerBuildInfo adds tau_build_info.
+// registerBuildInfo adds tau_build_info: which build runs (internal/version), so a dashboard
+// or an alert can tell releases apart.
 func registerBuildInfo(reg prometheus.Registerer) {
-	version, revision := "devel", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
-			}
-		}
-	}
+	v := version.Get()
 	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{Name: "tau_build_info",
-		Help:        "Always 1; the labels say which build is running.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision}},
+		Help: "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": v.Version, "revision": v.Revision,
+			"goversion": v.GoVersion, "build_date": v.BuildDate}},
 		func() float64 { return 1 })
 }

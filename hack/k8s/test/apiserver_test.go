@@ -74,20 +74,22 @@ value: 1000000
 
 	t.Run("Helm", func(t *testing.T) {
 		const ns = "tau-helm"
-		notes := k.helm(t, "install", "tau", chartDir, "--namespace", ns)
+		notes := k.helm(t, "install", "tau", chartDir, "--namespace", ns, "--set", generate)
 		for _, want := range []string{
 			"kubectl port-forward --namespace tau-helm svc/tau 7701:7701 7702:7702",
 			"tau --addr 127.0.0.1:7701 --cert-file tau.cert ping",
 			"get secret --namespace tau-helm tau-certificate",
+			"Do not render this release with helm template", // a generated certificate's warning
 		} {
 			if !strings.Contains(notes, want) {
 				t.Errorf("NOTES.txt lacks %q:\n%s", want, notes)
 			}
 		}
-		// Every optional feature but the ServiceMonitor, whose CRD this bare API server lacks
-		// (TestChartRenders decodes it strictly into the prometheus-operator type).
+		// Every optional feature but the ServiceMonitor and the PrometheusRule, whose CRDs this
+		// bare API server lacks (TestChartRenders decodes them strictly into the
+		// prometheus-operator types).
 		k.helm(t, "install", "full", chartDir, "--namespace", ns, "--values", fullValues,
-			"--set", "serviceMonitor.enabled=false")
+			"--set", "serviceMonitor.enabled=false", "--set", "prometheusRule.enabled=false")
 
 		// The generated certificate survives an upgrade (lookup), and so does the config checksum.
 		cert := k.kubectl(t, "get", "secret", "tau-certificate", "-n", ns, "-o", "jsonpath={.data.certificate}")
@@ -114,6 +116,13 @@ value: 1000000
 		}
 		if after := k.kubectl(t, "get", "statefulset", "tau", "-n", ns, "-o", "jsonpath={.spec.template.metadata.annotations.checksum/config}"); after != sum || sum == "" {
 			t.Errorf("checksum/config %q -> %q across an upgrade with the same values", sum, after)
+		}
+		// The chart's Secret, once in the cluster, is kept even without certificate.generate: a
+		// release installed by a chart that generated the certificate by default (0.1.0) keeps
+		// it across the upgrade.
+		k.helm(t, "upgrade", "tau", chartDir, "--namespace", ns, "--reuse-values", "--set", "certificate.generate=false")
+		if after := k.kubectl(t, "get", "secret", "tau-certificate", "-n", ns, "-o", "jsonpath={.data.certificate}"); after != cert {
+			t.Error("an upgrade without certificate.generate replaced the Secret's certificate")
 		}
 		// A changed setting changes the pod template (a rollout).
 		k.helm(t, "upgrade", "tau", chartDir, "--namespace", ns, "--reuse-values", "--set", "config.logLevel=debug")

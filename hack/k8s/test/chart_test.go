@@ -46,18 +46,29 @@ type renderCase struct {
 
 var fullValues = filepath.Join(chartDir, "ci", "full-values.yaml")
 
+// generate is the one value the chart requires when no certificate is given: without it a
+// render fails, since a generated certificate changes at every helm template (README).
+const generate = "certificate.generate=true"
+
 var renderCases = []renderCase{
-	{name: "defaults", release: "tau"},
+	// The defaults but for the one choice the chart makes the user take: where the certificate
+	// comes from.
+	{name: "defaults", release: "tau", sets: []string{generate}},
 	{name: "all-features", release: "tau", values: []string{fullValues}},
 	{name: "existing-secret", release: "tau", sets: []string{
 		"certificate.existingSecret=my-tau-cert", "certificate.existingSecretKey=tau.key"}},
-	{name: "no-persistence", release: "tau", sets: []string{"persistence.enabled=false"}},
-	{name: "other-release-name", release: "prod", sets: []string{"podDisruptionBudget.enabled=true"}},
+	{name: "no-persistence", release: "tau", sets: []string{generate, "persistence.enabled=false"}},
+	{name: "other-release-name", release: "prod", sets: []string{generate, "podDisruptionBudget.enabled=true"}},
 	{name: "certificate-value", release: "tau", sets: []string{"certificate.value=" + strings.Repeat("ab", 32)}},
 	{name: "certificate-rotation", release: "tau", sets: []string{
 		"certificate.value=" + strings.Repeat("ab", 32), "certificate.next=" + strings.Repeat("CD", 32)}},
-	{name: "generated-certificate-rotation", release: "tau", sets: []string{"certificate.next=" + strings.Repeat("ef", 32)}},
+	{name: "generated-certificate-rotation", release: "tau", sets: []string{generate, "certificate.next=" + strings.Repeat("ef", 32)}},
+	{name: "alerts", release: "tau", sets: []string{"certificate.value=" + strings.Repeat("ab", 32),
+		"prometheusRule.enabled=true", "prometheusRule.job=tau-metrics"}},
 }
+
+// generates reports whether a render case makes the chart generate a certificate.
+func (rc renderCase) generates() bool { return slices.Contains(rc.sets, generate) }
 
 // The certificates the chart's Secret must hold, line by line, for the render cases that set
 // them ("" for a generated one).
@@ -608,11 +619,15 @@ func checkOptional(t *testing.T, objs *objects, sts *appsv1.StatefulSet, rc rend
 	pdbs := only[*policyv1.PodDisruptionBudget](objs)
 	netpols := only[*networkingv1.NetworkPolicy](objs)
 	sms := only[*monitoringv1.ServiceMonitor](objs)
-	if rc.name == "defaults" && len(pdbs)+len(netpols)+len(sms) != 0 {
+	prs := only[*monitoringv1.PrometheusRule](objs)
+	if rc.name == "defaults" && len(pdbs)+len(netpols)+len(sms)+len(prs) != 0 {
 		t.Errorf("optional objects rendered by default: %v", objs.kinds())
 	}
-	if full && (len(pdbs) != 1 || len(netpols) != 1 || len(sms) != 1) {
-		t.Fatalf("all-features: want a PodDisruptionBudget, a NetworkPolicy and a ServiceMonitor: %v", objs.kinds())
+	if full && (len(pdbs) != 1 || len(netpols) != 1 || len(sms) != 1 || len(prs) != 1) {
+		t.Fatalf("all-features: want a PodDisruptionBudget, a NetworkPolicy, a ServiceMonitor and a PrometheusRule: %v", objs.kinds())
+	}
+	for _, pr := range prs {
+		checkPrometheusRule(t, pr, sts, rc)
 	}
 	if full && sts.Spec.Template.Spec.Containers[0].StartupProbe == nil {
 		t.Error("all-features: no startup probe")

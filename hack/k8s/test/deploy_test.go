@@ -28,7 +28,7 @@ func TestDeployBase(t *testing.T) {
 			t.Errorf("%s sets a namespace: the base leaves it to `kubectl -n` or an overlay", kindName(obj))
 		}
 	}
-	chart := decodeAll(t, helmTemplate(t, "tau", nil))
+	chart := decodeAll(t, helmTemplate(t, "tau", nil, generate))
 
 	want := map[string]runtime.Object{}
 	for _, obj := range chart.all {

@@ -4,17 +4,19 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/taudb/tau/internal/testenv/hang"
 )
 
 // WaitReady polls http://httpAddr/readyz until it answers 200 — the one readiness wait of the
 // tests, for the binary and for in-process servers (servertest). It fails the test at once if
-// exited is closed first (the server stopped: waiting longer cannot help), and after a minute;
-// either failure shows describe(), e.g. the server's log.
+// exited is closed first (the server stopped: waiting longer cannot help), and at the test
+// binary's deadline (a hang, not a slow machine); either failure shows describe(), e.g. the
+// server's log.
 func WaitReady(t testing.TB, httpAddr string, exited <-chan struct{}, describe func() string) {
 	t.Helper()
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	url := "http://" + httpAddr + "/readyz"
-	deadline := time.Now().Add(startTimeout)
 	for {
 		var last string
 		resp, err := client.Get(url)
@@ -32,8 +34,8 @@ func WaitReady(t testing.TB, httpAddr string, exited <-chan struct{}, describe f
 			t.Fatalf("server exited before it was ready; %s", describe())
 		case <-time.After(10 * time.Millisecond):
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not 200 after %v (last: %s); %s", url, startTimeout, last, describe())
+		if hang.Passed(t) {
+			t.Fatalf("%s not 200 before the test binary's deadline (last: %s); %s", url, last, describe())
 		}
 	}
 }

@@ -14,13 +14,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taudb/tau/internal/testenv/hang"
 )
 
-// Timeouts that only detect a hang: a server that needs longer is broken.
-const (
-	startTimeout = 60 * time.Second // until the listeners are bound and ready
-	dumpTimeout  = 10 * time.Second // for the goroutine dump of a server that hangs
-)
+// dumpTimeout bounds the goroutine dump of a server that hangs. Waits for a server to start
+// or be ready end only at the test binary's deadline (internal/testenv/hang): a loaded machine
+// may take long, and only a hang is a failure.
+const dumpTimeout = 10 * time.Second
+
+// UntilHang is the timeout of Stop or Wait that waits until the test binary's deadline: however
+// long a loaded machine needs, and only a hang fails.
+const UntilHang time.Duration = 0
 
 // Options adjust how Start runs the binary.
 type Options struct {
@@ -88,8 +93,8 @@ func Start(t testing.TB, o Options) *Process {
 		p.Addr, p.HTTPAddr = a[0], a[1]
 	case <-p.exited:
 		t.Fatalf("tau-server exited before listening (%v); log:\n%s", p.cmd.ProcessState, p.Log())
-	case <-time.After(startTimeout):
-		t.Fatalf("tau-server did not report its addresses within %v; log:\n%s", startTimeout, p.Log())
+	case <-hang.After(t):
+		t.Fatalf("tau-server did not report its addresses before the test binary's deadline; log:\n%s", p.Log())
 	}
 	WaitReady(t, p.HTTPAddr, p.exited, func() string { return "log:\n" + p.Log() })
 	return p
@@ -140,14 +145,19 @@ func (p *Process) Stop(timeout time.Duration) int {
 }
 
 // Wait waits for the process to exit and returns its exit code (-1 when a signal ended it).
-// A process still running after timeout hangs: it gets SIGQUIT, so the Go runtime prints every
-// goroutine's stack into the log, and the test fails with that log. Whatever the exit, a data
-// race report, a panic or a fatal error in the log fails the test.
+// A process still running after timeout (UntilHang: the test binary's deadline) hangs: it gets
+// SIGQUIT, so the Go runtime prints every goroutine's stack into the log, and the test fails
+// with that log. Whatever the exit, a data race report, a panic or a fatal error in the log
+// fails the test.
 func (p *Process) Wait(timeout time.Duration) int {
 	p.t.Helper()
+	hangs := hang.After(p.t)
+	if timeout != UntilHang {
+		hangs = time.After(timeout)
+	}
 	select {
 	case <-p.exited:
-	case <-time.After(timeout):
+	case <-hangs:
 		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
 		select {
 		case <-p.exited:
@@ -155,8 +165,8 @@ func (p *Process) Wait(timeout time.Duration) int {
 			_ = p.cmd.Process.Kill()
 			<-p.exited
 		}
-		p.t.Fatalf("tau-server hangs: still running %v after being asked to stop; its log, ending with its goroutines (SIGQUIT):\n%s",
-			timeout, p.Log())
+		p.t.Fatalf("tau-server hangs: still running after being asked to stop; its log, ending with its goroutines (SIGQUIT):\n%s",
+			p.Log())
 	}
 	p.checkLog()
 	return p.cmd.ProcessState.ExitCode()

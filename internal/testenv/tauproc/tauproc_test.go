@@ -3,7 +3,6 @@ package tauproc
 import (
 	"net"
 	"testing"
-	"time"
 )
 
 func TestLogBufferFindsAddressesAcrossWrites(t *testing.T) {
@@ -43,7 +42,7 @@ func TestTwoServersPickTheirOwnPorts(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = nc.Close()
-		if code := p.Stop(time.Minute); code != 0 {
+		if code := p.Stop(UntilHang); code != 0 {
 			t.Fatalf("exit %d; log:\n%s", code, p.Log())
 		}
 	}
