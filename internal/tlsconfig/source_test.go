@@ -59,7 +59,10 @@ type fixture struct {
 	reg   *prometheus.Registry
 }
 
-func newFixture(t *testing.T, mutual bool) *fixture {
+// testpkiClient issues a client certificate.
+var testpkiClient = testpki.Options{CommonName: "client", Client: true}
+
+func newFixture(t testing.TB, mutual bool) *fixture {
 	t.Helper()
 	ca := testpki.NewCA(t, "test CA")
 	f := &fixture{ca: ca, reg: prometheus.NewRegistry()}
