@@ -239,7 +239,12 @@ func TestRunFollowsSecretSwap(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.src.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
 	next := f.ca.Issue(t, testpki.Options{CommonName: "renewed"})
 	for i := 0; f.src.Certificate().SerialNumber.Cmp(next.Cert.SerialNumber) != 0; i++ {
 		if i == 500 {
