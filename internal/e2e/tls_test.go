@@ -193,6 +193,10 @@ func TestTLS_RenewalWithoutAFailedHandshake(t *testing.T) {
 	if failures.Load() != 0 || srv.handshakes(t, "ok") != float64(done.Load()) {
 		t.Fatalf("%d failures; %v handshakes ok for %d connections", failures.Load(), srv.handshakes(t, "ok"), done.Load())
 	}
+	// Only the invalid change was rejected: a read that straddled a swap is no bad pair.
+	if got := sample(t, srv.Registry, "tau_tls_certificate_reloads_total", map[string]string{"result": "rejected"}); got != 1 {
+		t.Fatalf("%v changes rejected, want 1", got)
+	}
 }
 
 // connectOnce dials, CONNECTs and PINGs, and returns the serial of the certificate shown.

@@ -135,10 +135,17 @@ func (s *Source) Run(ctx context.Context) error {
 
 // reload installs the files' pair and CAs if they changed and are valid; otherwise the
 // current bundle stays. A Secret's files are swapped together by one rename of "..data", but
-// read one after the other: a read that straddles a swap sees a certificate and a key that
-// do not match, is rejected, and the events of the swap's end read them again.
+// read one after the other, so a read can straddle a swap (an old certificate with a new key):
+// the files are read twice, and two reads that differ are a swap under way, left to the event
+// of its end instead of being reported as a bad pair.
 func (s *Source) reload() {
 	raw, err := read(s.files)
+	if err == nil {
+		again, err2 := read(s.files)
+		if err2 != nil || !again.equal(raw) {
+			return
+		}
+	}
 	if err == nil && raw.equal(s.seen) {
 		return
 	}
