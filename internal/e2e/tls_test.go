@@ -137,6 +137,13 @@ func TestTLS_MutualTLS(t *testing.T) {
 				t.Fatal("plain HTTP served on an HTTPS port")
 			}
 		}
+		// The HTTP port's handshakes are counted under their own listener.
+		httpHandshakes := func(result string) float64 {
+			return sample(t, srv.Registry, "tau_tls_handshakes_total", map[string]string{"listener": "http", "result": result})
+		}
+		if httpHandshakes("ok") < 1 || httpHandshakes("not_tls") != 1 || httpHandshakes("bad_certificate") != 0 {
+			t.Fatalf("HTTP handshakes ok %v, not_tls %v, bad_certificate %v; want at least 1, 1, 0", httpHandshakes("ok"), httpHandshakes("not_tls"), httpHandshakes("bad_certificate"))
+		}
 	})
 }
 

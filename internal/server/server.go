@@ -140,7 +140,7 @@ func (s *Server) listen(reg *prometheus.Registry) error {
 		return fmt.Errorf("TAU_HTTP_ADDRESS=%q: %w", s.cfg.HTTPAddress, err)
 	}
 	if s.cfg.HTTPTLS {
-		s.httpLn = tls.NewListener(s.httpLn, s.tls.HTTPConfig())
+		s.httpLn = s.tls.NewListener(s.httpLn, s.tls.HTTPConfig(), listenerHTTP, httpsHandshakeTimeout)
 	}
 	s.http = newHTTPServer(s, reg)
 	// With port 0 this line is how a supervisor (or the test harness) learns the real ports.

@@ -11,9 +11,16 @@ import (
 	"github.com/taudb/tau/internal/tlsconfig"
 )
 
-// listenerTAU is the TAU port's value of tau_tls_handshakes_total's listener label (the peer
-// port will be "peer").
-const listenerTAU = "tau"
+// The listeners' values of tau_tls_handshakes_total's listener label (the peer port will be
+// "peer").
+const (
+	listenerTAU  = "tau"
+	listenerHTTP = "http"
+)
+
+// httpsHandshakeTimeout bounds a TLS handshake on the HTTP port, as ReadHeaderTimeout bounds
+// a request's header.
+const httpsHandshakeTimeout = 5 * time.Second
 
 // loadTLS loads the TLS pair when TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE are set; the TAU
 // port then speaks only TLS (CONFIG.md "TLS").
