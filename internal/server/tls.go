@@ -32,7 +32,7 @@ func (s *Server) loadTLS(reg prometheus.Registerer, poll time.Duration) error {
 	if s.tls, err = tlsconfig.New(s.cfg.TLSFiles(), s.log, reg, poll); err != nil {
 		return err
 	}
-	s.tls.Listener(listenerTAU)
+	s.tls.RegisterListener(listenerTAU)
 	s.tlsIn = s.tls.ServerConfig()
 	return nil
 }

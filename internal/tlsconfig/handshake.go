@@ -50,8 +50,9 @@ func (s *Source) Handshake(c *tls.Conn, listener string) error {
 	return nil
 }
 
-// Listener makes listener's series of tau_tls_handshakes_total exist at 0 before any handshake.
-func (s *Source) Listener(listener string) {
+// RegisterListener makes listener's series of tau_tls_handshakes_total exist, at 0, before
+// its first handshake.
+func (s *Source) RegisterListener(listener string) {
 	for _, r := range handshakeResults {
 		s.handshakes.WithLabelValues(listener, r)
 	}

@@ -30,7 +30,7 @@ type handshakeListener struct {
 // NewListener wraps inner: its connections speak TLS with cfg, handshakes counted under
 // listener and cut after timeout.
 func (s *Source) NewListener(inner net.Listener, cfg *tls.Config, listener string, timeout time.Duration) net.Listener {
-	s.Listener(listener)
+	s.RegisterListener(listener)
 	l := &handshakeListener{inner: inner, src: s, cfg: cfg, listener: listener, timeout: timeout,
 		ready: make(chan *tls.Conn), failed: make(chan error, 1), done: make(chan struct{})}
 	go l.acceptLoop()

@@ -75,7 +75,7 @@ func newFixture(t testing.TB, mutual bool) *fixture {
 	if f.src, err = New(files, zap.NewNop(), f.reg, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	f.src.Listener("test")
+	f.src.RegisterListener("test")
 	return f
 }
 
