@@ -80,21 +80,18 @@ func (s *Source) MutualTLS() bool { return s.files.ClientCAFile != "" }
 
 // ServerConfig is the configuration of a listener that peers and clients use (the TAU port,
 // the peer port): TLS 1.2 or later, and mutual TLS when a client CA file is configured.
-func (s *Source) ServerConfig() *tls.Config { return s.serverConfig(s.MutualTLS()) }
+func (s *Source) ServerConfig() *tls.Config { return s.serverConfig(s.MutualTLS(), nil) }
 
 // HTTPConfig is the HTTP port's configuration: the same pair, never mutual TLS (probes and
 // scrapers carry no client certificate), HTTP/1.1.
-func (s *Source) HTTPConfig() *tls.Config {
-	c := s.serverConfig(false)
-	c.NextProtos = []string{"http/1.1"}
-	return c
-}
+func (s *Source) HTTPConfig() *tls.Config { return s.serverConfig(false, []string{"http/1.1"}) }
 
-func (s *Source) serverConfig(mutual bool) *tls.Config {
-	c := &tls.Config{MinVersion: MinVersion}
+// serverConfig answers each ClientHello with a configuration of the current bundle.
+func (s *Source) serverConfig(mutual bool, nextProtos []string) *tls.Config {
+	c := &tls.Config{MinVersion: MinVersion, NextProtos: nextProtos}
 	c.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		b := s.cur.Load()
-		hc := &tls.Config{MinVersion: MinVersion, Certificates: []tls.Certificate{*b.cert}, NextProtos: c.NextProtos}
+		hc := &tls.Config{MinVersion: MinVersion, Certificates: []tls.Certificate{*b.cert}, NextProtos: nextProtos}
 		if mutual {
 			// VerifyClientCertIfGiven checks a certificate that is given; VerifyConnection
 			// refuses its absence with an error of ours, so the metric can say bad_certificate.
