@@ -180,7 +180,8 @@ func TestTLS_RenewalWithoutAFailedHandshake(t *testing.T) {
 	servedNow := func() string { s, _ := served.Load().(string); return s }
 	for i := range 3 {
 		next := srv.ca.Issue(t, testpki.Options{CommonName: "renewed"})
-		waitServed(t, srv, servedNow, next.Cert.SerialNumber.String(), testpki.TLSFiles(next, srv.ca))
+		serial := next.Cert.SerialNumber.String()
+		waitUntil(t, srv, testpki.TLSFiles(next, srv.ca), func() bool { return servedNow() == serial })
 		if i == 1 {
 			bad := testpki.TLSFiles(next, srv.ca)
 			bad["tls.key"] = srv.ca.Issue(t, testpki.Options{CommonName: "other"}).KeyPEM
@@ -227,26 +228,62 @@ func connectOnce(srv *tlsServer) (string, error) {
 	return c.ConnectionState().PeerCertificates[0].SerialNumber.String(), nil
 }
 
-// waitServed swaps files in (again every 200 ms, as kubelet's next sync would: the watcher may
-// not watch yet) until clients are shown serial.
-func waitServed(t *testing.T, srv *tlsServer, served func() string, serial string, files map[string][]byte) {
-	t.Helper()
-	for i := 0; served() != serial; i++ {
-		if i == 1000 {
-			t.Fatal("the renewed pair was never served")
-		}
-		if i%20 == 0 {
-			srv.mount.Update(files)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func waitRejected(t *testing.T, srv *tlsServer) {
 	t.Helper()
 	for i := 0; sample(t, srv.Registry, "tau_tls_certificate_reloads_total", map[string]string{"result": "rejected"}) == 0; i++ {
 		if i == 1000 {
 			t.Fatal("the invalid change was never seen")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTLS_ClientCARotation follows the chart's CA rotation (charts/tau/README.md, "Rotate the
+// CA"): once the client CA bundle holds the old and the new CA, clients of both are served
+// without a restart; once it holds the new one only, the old CA's clients are refused.
+func TestTLS_ClientCARotation(t *testing.T) {
+	srv := startTLS(t, true)
+	next := testpki.NewCA(t, "next CA")
+	oldClient := srv.clientPair(t)
+	newClient := next.Issue(t, testpki.Options{CommonName: "new client", Client: true}).TLS(t)
+	served := func(pair tls.Certificate) bool {
+		c, err := tryDialTLS(srv.Addr(), srv.client(pair))
+		if err != nil {
+			return false
+		}
+		defer func() { _ = c.Close() }()
+		b := protocol.AppendFrame(nil, protocol.OpConnect, auth.DevCertificate[:])
+		if _, err := c.Write(b); err != nil {
+			return false
+		}
+		_, err = io.ReadFull(c, make([]byte, protocol.HeaderSize))
+		return err == nil
+	}
+	if !served(oldClient) || served(newClient) {
+		t.Fatal("before the rotation: want the old CA's client served and the new CA's refused")
+	}
+	files := testpki.TLSFiles(srv.pair, srv.ca)
+	files["ca.crt"] = append(append([]byte{}, srv.ca.CertPEM...), next.CertPEM...)
+	waitUntil(t, srv, files, func() bool { return served(newClient) })
+	if !served(oldClient) {
+		t.Fatal("with both CAs in the bundle the old CA's client is refused")
+	}
+	files["ca.crt"] = next.CertPEM
+	waitUntil(t, srv, files, func() bool { return !served(oldClient) })
+	if !served(newClient) {
+		t.Fatal("after the rotation the new CA's client is refused")
+	}
+}
+
+// waitUntil swaps files in (again every 200 ms: the watcher may not watch yet) until ok.
+func waitUntil(t *testing.T, srv *tlsServer, files map[string][]byte, ok func() bool) {
+	t.Helper()
+	for i := 0; !ok(); i++ {
+		if i == 1000 {
+			t.Fatal("the change never took effect")
+		}
+		if i%20 == 0 {
+			srv.mount.Update(files)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
