@@ -26,7 +26,10 @@ var handshakeResults = []string{HandshakeOK, HandshakeTimeout, HandshakeClosed, 
 // errNoClientCertificate is mutual TLS refusing a client that presented no certificate.
 var errNoClientCertificate = errors.New("tls: mutual TLS: the client presented no certificate")
 
-func requireClientCertificate(cs tls.ConnectionState) error {
+// verifyClient refuses a connection without a client certificate. (A resumed session's
+// certificate is checked by crypto/tls against the CAs of the configuration of now, falling
+// back to a full handshake: TestResumedSessionCheckedAgainstCurrentCAs.)
+func verifyClient(cs tls.ConnectionState) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errNoClientCertificate
 	}

@@ -96,7 +96,7 @@ func (s *Source) serverConfig(mutual bool, nextProtos []string) *tls.Config {
 			// VerifyClientCertIfGiven checks a certificate that is given; VerifyConnection
 			// refuses its absence with an error of ours, so the metric can say bad_certificate.
 			hc.ClientAuth, hc.ClientCAs = tls.VerifyClientCertIfGiven, b.cas
-			hc.VerifyConnection = requireClientCertificate
+			hc.VerifyConnection = verifyClient
 		}
 		return hc, nil
 	}

@@ -21,7 +21,7 @@ import (
 // it returns the certificate the client was shown, and both sides' errors.
 func handshakeWith(t *testing.T, src *Source, server *tls.Config, client *tls.Config) (*x509.Certificate, error, error) {
 	t.Helper()
-	a, b := net.Pipe()
+	a, b := tcpPair(t) // not net.Pipe: unbuffered, it deadlocks flights that cross (a resumption's)
 	defer func() { _ = a.Close(); _ = b.Close() }()
 	deadline := time.Now().Add(10 * time.Second)
 	_ = a.SetDeadline(deadline)
@@ -38,7 +38,7 @@ func handshakeWith(t *testing.T, src *Source, server *tls.Config, client *tls.Co
 			// read, so the alert reaches it.
 			_, _ = sc.Write([]byte{1})
 		}
-		_ = a.Close() // not sc.Close: its close_notify would wait on the unbuffered pipe
+		_ = a.Close()
 	}()
 	cerr := cc.Handshake()
 	if cerr == nil {
@@ -50,6 +50,24 @@ func handshakeWith(t *testing.T, src *Source, server *tls.Config, client *tls.Co
 		return nil, serr, cerr
 	}
 	return cc.ConnectionState().PeerCertificates[0], serr, nil
+}
+
+// tcpPair is both ends of a loopback TCP connection.
+func tcpPair(t testing.TB) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if server, err = ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	return server, client
 }
 
 type fixture struct {
@@ -257,5 +275,37 @@ func TestRunFollowsSecretSwap(t *testing.T) {
 	}
 	if !strings.Contains(f.src.Certificate().Subject.String(), "renewed") {
 		t.Fatal("wrong certificate")
+	}
+}
+
+// TestResumedSessionCheckedAgainstCurrentCAs: sessions resume (one server config, as a
+// listener has, keeps its ticket keys across reloads), but a client whose CA has left the
+// client CA bundle is refused even with a ticket of an earlier full handshake: crypto/tls
+// verifies the session's certificate against the CAs of now and falls back to a full
+// handshake, which refuses it (a CA rotation's last step must hold).
+func TestResumedSessionCheckedAgainstCurrentCAs(t *testing.T) {
+	f := newFixture(t, true)
+	client := f.client(f.ca.Issue(t, testpkiClient).TLS(t))
+	client.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	server := f.src.ServerConfig() // one config, as a listener has: its ticket keys are its own
+	if _, serr, cerr := handshakeWith(t, f.src, server, client); serr != nil || cerr != nil {
+		t.Fatalf("first handshake: server %v, client %v", serr, cerr)
+	}
+	var resumed bool
+	client.VerifyConnection = func(cs tls.ConnectionState) error { resumed = cs.DidResume; return nil }
+	if _, serr, cerr := handshakeWith(t, f.src, server, client); serr != nil || cerr != nil || !resumed {
+		t.Fatalf("resumed handshake: server %v, client %v, resumed %v", serr, cerr, resumed)
+	}
+	files := testpki.TLSFiles(f.ca.Issue(t, testpki.Options{CommonName: "server"}), f.ca)
+	files["ca.crt"] = testpki.NewCA(t, "next CA").CertPEM
+	f.mount.Update(files)
+	f.src.reload()
+	before := f.handshakes(HandshakeBadCertificate)
+	resumed = false
+	if _, serr, cerr := handshakeWith(t, f.src, server, client); serr == nil || cerr == nil || resumed {
+		t.Fatalf("a session of a removed CA was served or resumed (resumed %v)", resumed)
+	}
+	if got := f.handshakes(HandshakeBadCertificate) - before; got != 1 {
+		t.Fatalf("bad_certificate counted %v, want 1", got)
 	}
 }
