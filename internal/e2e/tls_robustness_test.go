@@ -171,3 +171,27 @@ func waitGauge(t *testing.T, srv *tlsServer, name string, want float64) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestTLS_ShutdownCutsHandshakes: shutdown does not wait for a handshake under way: with
+// the idle and shutdown timeouts far beyond servertest's hang detector, a server that
+// waited for its half-open connections would be reported hung.
+func TestTLS_ShutdownCutsHandshakes(t *testing.T) {
+	srv := startTLS(t, false, func(c *config.Config) {
+		c.ConnectionTimeout, c.ShutdownTimeout = 10*time.Minute, 10*time.Minute
+	})
+	hello := clientHello(t)
+	conns := make([]net.Conn, 5)
+	for i := range conns {
+		conns[i] = dialTCP(t, srv.Addr())
+		if _, err := conns[i].Write(hello[:len(hello)/2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitGauge(t, srv, "tau_connections_open", float64(len(conns)))
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, nc := range conns {
+		expectCut(t, nc)
+	}
+}
