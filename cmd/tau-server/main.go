@@ -48,6 +48,9 @@ func runMain(args []string) int {
 	if err == nil {
 		_, err = cfg.LoadCertificates() // an unreadable or invalid certificate file is a config error too
 	}
+	if err == nil {
+		err = cfg.CheckTLS() // so is a bad TLS pair or client CA bundle
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tau-server: "+err.Error()+unknownHint(os.Environ()))
 		return exitConfig

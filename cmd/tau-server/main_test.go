@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/taudb/tau/internal/testenv/tauproc"
+	"github.com/taudb/tau/internal/testenv/testpki"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -135,5 +138,72 @@ func TestUnknownVariablesWarned(t *testing.T) {
 	}
 	if strings.Contains(p.Log(), secret[:16]) || strings.Contains(p.Log(), "10.0.0.") {
 		t.Errorf("a value reached the log:\n%s", p.Log())
+	}
+}
+
+// TestTLSConfigErrors: a bad TLS pair at start is a configuration error: exit 2, one line
+// naming the variable, no key in it (CONFIG.md "TLS").
+func TestTLSConfigErrors(t *testing.T) {
+	ca := testpki.NewCA(t, "test CA")
+	dir := t.TempDir()
+	cert, key := ca.Issue(t, testpki.Options{CommonName: "server"}).Write(t, dir)
+	otherKey := filepath.Join(dir, "other.key")
+	testpki.WriteFile(t, otherKey, ca.Issue(t, testpki.Options{CommonName: "other"}).KeyPEM)
+	badCA := filepath.Join(dir, "bad-ca.crt")
+	testpki.WriteFile(t, badCA, []byte("not PEM"))
+	unreadable := filepath.Join(dir, "unreadable.key")
+	testpki.WriteFile(t, unreadable, nil)
+	if err := os.Chmod(unreadable, 0); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"certificate alone", []string{"TAU_TLS_CERT_FILE=" + cert}, "TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE go together"},
+		{"key alone", []string{"TAU_TLS_KEY_FILE=" + key}, "TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE go together"},
+		{"missing certificate", []string{"TAU_TLS_CERT_FILE=/nonexistent/tls.crt", "TAU_TLS_KEY_FILE=" + key}, `TAU_TLS_CERT_FILE="/nonexistent/tls.crt" cannot be read`},
+		{"key of another certificate", []string{"TAU_TLS_CERT_FILE=" + cert, "TAU_TLS_KEY_FILE=" + otherKey}, "are not a certificate and its key: tls: private key does not match public key"},
+		{"bad client CA", []string{"TAU_TLS_CERT_FILE=" + cert, "TAU_TLS_KEY_FILE=" + key, "TAU_TLS_CLIENT_CA_FILE=" + badCA}, "TAU_TLS_CLIENT_CA_FILE=\"" + badCA + "\" is invalid: no PEM certificate in it"},
+		{"HTTPS without a pair", []string{"TAU_HTTP_TLS=true"}, "TAU_HTTP_TLS=true without TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE"},
+	}
+	if os.Geteuid() != 0 { // root reads any file
+		cases = append(cases, struct {
+			name string
+			env  []string
+			want string
+		}{"unreadable key", []string{"TAU_TLS_CERT_FILE=" + cert, "TAU_TLS_KEY_FILE=" + unreadable}, "cannot be read: permission denied"})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := tauproc.Command(t, tc.env)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			var ee *exec.ExitError
+			if err := cmd.Run(); !errors.As(err, &ee) || ee.ExitCode() != 2 {
+				t.Fatalf("%v, output %q; want exit 2", err, out.String())
+			}
+			msg := strings.TrimSpace(out.String())
+			if !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") || strings.Contains(msg, "PRIVATE KEY") {
+				t.Fatalf("output %q; want one line containing %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+// TestTLSServesOnlyTLS starts the binary with a pair and HTTPS: the TAU port completes a TLS
+// handshake with a client trusting the CA, and /readyz answers over HTTPS.
+func TestTLSServesOnlyTLS(t *testing.T) {
+	ca := testpki.NewCA(t, "test CA")
+	cert, key := ca.Issue(t, testpki.Options{CommonName: "server"}).Write(t, t.TempDir())
+	p := tauproc.Start(t, tauproc.Options{Env: []string{"TAU_TLS_CERT_FILE=" + cert, "TAU_TLS_KEY_FILE=" + key, "TAU_HTTP_TLS=true"}})
+	c, err := tls.Dial("tcp", p.Addr, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	if code := p.Stop(time.Minute); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, p.Log())
 	}
 }

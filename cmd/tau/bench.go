@@ -450,6 +450,10 @@ func (c *command) benchTarget(cfg *benchConfig) (benchTarget, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsConfig, err := c.conn.tls.config(c.env)
+	if err != nil {
+		return nil, err
+	}
 	rangeEnd := int64(math.MaxInt64)
 	if cfg.points.window {
 		rangeEnd = cfg.points.to
@@ -458,7 +462,7 @@ func (c *command) benchTarget(cfg *benchConfig) (benchTarget, error) {
 	for _, op := range cfg.tests {
 		wire = wire && (op == opPing || op == opAppend || op == opQuery)
 	}
-	return &tauTarget{addr: c.conn.address(c.env), cert: cert, timeout: c.conn.timeout,
+	return &tauTarget{addr: c.conn.address(c.env), cert: cert, tls: tlsConfig, timeout: c.conn.timeout,
 		pipeline: cfg.pipeline, series: cfg.series, npoints: cfg.npoints, rangeEnd: rangeEnd,
 		wire: wire}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 type tauTarget struct {
 	addr     string
 	cert     protocol.Certificate
+	tls      *tls.Config // nil: plaintext
 	timeout  time.Duration
 	pipeline int
 	series   int
@@ -26,18 +28,23 @@ type tauTarget struct {
 	wire     bool // every test is PING, APPEND or QUERY_POINT: connections are wireConns
 }
 
-func (t *tauTarget) describe() string { return "tau " + t.addr }
+func (t *tauTarget) describe() string {
+	if t.tls != nil {
+		return "tau " + t.addr + " (TLS)"
+	}
+	return "tau " + t.addr
+}
 
 func (t *tauTarget) connect(n int) ([]benchConn, error) {
 	t.labels = make([]protocol.Label, t.series)
 	for i := range t.labels {
 		t.labels[i] = protocol.LabelFromString(seriesName(i))
 	}
-	opts := &client.Options{MaxInFlight: max(256, t.pipeline)}
+	opts := &client.Options{MaxInFlight: max(256, t.pipeline), TLS: t.tls}
 	conns := make([]benchConn, 0, n)
 	for range n {
 		if t.wire {
-			w, err := dialWire(t.addr, t.cert, t.timeout, t.labels)
+			w, err := dialWire(t.addr, t.cert, t.tls, t.timeout, t.labels)
 			if err != nil {
 				closeAll(conns)
 				return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -32,9 +33,9 @@ type wireConn struct {
 	missed  int64 // queries answered "no such point"
 }
 
-// dialWire connects and authenticates.
-func dialWire(addr string, cert protocol.Certificate, timeout time.Duration, labels []protocol.Label) (*wireConn, error) {
-	nc, err := net.DialTimeout("tcp", addr, timeout)
+// dialWire connects (over TLS with a tlsConfig) and authenticates.
+func dialWire(addr string, cert protocol.Certificate, tlsConfig *tls.Config, timeout time.Duration, labels []protocol.Label) (*wireConn, error) {
+	nc, err := dialBench(addr, tlsConfig, timeout)
 	if err != nil {
 		return nil, &client.ConnError{Addr: addr, Dial: true, Err: err}
 	}
@@ -51,6 +52,19 @@ func dialWire(addr string, cert protocol.Certificate, timeout time.Duration, lab
 		return nil, &client.StatusError{Op: protocol.OpConnect, Status: protocol.StatusAuthFailed}
 	}
 	return w, nil
+}
+
+// dialBench dials addr, with a TLS handshake when tlsConfig is set.
+func dialBench(addr string, tlsConfig *tls.Config, timeout time.Duration) (net.Conn, error) {
+	d := &net.Dialer{Timeout: timeout}
+	if tlsConfig == nil {
+		return d.Dial("tcp", addr)
+	}
+	if tlsConfig.ServerName == "" {
+		tlsConfig = tlsConfig.Clone()
+		tlsConfig.ServerName, _, _ = net.SplitHostPort(addr)
+	}
+	return tls.DialWithDialer(d, "tcp", addr, tlsConfig)
 }
 
 // queue encodes one request.

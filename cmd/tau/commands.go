@@ -155,8 +155,12 @@ func (c *command) dial() (context.Context, *client.Conn, func(), error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	tlsConfig, err := c.conn.tls.config(c.env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.conn.timeout)
-	conn, err := client.Dial(ctx, c.conn.address(c.env), cert, &client.Options{MaxRetries: 3})
+	conn, err := client.Dial(ctx, c.conn.address(c.env), cert, &client.Options{MaxRetries: 3, TLS: tlsConfig})
 	if err != nil {
 		cancel()
 		return nil, nil, nil, err

@@ -18,6 +18,7 @@ type connFlags struct {
 	cert     string
 	certFile string
 	timeout  time.Duration
+	tls      tlsFlags
 }
 
 func (c *connFlags) register(fs *flag.FlagSet) {
@@ -28,6 +29,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 		c.timeout = 5 * time.Second
 	}
 	fs.DurationVar(&c.timeout, "timeout", c.timeout, "time allowed for the whole command")
+	c.tls.register(fs)
 }
 
 // address is the flag, else the server's own variable, else the server's default.

@@ -72,6 +72,14 @@ Connection flags (before or after COMMAND):
   With no certificate given, the development certificate is used. Where the server's
   variables or file hold several certificates (a rotation), the first one is used.
 
+TLS (a server with TAU_TLS_CERT_FILE; any of these turns TLS on, each flag over its variable):
+  --tls                    speak TLS, verifying the server with the system's CAs (env TAU_TLS=true)
+  --tls-ca PATH            PEM CA bundle to verify the server with instead (env TAU_TLS_CA_FILE)
+  --tls-cert PATH          PEM client certificate, for mutual TLS (env TAU_TLS_CLIENT_CERT_FILE)
+  --tls-key PATH           its PEM key (env TAU_TLS_CLIENT_KEY_FILE)
+  --tls-server-name NAME   name the server's certificate must hold; default the host of
+                           --addr (env TAU_TLS_SERVER_NAME)
+
 Exit codes: 0 ok, 1 the server answered an error status, 2 usage, 3 connection failure.
 `
 

@@ -2,24 +2,21 @@
 // The file holds one certificate or several, one a line (README.md, "Configuration"): a
 // rotation adds the new one as a second line, then removes the old one.
 //
-// Kubelet rotates a Secret volume by writing a new timestamped directory and swapping the
-// "..data" symlink, so the file's own path never sees a write: the watcher watches the
-// directory and re-reads the file on any event there, and polls as a fallback for filesystems
-// without inotify.
+// Kubelet rotates a Secret volume by swapping its "..data" symlink; internal/filewatch follows
+// that, and the watcher re-reads the file on each of its calls.
 package certwatch
 
 import (
 	"context"
-	"path/filepath"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/filewatch"
 )
 
 // DefaultPoll is how often the file is re-read even without an event.
@@ -50,37 +47,7 @@ func New(path string, keeper *auth.Keeper, log *zap.Logger, reg prometheus.Regis
 
 // Run watches until ctx ends. Without inotify it still polls.
 func (w *Watcher) Run(ctx context.Context) error {
-	events, errs, closeWatch := w.watchDir()
-	defer closeWatch()
-	tick := time.NewTicker(w.poll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-events:
-			w.reload()
-		case err := <-errs:
-			w.log.Warn("watching the certificate directory", zap.Error(err))
-		case <-tick.C:
-			w.reload()
-		}
-	}
-}
-
-func (w *Watcher) watchDir() (<-chan fsnotify.Event, <-chan error, func()) {
-	fw, err := fsnotify.NewWatcher()
-	if err == nil {
-		err = fw.Add(filepath.Dir(w.path))
-	}
-	if err != nil {
-		w.log.Warn("cannot watch the certificate directory; polling only", zap.Error(err), zap.Duration("every", w.poll))
-		if fw != nil {
-			_ = fw.Close()
-		}
-		return nil, nil, func() {}
-	}
-	return fw.Events, fw.Errors, func() { _ = fw.Close() }
+	return filewatch.Run(ctx, w.log, w.poll, []string{w.path}, w.reload)
 }
 
 // reload installs the file's certificates if they are valid and differ from the current set

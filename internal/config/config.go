@@ -19,6 +19,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/taudb/tau/internal/auth"
+	"github.com/taudb/tau/internal/tlsconfig"
 )
 
 // Prefix of every variable. Field names are split into words (ListenAddress →
@@ -64,6 +65,12 @@ type Config struct {
 	LogLevel          string        `split_words:"true" default:"info" desc:"debug, info, warn or error"`
 	LogFormat         string        `split_words:"true" default:"json" desc:"json or console"`
 	Pprof             bool          `split_words:"true" default:"false" desc:"serve Go's /debug/pprof/ on the HTTP port; off by default, since that port is usually reachable by any scraper and profiles cost CPU and reveal internals"`
+	TLSCertFile       string        `split_words:"true" desc:"PEM certificate chain; with TAU_TLS_KEY_FILE (both or neither) the TAU port speaks only TLS (1.2 or later); reloaded for new handshakes when it changes (an invalid change is logged and the old pair stays)"`
+	TLSKeyFile        string        `split_words:"true" desc:"PEM private key of TAU_TLS_CERT_FILE"`
+	TLSClientCAFile   string        `split_words:"true" desc:"PEM CA bundle: when set, a client must present a certificate one of them signed (mutual TLS), on top of CONNECT; not on the HTTP port"`
+	// HTTPTLS is TAU_HTTP_TLS: specType names it HttpTLS, since envconfig splits words at a
+	// lower-case letter and would read HTTPTLS as TAU_HTTPTLS.
+	HTTPTLS bool `split_words:"true" default:"false" desc:"also serve the HTTP port with the TLS pair, HTTPS only (probes and scrapes then use HTTPS)"`
 }
 
 // Load reads the environment and validates it. Errors are one line naming the variable, the
@@ -82,16 +89,19 @@ func Load() (Config, error) {
 }
 
 // specType is Config as envconfig reads it: the same fields, in the same order, with the same
-// tags, except that Retention is a DurationOrDays, whose Decode also takes days (30d). Config
-// keeps a plain time.Duration for its users; envconfig would parse that with
-// time.ParseDuration, which knows no days.
+// tags, except that Retention is a DurationOrDays, whose Decode also takes days (30d), and
+// HTTPTLS is named so that envconfig reads TAU_HTTP_TLS. Config keeps a plain time.Duration
+// for its users; envconfig would parse that with time.ParseDuration, which knows no days.
 var specType = func() reflect.Type {
 	t := reflect.TypeFor[Config]()
 	fields := make([]reflect.StructField, t.NumField())
 	for i := range fields {
 		fields[i] = t.Field(i)
-		if fields[i].Name == "Retention" {
+		switch fields[i].Name {
+		case "Retention":
 			fields[i].Type = reflect.TypeFor[DurationOrDays]()
+		case "HTTPTLS":
+			fields[i].Name = "HttpTLS" // TAU_HTTP_TLS
 		}
 	}
 	return reflect.StructOf(fields)
@@ -255,10 +265,43 @@ func (c Config) Validate() error {
 			return fmt.Errorf("TAU_CERTIFICATE is invalid: %w", err)
 		}
 	}
+	if err := c.validateTLS(); err != nil {
+		return err
+	}
 	if c.Certificate == "" && c.CertificateFile == "" && !IsLoopback(c.ListenAddress) {
 		return fmt.Errorf("TAU_LISTEN_ADDRESS=%q is not a loopback address, so the development certificate is refused: set TAU_CERTIFICATE_FILE or TAU_CERTIFICATE", c.ListenAddress)
 	}
 	return nil
+}
+
+// validateTLS checks the TLS variables' combinations; CheckTLS reads the files.
+func (c Config) validateTLS() error {
+	switch {
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return errors.New("TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE go together: set both or neither")
+	case c.TLSClientCAFile != "" && !c.TLSEnabled():
+		return errors.New("TAU_TLS_CLIENT_CA_FILE is set without TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE: mutual TLS needs the server's own pair")
+	case c.HTTPTLS && !c.TLSEnabled():
+		return errors.New("TAU_HTTP_TLS=true without TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE: HTTPS needs the pair")
+	}
+	return nil
+}
+
+// TLSEnabled reports whether the TAU port speaks TLS.
+func (c Config) TLSEnabled() bool { return c.TLSCertFile != "" && c.TLSKeyFile != "" }
+
+// TLSFiles are the TLS files, for tlsconfig.
+func (c Config) TLSFiles() tlsconfig.Files {
+	return tlsconfig.Files{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile, ClientCAFile: c.TLSClientCAFile}
+}
+
+// CheckTLS reads and checks the TLS files when TLS is on: a missing or unreadable file, a key
+// that does not match, or a bad CA bundle is a configuration error, as an invalid variable is.
+func (c Config) CheckTLS() error {
+	if !c.TLSEnabled() {
+		return nil
+	}
+	return tlsconfig.Check(c.TLSFiles())
 }
 
 // PoolSize resolves TAU_ACTOR_POOL_SIZE=0 to the CPU count.
@@ -348,7 +391,8 @@ func (c Config) Effective() map[string]string {
 		"TAU_MAILBOX_CAPACITY": fmt.Sprint(c.MailboxCapacity), "TAU_DATA_DIR": c.DataDir,
 		"TAU_RETENTION": effectiveRetention(c.Retention), "TAU_LENS_CAPACITY": fmt.Sprint(c.LensCapacity), "TAU_FSYNC": c.Fsync, "TAU_FSYNC_INTERVAL": c.FsyncInterval.String(),
 		"TAU_SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TAU_LOG_LEVEL": c.LogLevel, "TAU_LOG_FORMAT": c.LogFormat,
-		"TAU_PPROF": fmt.Sprint(c.Pprof),
+		"TAU_PPROF": fmt.Sprint(c.Pprof), "TAU_TLS_CERT_FILE": c.TLSCertFile, "TAU_TLS_KEY_FILE": c.TLSKeyFile,
+		"TAU_TLS_CLIENT_CA_FILE": c.TLSClientCAFile, "TAU_HTTP_TLS": fmt.Sprint(c.HTTPTLS),
 	}
 }
 

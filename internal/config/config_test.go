@@ -78,6 +78,12 @@ func TestLoadErrors(t *testing.T) {
 		{"ipv6 loopback", map[string]string{"TAU_LISTEN_ADDRESS": "[::1]:7701"}, ""},
 		{"service links ignored", map[string]string{"TAU_PORT": "tcp://10.0.0.1:7701", "TAU_SERVICE_HOST": "10.0.0.1", "TAU_PORT_7701_TCP": "x"}, ""},
 		{"unprefixed ignored", map[string]string{"LISTEN_ADDRESS": "nonsense", "MAX_CONNECTIONS": "x"}, ""},
+		{"TLS pair", map[string]string{"TAU_TLS_CERT_FILE": "/c", "TAU_TLS_KEY_FILE": "/k", "TAU_TLS_CLIENT_CA_FILE": "/ca", "TAU_HTTP_TLS": "true"}, ""},
+		{"TLS certificate alone", map[string]string{"TAU_TLS_CERT_FILE": "/c"}, "TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE go together: set both or neither"},
+		{"TLS key alone", map[string]string{"TAU_TLS_KEY_FILE": "/k"}, "TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE go together"},
+		{"client CA without a pair", map[string]string{"TAU_TLS_CLIENT_CA_FILE": "/ca"}, "TAU_TLS_CLIENT_CA_FILE is set without TAU_TLS_CERT_FILE"},
+		{"HTTPS without a pair", map[string]string{"TAU_HTTP_TLS": "true"}, "TAU_HTTP_TLS=true without TAU_TLS_CERT_FILE"},
+		{"HTTP TLS not a boolean", map[string]string{"TAU_HTTP_TLS": "yes please"}, `TAU_HTTP_TLS="yes please" is invalid: want true or false`},
 		{"retention in days", map[string]string{"TAU_RETENTION": "30d"}, ""},
 		{"lens capacity", map[string]string{"TAU_LENS_CAPACITY": "1"}, ""},
 		{"lens capacity at its maximum", map[string]string{"TAU_LENS_CAPACITY": "1048576"}, ""},
@@ -118,12 +124,17 @@ func TestLoadValues(t *testing.T) {
 	t.Setenv("TAU_RETENTION", "1d12h")
 	t.Setenv("TAU_DATA_DIR", "/var/lib/tau")
 	t.Setenv("TAU_LENS_CAPACITY", "5")
+	t.Setenv("TAU_TLS_CERT_FILE", "/tls/tls.crt")
+	t.Setenv("TAU_TLS_KEY_FILE", "/tls/tls.key")
+	t.Setenv("TAU_TLS_CLIENT_CA_FILE", "/tls/ca.crt")
+	t.Setenv("TAU_HTTP_TLS", "true")
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ConnectionTimeout != 250*time.Millisecond || c.PoolSize() != 3 || c.Fsync != FsyncInterval || !c.Pprof ||
-		c.Retention != 36*time.Hour || c.DataDir != "/var/lib/tau" || c.LensCapacity != 5 {
+		c.Retention != 36*time.Hour || c.DataDir != "/var/lib/tau" || c.LensCapacity != 5 ||
+		c.TLSCertFile != "/tls/tls.crt" || c.TLSKeyFile != "/tls/tls.key" || c.TLSClientCAFile != "/tls/ca.crt" || !c.HTTPTLS {
 		t.Fatalf("got %+v", c)
 	}
 	if got := c.Effective()["TAU_RETENTION"]; got != "36h0m0s" {
@@ -214,7 +225,8 @@ func TestValidateRetention(t *testing.T) {
 }
 
 // TestSpecMirrorsConfig: what envconfig reads (specType) is Config field for field, name, tags
-// and order, with only Retention's type changed, so Load copies every field back.
+// and order, with only Retention's type changed and HTTPTLS renamed (for TAU_HTTP_TLS), so
+// Load copies every field back.
 func TestSpecMirrorsConfig(t *testing.T) {
 	ct := reflect.TypeFor[Config]()
 	if specType.NumField() != ct.NumField() {
@@ -222,7 +234,8 @@ func TestSpecMirrorsConfig(t *testing.T) {
 	}
 	for i := range ct.NumField() {
 		cf, sf := ct.Field(i), specType.Field(i)
-		if cf.Name != sf.Name || cf.Tag != sf.Tag || (cf.Type != sf.Type && cf.Name != "Retention") {
+		renamed := cf.Name == "HTTPTLS" && sf.Name == "HttpTLS"
+		if (cf.Name != sf.Name && !renamed) || cf.Tag != sf.Tag || (cf.Type != sf.Type && cf.Name != "Retention") {
 			t.Errorf("field %d: Config %s %v %q, spec %s %v %q", i, cf.Name, cf.Type, cf.Tag, sf.Name, sf.Type, sf.Tag)
 		}
 		if !sf.Type.ConvertibleTo(cf.Type) {

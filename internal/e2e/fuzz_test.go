@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -20,6 +21,62 @@ import (
 // connection still works and a series written before the fuzzing still reads back exactly.
 // The seed corpus runs in `make test`; `go test -fuzz FuzzConnection ./internal/e2e` explores.
 func FuzzConnection(f *testing.F) {
+	for _, sd := range connectionSeeds() {
+		f.Add(sd.authenticate, sd.input)
+	}
+	fuzzServer := startFuzzServer(f) // one per process: fuzz workers each start their own
+	f.Fuzz(func(t *testing.T, authenticate bool, input []byte) {
+		nc, err := net.Dial("tcp", fuzzServer.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sendFuzz(t, nc, authenticate, input)
+		checkFuzzServer(t, connect(t, fuzzServer.Addr()))
+	})
+}
+
+// FuzzConnectionTLS is FuzzConnection on a TLS port: the inputs arrive over a TLS connection,
+// or (handshake false) raw in place of a handshake. Afterwards a fresh TLS connection still
+// works and the kept series reads back exactly.
+func FuzzConnectionTLS(f *testing.F) {
+	for _, sd := range connectionSeeds() {
+		f.Add(true, sd.authenticate, sd.input)
+		f.Add(false, sd.authenticate, sd.input)
+	}
+	hello := clientHello(f)
+	f.Add(false, false, hello)
+	f.Add(false, false, hello[:len(hello)/2])
+	f.Add(false, false, append(hello[:len(hello):len(hello)], "TAU"...))
+	srv := startTLS(f, false, func(c *config.Config) { c.MaxPayloadBytes = 4096 })
+	keepFuzzSeries(dialTLS(f, srv.Addr(), srv.client()))
+	f.Fuzz(func(t *testing.T, handshake, authenticate bool, input []byte) {
+		var nc net.Conn
+		var err error
+		if handshake {
+			nc, err = tryDialTLS(srv.Addr(), srv.client())
+		} else {
+			nc, err = net.Dial("tcp", srv.Addr())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sendFuzz(t, nc, authenticate && handshake, input)
+		c := dialTLS(t, srv.Addr(), srv.client())
+		c.expect(c.call(protocol.OpConnect, auth.DevCertificate[:]), okAnswer)
+		checkFuzzServer(t, c)
+	})
+}
+
+// seed is one input of the seed corpus.
+type seed struct {
+	authenticate bool
+	input        []byte
+}
+
+// connectionSeeds are the seed corpus of both connection fuzzers.
+func connectionSeeds() []seed {
+	var seeds []seed
+	f := seedAdder{&seeds}
 	frame := protocol.AppendFrame
 	l := label("fuzz")
 	f.Add(true, frame(nil, protocol.OpPing, nil))
@@ -61,34 +118,51 @@ func FuzzConnection(f *testing.F) {
 	f.Add(true, frame(nil, protocol.OpAppendBatch, batchP(l, make([]bpt, (4096-protocol.BatchHeaderSize)/protocol.BatchPointSize+1)...)))
 	f.Add(true, frame(nil, protocol.OpAppendBatch, batchP(fuzzKept, bpt{7, 0}, bpt{8, 0})))
 	f.Add(false, frame(nil, protocol.OpAppendBatch, batchP(fuzzKept, bpt{8, 0})))
-	fuzzServer := startFuzzServer(f) // one per process: fuzz workers each start their own
-	f.Fuzz(func(t *testing.T, authenticate bool, input []byte) {
-		nc, err := net.Dial("tcp", fuzzServer.Addr())
-		if err != nil {
-			t.Fatal(err)
+	return seeds
+}
+
+// seedAdder collects seeds with the f.Add of a fuzz target.
+type seedAdder struct{ seeds *[]seed }
+
+func (a seedAdder) Add(authenticate bool, input []byte) {
+	*a.seeds = append(*a.seeds, seed{authenticate, input})
+}
+
+// sendFuzz writes input (after a CONNECT when authenticate) and half-closes, then reads until
+// the server closes: every input is answered or closed within 10 s.
+func sendFuzz(t *testing.T, nc net.Conn, authenticate bool, input []byte) {
+	t.Helper()
+	defer func() { _ = nc.Close() }()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if authenticate {
+		input = append(protocol.AppendFrame(nil, protocol.OpConnect, auth.DevCertificate[:]), input...)
+	}
+	if _, err := nc.Write(input); err != nil {
+		return // the server may close first (e.g. bad magic): that is an answer too
+	}
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		_ = c.CloseWrite()
+	case *tls.Conn:
+		_ = c.CloseWrite()
+	}
+	if _, err := io.Copy(io.Discard, nc); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("server neither answered nor closed within 10 s")
 		}
-		defer func() { _ = nc.Close() }()
-		_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-		if authenticate {
-			input = append(protocol.AppendFrame(nil, protocol.OpConnect, auth.DevCertificate[:]), input...)
-		}
-		if _, err := nc.Write(input); err != nil {
-			return // the server may close first (e.g. bad magic): that is an answer too
-		}
-		_ = nc.(*net.TCPConn).CloseWrite()
-		if _, err := io.Copy(io.Discard, nc); err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				t.Fatal("server neither answered nor closed within 10 s")
-			}
-		}
-		c := connect(t, fuzzServer.Addr())
-		c.expectOpen()
-		c.expect(c.call(protocol.OpQueryPoint, queryP(fuzzKept, 7)), foundAnswer(0.5))
-		if more, got := c.queryRange(fuzzKept, math.MinInt64, math.MaxInt64, 0, protocol.AggRaw, 0); more || len(got) != 1 {
-			t.Fatalf("the kept series reads back %v", got)
-		}
-	})
+	}
+}
+
+// checkFuzzServer checks, on an authenticated connection, that the server answers and the
+// kept series reads back exactly.
+func checkFuzzServer(t *testing.T, c *rawConn) {
+	t.Helper()
+	c.expectOpen()
+	c.expect(c.call(protocol.OpQueryPoint, queryP(fuzzKept, 7)), foundAnswer(0.5))
+	if more, got := c.queryRange(fuzzKept, math.MinInt64, math.MaxInt64, 0, protocol.AggRaw, 0); more || len(got) != 1 {
+		t.Fatalf("the kept series reads back %v", got)
+	}
 }
 
 // fuzzKept is a series written before the fuzzing; its label is random bytes an input will not
@@ -101,10 +175,15 @@ var fuzzKept = protocol.Label{0x9c, 0x11, 0xe7, 0x42, 0x05, 0xd8, 0x7a, 0x33, 0x
 // the inputs must not disturb.
 func startFuzzServer(f *testing.F) *servertest.Server {
 	srv := start(f, func(c *config.Config) { c.MaxPayloadBytes = 4096 })
-	c := connect(f, srv.Addr())
+	keepFuzzSeries(dial(f, srv.Addr()))
+	return srv
+}
+
+// keepFuzzSeries writes the series the inputs must not disturb, over c (not yet connected).
+func keepFuzzSeries(c *rawConn) {
+	c.expect(c.call(protocol.OpConnect, auth.DevCertificate[:]), okAnswer)
 	c.expect(c.call(protocol.OpCreateSeries, series(fuzzKept)), okAnswer)
 	c.expect(c.call(protocol.OpAppend, appendP(fuzzKept, 7, 0.5)), okAnswer)
-	return srv
 }
 
 // withCount replaces the count an APPEND_BATCH payload carries.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -80,33 +81,43 @@ type conn struct {
 	// itself only while it is 0, so answers keep the order of requests (R1).
 	queued atomic.Int32
 	fast   bool // the fast path is on (not Options.Queued)
+	// accepted is when the connection was accepted: the idle clock of its first request
+	// (and of its TLS handshake) runs from there (R10).
+	accepted time.Time
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+// newConn is a connection just accepted: its buffers and window come with setup, once a TLS
+// handshake (if any) is done, so a connection that never completes one costs little.
+func newConn(s *Server, nc net.Conn, accepted time.Time) *conn {
+	return &conn{srv: s, nc: nc, accepted: accepted, fast: !s.queued,
+		log: s.log.With(zap.Stringer("remote", nc.RemoteAddr()))}
+}
+
+// setup allocates what serving requests needs.
+func (c *conn) setup() {
+	s := c.srv
 	window := min(maxWindow, s.cfg.MailboxCapacity)
-	c := &conn{
-		srv: s, nc: nc,
-		r:        protocol.NewReader(bufio.NewReaderSize(nc, 32<<10), uint32(s.cfg.MaxPayloadBytes)),
-		bw:       bufio.NewWriterSize(nc, 32<<10),
-		session:  newSession(s.keeper),
-		log:      s.log.With(zap.Stringer("remote", nc.RemoteAddr())),
-		free:     make(chan *slot, window),
-		pending:  make(chan *slot, window),
-		held:     make([]*slot, 0, window),
-		pageFree: make(chan struct{}, 1),
-		out:      make([]byte, 0, protocol.HeaderSize+protocol.SeriesInfoAnswerSize),
-		done:     make([]answered, 0, window),
-		fast:     !s.queued,
-	}
+	c.r = protocol.NewReader(bufio.NewReaderSize(c.nc, 32<<10), uint32(s.cfg.MaxPayloadBytes))
+	c.bw = bufio.NewWriterSize(c.nc, 32<<10)
+	c.session = newSession(s.keeper)
+	c.free = make(chan *slot, window)
+	c.pending = make(chan *slot, window)
+	c.held = make([]*slot, 0, window)
+	c.pageFree = make(chan struct{}, 1)
+	c.out = make([]byte, 0, protocol.HeaderSize+protocol.SeriesInfoAnswerSize)
+	c.done = make([]answered, 0, window)
 	for i := 0; i < window; i++ {
 		c.free <- &slot{res: engine.NewResult()}
 	}
 	c.pageFree <- struct{}{}
-	return c
 }
 
 // serve runs the connection until it closes; the writer owns closing the socket.
 func (c *conn) serve() {
+	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
+		return
+	}
+	c.setup()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -130,7 +141,7 @@ func (c *conn) readLoop() {
 		// when the reader is about to wait for the client: once per pipelined batch.
 		fresh := !c.r.NextFrameBuffered()
 		if fresh {
-			_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ConnectionTimeout))
+			_ = c.nc.SetReadDeadline(c.idleFrom().Add(c.srv.cfg.ConnectionTimeout))
 		}
 		// Checked after arming the deadline: Shutdown sets draining, then a deadline of now,
 		// so one of the two always stops this reader.
@@ -142,6 +153,18 @@ func (c *conn) readLoop() {
 			return
 		}
 	}
+}
+
+// idleFrom is when the idle clock of the next request starts: the accept for the first
+// request, so a TLS handshake and a first frame trickled after it share one timeout; else now,
+// since the reader only waits for the client once the previous request is complete.
+func (c *conn) idleFrom() time.Time {
+	if !c.accepted.IsZero() {
+		t := c.accepted
+		c.accepted = time.Time{}
+		return t
+	}
+	return time.Now()
 }
 
 // readRequest reads one request into r and queues r for the writer; false ends the reader.

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
+	stdlog "log"
 	"net/http"
 	"net/http/pprof"
 	"sync"
@@ -37,12 +39,24 @@ func newHTTPServer(s *Server, reg *prometheus.Registry) *http.Server {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	return &http.Server{
-		Handler:           mux,
+		Handler: mux,
+		// net/http logs a failed TLS handshake here: at debug, so a scanner cannot flood the log.
+		ErrorLog:          httpErrorLog(s.log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      60 * time.Second, // a CPU profile takes 30 s by default
 		IdleTimeout:       60 * time.Second,
 	}
+}
+
+// httpErrorLog is where net/http reports a failed TLS handshake or a broken request: at debug,
+// so a scanner cannot flood the log.
+func httpErrorLog(log *zap.Logger) *stdlog.Logger {
+	l, err := zap.NewStdLogAt(log.Named("http"), zap.DebugLevel)
+	if err != nil { // only for a level zap does not know
+		return stdlog.New(io.Discard, "", 0)
+	}
+	return l
 }
 
 func probe(ok func() bool) http.HandlerFunc {

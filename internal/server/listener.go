@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"time"
@@ -38,22 +39,27 @@ func (s *Server) serveTAU() error {
 	}
 }
 
-// accept starts a connection, or refuses it with busy over the connection limit (R10).
+// accept starts a connection, or refuses it with busy over the connection limit (R10). A
+// connection to a TLS port counts against the limit from its accept, handshake included.
 func (s *Server) accept(nc net.Conn) {
+	accepted := time.Now()
 	if s.open.Add(1) > int64(s.cfg.MaxConnections) {
 		s.open.Add(-1)
 		s.metrics.connsRejected.WithLabelValues(reasonLimit).Inc()
-		go refuse(nc, s.cfg.ConnectionTimeout)
+		go s.refuse(nc)
 		return
 	}
 	s.metrics.connsAccepted.Inc()
 	s.metrics.connsOpen.Inc()
-	c := newConn(s, nc)
+	if s.tls != nil {
+		nc = tls.Server(nc, s.tlsIn)
+	}
+	c := newConn(s, nc, accepted)
 	s.mu.Lock()
 	if s.draining.Load() {
 		s.mu.Unlock()
 		s.closed()
-		go refuse(nc, s.cfg.ConnectionTimeout)
+		go s.refuse(nc)
 		return
 	}
 	s.conns[c] = struct{}{}
@@ -74,10 +80,13 @@ func (s *Server) closed() {
 	s.metrics.connsOpen.Dec()
 }
 
-// refuse answers ERR busy and closes: the connection limit or shutdown.
-func refuse(nc net.Conn, timeout time.Duration) {
-	_ = nc.SetWriteDeadline(time.Now().Add(min(timeout, time.Second)))
-	_, _ = nc.Write(protocol.AppendErr(nil, protocol.StatusBusy))
+// refuse answers ERR busy and closes: the connection limit or shutdown. A TLS port just
+// closes: it never sends plaintext, and a handshake is what the limit spares it.
+func (s *Server) refuse(nc net.Conn) {
+	if s.tls == nil {
+		_ = nc.SetWriteDeadline(time.Now().Add(min(s.cfg.ConnectionTimeout, time.Second)))
+		_, _ = nc.Write(protocol.AppendErr(nil, protocol.StatusBusy))
+	}
 	_ = nc.Close()
 }
 

@@ -20,6 +20,7 @@ const (
 	reasonWriteTimeout = "write_timeout"
 	reasonProtocol     = "protocol_error"
 	reasonShutdown     = "shutdown"
+	reasonTLS          = "tls_handshake"
 )
 
 // metrics are the server's own series; values living in data structures (series count,
@@ -59,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		connsAccepted: f.NewCounter(prometheus.CounterOpts{Name: "tau_connections_accepted_total",
 			Help: "TAU protocol connections accepted."}),
 		connsRejected: f.NewCounterVec(prometheus.CounterOpts{Name: "tau_connections_rejected_total",
-			Help: "Connections refused or closed by the server, by reason (limit, auth, idle_timeout, write_timeout, protocol_error, shutdown)."},
+			Help: "Connections refused or closed by the server, by reason (limit, auth, idle_timeout, write_timeout, protocol_error, shutdown, tls_handshake: a TLS handshake failed other than by the idle timeout)."},
 			[]string{"reason"}),
 		requests: f.NewCounterVec(prometheus.CounterOpts{Name: "tau_requests_total",
 			Help: "Requests answered, by opcode and status (ok or the ERR status name)."},
@@ -84,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for i := range m.okCount {
 		m.okCount[i] = m.requests.WithLabelValues(opLabel(protocol.Opcode(i)), "ok")
 	}
-	for _, r := range []string{reasonLimit, reasonAuth, reasonIdleTimeout, reasonWriteTimeout, reasonProtocol, reasonShutdown} {
+	for _, r := range []string{reasonLimit, reasonAuth, reasonIdleTimeout, reasonWriteTimeout, reasonProtocol, reasonShutdown, reasonTLS} {
 		m.connsRejected.WithLabelValues(r)
 	}
 	return m

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/taudb/tau/internal/certwatch"
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/tlsconfig"
 )
 
 // Server is one Tau server: build it with New, add it to a run.Group with AddTo (or call Run).
@@ -35,6 +37,8 @@ type Server struct {
 	pages   *budget // paged answers in flight across connections (reads.go)
 
 	certs *certwatch.Watcher // nil without TAU_CERTIFICATE_FILE
+	tls   *tlsconfig.Source  // nil without TAU_TLS_CERT_FILE and TAU_TLS_KEY_FILE
+	tlsIn *tls.Config        // the TAU port's, from tls
 
 	ln     net.Listener
 	httpLn net.Listener
@@ -72,6 +76,9 @@ type Options struct {
 	// Queued turns the fast path off: every request goes through its series' mailbox and a
 	// pool worker, and every answer through the connection's writer (benchmarks compare).
 	Queued bool
+	// TLSPoll replaces tlsconfig.DefaultPoll, how often the TLS files are re-read without an
+	// event.
+	TLSPoll time.Duration
 }
 
 // New builds the server and binds both listeners, so a busy port fails here, at start.
@@ -110,6 +117,10 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 	if cfg.CertificateFile != "" {
 		s.certs = certwatch.New(cfg.CertificateFile, s.keeper, log, reg, certwatch.DefaultPoll)
 	}
+	if err := s.loadTLS(reg, opts.TLSPoll); err != nil {
+		_ = s.engine.Close()
+		return nil, err
+	}
 	registerBuildInfo(reg)
 	registerScrapeMetrics(reg, s)
 	if err := s.listen(reg); err != nil {
@@ -128,10 +139,14 @@ func (s *Server) listen(reg *prometheus.Registry) error {
 		_ = s.ln.Close()
 		return fmt.Errorf("TAU_HTTP_ADDRESS=%q: %w", s.cfg.HTTPAddress, err)
 	}
+	if s.cfg.HTTPTLS {
+		s.httpLn = s.tls.NewListener(s.httpLn, s.tls.HTTPConfig(), listenerHTTP, httpsHandshakeTimeout)
+	}
 	s.http = newHTTPServer(s, reg)
 	// With port 0 this line is how a supervisor (or the test harness) learns the real ports.
 	// The TAU port answers only once storage is recovered ("accepting TAU connections").
-	s.log.Info("listening", zap.String("tau_address", s.Addr()), zap.String("http_address", s.HTTPAddr()))
+	s.log.Info("listening", zap.String("tau_address", s.Addr()), zap.String("http_address", s.HTTPAddr()),
+		zap.Bool("tls", s.tls != nil), zap.Bool("mutual_tls", s.tls != nil && s.tls.MutualTLS()), zap.Bool("http_tls", s.cfg.HTTPTLS))
 	if s.cfg.Pprof {
 		s.log.Info("profiling enabled (TAU_PPROF=true): /debug/pprof/ is served on the HTTP port",
 			zap.String("address", s.HTTPAddr()))
@@ -158,7 +173,7 @@ func (s *Server) Keeper() *auth.Keeper { return s.keeper }
 //     checkpoint needs the worker pool that step 3 stops;
 //  3. write the final checkpoint, stop the workers and close storage; returns once closed;
 //  4. stop the HTTP server (probes and metrics answer until the end); returns once it is shut;
-//  5. stop the certificate file watcher; returns once its goroutine has ended.
+//  5. stop the certificate and TLS file watchers; each returns once its goroutine has ended.
 func (s *Server) AddTo(g *run.Group) {
 	g.Add(s.serveTAU, func(error) { s.shutdownTAU() })
 	stopCheckpoints, checkpointsDone := make(chan struct{}), make(chan struct{})
@@ -173,13 +188,21 @@ func (s *Server) AddTo(g *run.Group) {
 	g.Add(func() error { defer close(engineDone); return s.runEngine() }, func(error) { s.stopEngine(engineDone) })
 	g.Add(s.serveHTTP, func(error) { s.stopHTTP() })
 	if s.certs != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		watchDone := make(chan struct{})
-		g.Add(func() error { defer close(watchDone); return s.certs.Run(ctx) }, func(error) {
-			cancel()
-			<-watchDone // like every interrupt here: return once the watcher has stopped
-		})
+		addWatcher(g, s.certs.Run)
 	}
+	if s.tls != nil {
+		addWatcher(g, s.tls.Run)
+	}
+}
+
+// addWatcher runs a file watcher until the group stops.
+func addWatcher(g *run.Group, watch func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	watchDone := make(chan struct{})
+	g.Add(func() error { defer close(watchDone); return watch(ctx) }, func(error) {
+		cancel()
+		<-watchDone // like every interrupt here: return once the watcher has stopped
+	})
 }
 
 // Run runs the server until ctx-like stop is closed or a component fails.

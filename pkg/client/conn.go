@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +60,11 @@ func dialOnce(ctx context.Context, addr string, cert protocol.Certificate, o *Op
 	if err != nil {
 		return nil, &ConnError{Addr: addr, Err: err, Dial: true}
 	}
+	if o.TLS != nil {
+		if nc, err = handshake(ctx, nc, addr, o.TLS); err != nil {
+			return nil, &ConnError{Addr: addr, Err: err, Dial: true}
+		}
+	}
 	c := newConn(addr, nc, o)
 	req := request{op: protocol.OpConnect, key: cert}
 	res := c.once(ctx, &req)
@@ -71,6 +77,22 @@ func dialOnce(ctx context.Context, addr string, cert protocol.Certificate, o *Op
 		return nil, &ConnError{Addr: addr, Err: err, Dial: true}
 	}
 	return c, nil
+}
+
+// handshake runs the client side of a TLS handshake on nc; it closes nc when it fails.
+func handshake(ctx context.Context, nc net.Conn, addr string, cfg *tls.Config) (net.Conn, error) {
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = nc.Close()
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
 }
 
 func newConn(addr string, nc net.Conn, o *Options) *Conn {

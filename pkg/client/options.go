@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"math/rand/v2"
 	"time"
 
@@ -37,6 +38,11 @@ type Options struct {
 	// oversized batch payload_too_large and closes the connection (R2), failing every request
 	// in flight on it.
 	MaxPayload int
+	// TLS, when set, makes the connection speak TLS to a server with TAU_TLS_CERT_FILE: the
+	// handshake comes first, within DialTimeout, then CONNECT as always. Its ServerName
+	// defaults to the address' host; set Certificates (or GetClientCertificate) for a server
+	// with mutual TLS, RootCAs for a private CA. Nil, the default, is plaintext.
+	TLS *tls.Config
 }
 
 func (o *Options) withDefaults() Options {

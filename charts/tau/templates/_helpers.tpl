@@ -166,6 +166,12 @@ Fail on settings the server or Kubernetes would reject later, with one clear mes
 {{- if and .Values.certificate.next (eq (lower .Values.certificate.next) (lower .Values.certificate.value)) }}
 {{- fail "certificate.next equals certificate.value: a rotation needs a new certificate" }}
 {{- end }}
+{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) (not .Values.tls.certManager.issuerRef.name) }}
+{{- fail "tls.enabled needs a pair: set tls.existingSecret, or tls.certManager.issuerRef.name for a cert-manager Certificate" }}
+{{- end }}
+{{- if and (not .Values.tls.enabled) (or .Values.tls.clientAuth .Values.tls.http) }}
+{{- fail "tls.clientAuth and tls.http need tls.enabled" }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -175,4 +181,32 @@ the StatefulSet ever select it.
 {{- define "tau.testSelectorLabels" -}}
 app.kubernetes.io/name: {{ include "tau.name" . }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+TLS (values tls): the kubernetes.io/tls Secret, the user's or the one cert-manager writes for
+the chart's Certificate, and where it is mounted (as a directory, so a renewal reaches the pod).
+*/}}
+{{- define "tau.tlsSecretName" -}}
+{{- if .Values.tls.existingSecret }}
+{{- .Values.tls.existingSecret }}
+{{- else }}
+{{- printf "%s-tls" (include "tau.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "tau.tlsDir" -}}
+/etc/tau/tls
+{{- end }}
+
+{{/*
+The client CA bundle of mutual TLS: its own Secret's key, mounted apart, or the TLS Secret's
+ca.crt.
+*/}}
+{{- define "tau.clientCAFile" -}}
+{{- if .Values.tls.clientCA.existingSecret -}}
+/etc/tau/client-ca/{{ .Values.tls.clientCA.key }}
+{{- else -}}
+{{ include "tau.tlsDir" . }}/ca.crt
+{{- end }}
 {{- end }}

@@ -68,8 +68,8 @@ metadata:
   name: high-priority
 value: 1000000
 `
-	k.kubectlIn(t, strings.Join([]string{restricted("tau-helm"), restricted("tau-kustomize"), priorityClass,
-		defaultSA("tau-helm"), defaultSA("tau-kustomize")}, "---\n"),
+	k.kubectlIn(t, strings.Join([]string{restricted("tau-helm"), restricted("tau-kustomize"), restricted("tau-tls"), priorityClass,
+		defaultSA("tau-helm"), defaultSA("tau-kustomize"), defaultSA("tau-tls")}, "---\n"),
 		"apply", "--server-side", "--validate=strict", "-f", "-")
 
 	t.Run("Helm", func(t *testing.T) {
@@ -141,6 +141,8 @@ value: 1000000
 			k.kubectlIn(t, hooks, "create", "--dry-run=server", "-n", ns, "-f", "-")
 		}
 	})
+
+	t.Run("HelmTLS", func(t *testing.T) { installTLS(t, k, "tau-tls") })
 
 	t.Run("Kustomize", func(t *testing.T) {
 		const ns = "tau-kustomize"

@@ -65,6 +65,11 @@ var renderCases = []renderCase{
 	{name: "generated-certificate-rotation", release: "tau", sets: []string{generate, "certificate.next=" + strings.Repeat("ef", 32)}},
 	{name: "alerts", release: "tau", sets: []string{"certificate.value=" + strings.Repeat("ab", 32),
 		"prometheusRule.enabled=true", "prometheusRule.job=tau-metrics"}},
+	{name: "tls-cert-manager", release: "tau", sets: []string{generate, "tls.enabled=true", "tls.certManager.issuerRef.name=tau-ca",
+		"tls.certManager.issuerRef.kind=ClusterIssuer", "tls.clientAuth=true", "tls.http=true", "serviceMonitor.enabled=true"}},
+	{name: "tls-existing-secret", release: "prod", sets: []string{generate, "tls.enabled=true", "tls.existingSecret=my-tau-tls"}},
+	{name: "tls-client-ca-rotation", release: "tau", sets: []string{generate, "tls.enabled=true", "tls.existingSecret=my-tau-tls",
+		"tls.clientAuth=true", "tls.clientCA.existingSecret=tau-client-cas", "tls.clientCA.key=bundle.pem"}},
 }
 
 // generates reports whether a render case makes the chart generate a certificate.
@@ -145,7 +150,7 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 			}
 		}
 		for name := range known {
-			if _, ok := env[name]; !ok && name != "TAU_CERTIFICATE" {
+			if _, ok := env[name]; !ok && name != "TAU_CERTIFICATE" && !tlsOff(rc, name) {
 				t.Errorf("server variable %s is not reachable from the chart", name)
 			}
 		}
@@ -235,12 +240,14 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 	})
 
 	t.Run("Probes", func(t *testing.T) {
-		checkProbe(t, c, "liveness", c.LivenessProbe, healthzPath)
-		checkProbe(t, c, "readiness", c.ReadinessProbe, readyzPath)
+		checkProbe(t, c, env, "liveness", c.LivenessProbe, healthzPath)
+		checkProbe(t, c, env, "readiness", c.ReadinessProbe, readyzPath)
 		if c.StartupProbe != nil {
-			checkProbe(t, c, "startup", c.StartupProbe, healthzPath)
+			checkProbe(t, c, env, "startup", c.StartupProbe, healthzPath)
 		}
 	})
+
+	t.Run("TLS", func(t *testing.T) { checkTLS(t, objs, spec, c, env, rc) })
 
 	t.Run("NoServiceLinks", func(t *testing.T) {
 		if spec.EnableServiceLinks == nil || *spec.EnableServiceLinks {
@@ -437,7 +444,7 @@ func secretFile(t *testing.T, spec corev1.PodSpec, c corev1.Container, file stri
 	return "", ""
 }
 
-func checkProbe(t *testing.T, c corev1.Container, kind string, p *corev1.Probe, wantPath string) {
+func checkProbe(t *testing.T, c corev1.Container, env map[string]string, kind string, p *corev1.Probe, wantPath string) {
 	t.Helper()
 	if p == nil || p.HTTPGet == nil {
 		t.Fatalf("%s probe: want an httpGet probe, got %v", kind, toYAML(p))
@@ -459,8 +466,8 @@ func checkProbe(t *testing.T, c corev1.Container, kind string, p *corev1.Probe, 
 	if num != httpPort {
 		t.Errorf("%s probe on port %d, want the HTTP port %d", kind, num, httpPort)
 	}
-	if p.HTTPGet.Scheme != "" && p.HTTPGet.Scheme != corev1.URISchemeHTTP {
-		t.Errorf("%s probe scheme %s", kind, p.HTTPGet.Scheme)
+	if want := probeScheme(env); p.HTTPGet.Scheme != want && (p.HTTPGet.Scheme != "" || want != corev1.URISchemeHTTP) {
+		t.Errorf("%s probe scheme %s, want %s (TAU_HTTP_TLS=%s)", kind, p.HTTPGet.Scheme, want, env["TAU_HTTP_TLS"])
 	}
 }
 
@@ -589,7 +596,7 @@ func checkTestPod(t *testing.T, objs *objects, sts *appsv1.StatefulSet, _ render
 	env := containerEnv(t, objs, c)
 	known := configVars(t)
 	for name := range env {
-		if !known[name] {
+		if !known[name] && !slices.Contains(cliTLSVars, name) {
 			t.Errorf("test pod env %s is not a TAU variable", name)
 		}
 	}

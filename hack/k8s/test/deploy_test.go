@@ -99,8 +99,8 @@ func checkBaseInvariants(t *testing.T, objs *objects) {
 	if env["TAU_DATA_DIR"] != dataDir || mountAt(c, dataDir) == nil {
 		t.Errorf("TAU_DATA_DIR=%q / mount", env["TAU_DATA_DIR"])
 	}
-	checkProbe(t, c, "liveness", c.LivenessProbe, healthzPath)
-	checkProbe(t, c, "readiness", c.ReadinessProbe, readyzPath)
+	checkProbe(t, c, env, "liveness", c.LivenessProbe, healthzPath)
+	checkProbe(t, c, env, "readiness", c.ReadinessProbe, readyzPath)
 	if spec.EnableServiceLinks == nil || *spec.EnableServiceLinks {
 		t.Error("enableServiceLinks must be false")
 	}

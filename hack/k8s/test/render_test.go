@@ -102,7 +102,7 @@ var scheme = runtime.NewScheme()
 func init() {
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, policyv1.AddToScheme,
-		networkingv1.AddToScheme, monitoringv1.AddToScheme,
+		networkingv1.AddToScheme, monitoringv1.AddToScheme, addCertManager,
 	} {
 		if err := add(scheme); err != nil {
 			panic(err)

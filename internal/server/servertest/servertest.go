@@ -67,7 +67,11 @@ func StartWith(t testing.TB, o server.Options, opts ...func(*config.Config)) *Se
 			t.Errorf("server stopped with %v", err)
 		}
 	})
-	tauproc.WaitReady(t, s.HTTPAddr(), s.exited, func() string {
+	wait := tauproc.WaitReady
+	if cfg.HTTPTLS {
+		wait = tauproc.WaitReadyHTTPS
+	}
+	wait(t, s.HTTPAddr(), s.exited, func() string {
 		select {
 		case <-s.exited:
 			return fmt.Sprintf("Run returned %v", s.err)

@@ -1,6 +1,7 @@
 package tauproc
 
 import (
+	"crypto/tls"
 	"net/http"
 	"testing"
 	"time"
@@ -15,8 +16,21 @@ import (
 // server's log.
 func WaitReady(t testing.TB, httpAddr string, exited <-chan struct{}, describe func() string) {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	url := "http://" + httpAddr + "/readyz"
+	waitReady(t, "http", httpAddr, exited, describe)
+}
+
+// WaitReadyHTTPS is WaitReady for a server with TAU_HTTP_TLS=true. Like kubelet's HTTPS
+// probes, it does not verify the certificate: readiness is what it asks.
+func WaitReadyHTTPS(t testing.TB, httpAddr string, exited <-chan struct{}, describe func() string) {
+	t.Helper()
+	waitReady(t, "https", httpAddr, exited, describe)
+}
+
+func waitReady(t testing.TB, scheme, httpAddr string, exited <-chan struct{}, describe func() string) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // a readiness probe, as kubelet's
+	url := scheme + "://" + httpAddr + "/readyz"
 	for {
 		var last string
 		resp, err := client.Get(url)

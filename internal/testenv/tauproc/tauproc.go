@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -96,7 +97,11 @@ func Start(t testing.TB, o Options) *Process {
 	case <-hang.After(t):
 		t.Fatalf("tau-server did not report its addresses before the test binary's deadline; log:\n%s", p.Log())
 	}
-	WaitReady(t, p.HTTPAddr, p.exited, func() string { return "log:\n" + p.Log() })
+	wait := WaitReady
+	if slices.Contains(o.Env, "TAU_HTTP_TLS=true") {
+		wait = WaitReadyHTTPS
+	}
+	wait(t, p.HTTPAddr, p.exited, func() string { return "log:\n" + p.Log() })
 	return p
 }
 
