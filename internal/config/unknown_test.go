@@ -34,7 +34,7 @@ func TestUnknownVariables(t *testing.T) {
 			"TAU_HEADLESS_SERVICE_HOST=10.0.0.2", "TAU_HEADLESS_SERVICE_PORT_TAU=7701",
 		}, nil},
 		{"a _PORT typo is not a service link", []string{"TAU_HTTP_PORT=7702"},
-			[]UnknownVariable{{"TAU_HTTP_PORT", "TAU_HTTP_ADDRESS"}}},
+			[]UnknownVariable{{"TAU_HTTP_PORT", "TAU_HTTP_TLS"}}}, // nearest by edit distance, since TAU_HTTP_TLS exists
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
