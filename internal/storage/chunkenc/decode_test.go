@@ -8,7 +8,7 @@ import (
 // decodeChunkPlain is what decodeChunk must match: every point through next, one at a time
 // with the bit reader, as chunks were decoded before decodeChunk read runs of them.
 func decodeChunkPlain(data []byte, n uint64) (chunk, appender, error) {
-	if n == 0 || n > 4*uint64(len(data)) {
+	if n == 0 || n > 4*uint64(len(data)) && (n > maxDecimalPoints || !isDecimal(data)) {
 		return chunk{}, appender{}, errMalformed
 	}
 	it := newChunkIter(data, int(n))
@@ -18,7 +18,7 @@ func decodeChunkPlain(data []byte, n uint64) (chunk, appender, error) {
 		case 1:
 			c.minT = it.t
 		case skipAt + 1:
-			if it.bitPos() > math.MaxUint16 {
+			if it.dec.on || it.bitPos() > math.MaxUint16 {
 				break
 			}
 			c.mid = skipPoint{off: uint16(it.bitPos()), leading: it.leading,

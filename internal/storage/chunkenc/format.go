@@ -125,8 +125,9 @@ func (s *Series) readChunk(b []byte) ([]byte, error) {
 // returns the chunk with the appender state that continues it. It decodes a run of points at a
 // time (chunkIter.read), the way ranges do: recovery decodes every chunk of a checkpoint.
 func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
-	// Each point takes at least two bits, so a larger n cannot be honest (and could overflow int).
-	if n == 0 || n > 4*uint64(len(data)) {
+	// Each Gorilla point takes at least two bits, so a larger n cannot be honest (and could
+	// overflow int); a decimal chunk may take no bits a point, and holds at most 255.
+	if n == 0 || n > 4*uint64(len(data)) && (n > maxDecimalPoints || !isDecimal(data)) {
 		return chunk{}, appender{}, errMalformed
 	}
 	it := newChunkIter(data, int(n))
@@ -135,7 +136,7 @@ func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 	if it.read(math.MaxInt64, run[:min(int(n), skipAt+1)]) > 0 {
 		c.minT = run[0].TS
 	}
-	if it.i == skipAt+1 && it.err == nil && it.bitPos() <= math.MaxUint16 {
+	if it.i == skipAt+1 && it.err == nil && !it.dec.on && it.bitPos() <= math.MaxUint16 {
 		c.mid = skipPoint{off: uint16(it.bitPos()), leading: it.leading, trailing: it.trailing,
 			t: it.t, delta: it.delta, v: it.v}
 	}
@@ -148,6 +149,9 @@ func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 // finishChunk completes chunk c of data, once it has decoded all of c's points: it checks that
 // they fill data exactly, and returns c with the appender state that continues it.
 func finishChunk(c chunk, it *chunkIter, data []byte) (chunk, appender, error) {
+	if it.dec.on {
+		return finishDecimal(c, it, data)
+	}
 	if it.err != nil {
 		return chunk{}, appender{}, it.err
 	}
