@@ -285,3 +285,55 @@ func TestDecimalHeaderRejects(t *testing.T) {
 		t.Fatalf("the unedited chunk: %v", err)
 	}
 }
+
+// TestSeriesV2DecimalChunks: a series sealing decimal chunks serialises as version 2, decodes
+// back, and one whose last chunk is decimal takes appends in a new head; a series of Gorilla
+// chunks only still serialises as version 1.
+func TestSeriesV2DecimalChunks(t *testing.T) {
+	pts := ramp(regularStart, regularStep, 3*maxChunkPoints+5, func(i int) uint64 { return math.Float64bits(float64(i%40) / 8) })
+	s := build(pts)
+	for i := range s.Sealed() {
+		if !IsDecimal(s.SealedChunk(i).Data) {
+			t.Fatalf("sealed chunk %d is not decimal", i)
+		}
+	}
+	if b := s.AppendBinary(nil); b[0] != formatV2 {
+		t.Fatalf("a series with decimal chunks serialised as version %d", b[0])
+	}
+	roundTrip(t, s, pts)
+	if b := newGorillaSeriesOf(pts).AppendBinary(nil); b[0] != formatV1 {
+		t.Fatalf("a Gorilla-only series serialised as version %d", b[0])
+	}
+	// Only full chunks: the last one decoded is decimal, and the next append starts a head.
+	raw := encodeRaw(decimalChunk(), decimalChunk2())
+	raw[0] = formatV2
+	d, err := DecodeSeries(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := decodeAll(decimalChunk().data, maxChunkPoints)
+	tail, _ := decodeAll(decimalChunk2().data, maxChunkPoints)
+	want = append(want, tail...)
+	checkSeries(t, d, want)
+	extra := more(want, 2*maxChunkPoints+7)
+	for _, p := range extra {
+		d.Append(p.t, p.v)
+	}
+	checkSeries(t, d, append(want, extra...))
+	roundTrip(t, d, append(want, extra...))
+}
+
+func newGorillaSeriesOf(pts []point) *Series {
+	s := NewGorillaSeries()
+	for _, p := range pts {
+		s.Append(p.t, p.v)
+	}
+	return s
+}
+
+// decimalChunk2 is a decimal chunk of 120 points after decimalChunk's.
+func decimalChunk2() rawChunk {
+	pts := ramp(regularStart+maxChunkPoints*regularStep, regularStep, maxChunkPoints, func(i int) uint64 { return math.Float64bits(float64(i) / 100) })
+	b, _ := decimalOf(pts)
+	return rawChunk{uint64(len(pts)), b}
+}
