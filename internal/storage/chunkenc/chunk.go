@@ -88,6 +88,9 @@ func (c *chunk) hasMid() bool { return c.mid.off != 0 }
 
 // iterFrom resumes decoding after the skip point.
 func (c *chunk) iterFrom() chunkIter {
+	if isDecimal(c.w.b) {
+		return c.decimalIterFrom()
+	}
 	m := &c.mid
 	return chunkIter{data: c.w.b, parked: true, pos: uint(m.off), n: c.n, i: skipAt + 1,
 		t: m.t, v: m.v, delta: m.delta, leading: m.leading, trailing: m.trailing}

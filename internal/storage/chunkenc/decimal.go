@@ -93,12 +93,19 @@ type decimalPlan struct {
 	dmin        uint64
 	streamBits  int
 	size        int // bytes of the whole chunk
-	excs        [maxDecimalPoints]bool
-	xs          [maxDecimalPoints]int64
 }
 
-// encodeDecimal encodes pts (at least 2, strictly increasing timestamps) as a decimal chunk,
-// if that takes fewer than limit bytes; false otherwise (the caller keeps its Gorilla chunk).
+// decimalInts is a chunk's values as integers at one exponent: xs[i], or excs[i] for an
+// exception, whose slot repeats the integer before it (so it costs no delta and no width).
+type decimalInts struct {
+	xs   [maxDecimalPoints]int64
+	excs [maxDecimalPoints]bool
+	nexc int
+}
+
+// encodeDecimal encodes pts (2 to 255 points, strictly increasing timestamps) as a decimal
+// chunk, if that takes fewer than limit bytes; false otherwise (the caller keeps its Gorilla
+// chunk).
 func encodeDecimal(pts []query.Point, limit int) ([]byte, bool) {
 	n := len(pts)
 	if n < 2 || n > maxDecimalPoints || varintLen(pts[0].TS) >= binary.MaxVarintLen64 {
@@ -108,20 +115,25 @@ func encodeDecimal(pts []query.Point, limit int) ([]byte, bool) {
 	if cands == 0 {
 		return nil, false
 	}
-	var best, pl decimalPlan
-	best.size = limit
+	var ints decimalInts
+	times := planTimes(pts)
+	best, last := decimalPlan{size: limit, p: -1}, -1
 	for cands != 0 {
 		p := bits.TrailingZeros32(cands)
 		cands &^= 1 << p
-		pl.plan(pts, p)
-		if pl.size < best.size {
+		ints.at(pts, p)
+		last = p
+		if pl := ints.plan(pts, p, times); pl.size < best.size {
 			best = pl
 		}
 	}
-	if best.size >= limit {
+	if best.p < 0 {
 		return nil, false
 	}
-	return best.write(pts), true
+	if best.p != last {
+		ints.at(pts, best.p)
+	}
+	return best.write(pts, &ints), true
 }
 
 // candidateExps is the set (bit p for exponent p) of the smallest exponents of a sample of
@@ -138,56 +150,52 @@ func candidateExps(pts []query.Point) uint32 {
 	return set
 }
 
-// plan fills pl with the encoding of pts at exponent p and its size.
-func (pl *decimalPlan) plan(pts []query.Point, p int) {
-	n := len(pts)
-	pl.p, pl.nexc = p, 0
-	first := -1
+// at fills ints with pts' values as integers at exponent p.
+func (ints *decimalInts) at(pts []query.Point, p int) {
+	ints.nexc = 0
+	prev, seen := int64(0), false
 	for i := range pts {
 		x, ok := toDecimal(pts[i].Value, p)
-		pl.excs[i] = !ok
+		ints.excs[i] = !ok
 		if !ok {
-			pl.nexc++
-			continue
+			ints.nexc++
+			x = prev
+		} else if !seen { // exceptions before the first integer repeat it
+			for j := range i {
+				ints.xs[j] = x
+			}
+			seen = true
 		}
-		pl.xs[i] = x
-		if first < 0 {
-			first = i
-		}
+		ints.xs[i], prev = x, x
 	}
-	// An exception's integer slot repeats its neighbour's, so it costs no delta and no width.
-	fill := int64(0)
-	if first >= 0 {
-		fill = pl.xs[first]
-	}
-	for i := range pts {
-		if pl.excs[i] {
-			pl.xs[i] = fill
-		}
-		fill = pl.xs[i]
-	}
-	pl.planTimes(pts)
-	pl.chooseMode(n)
+}
+
+// plan is the encoding of pts at exponent p, given its integers and its timestamps' plan.
+func (ints *decimalInts) plan(pts []query.Point, p int, times decimalPlan) decimalPlan {
+	pl := times
+	pl.p, pl.nexc = p, ints.nexc
+	pl.chooseMode(ints.xs[:len(pts)])
 	hdr := varintLen(pts[0].TS) + 1 + 5 + varintLen(pl.base) + uvarintLen(pl.dmin)
 	if pl.mode != modeFOR {
 		hdr += varintLen(pl.dbase)
 	}
 	pl.size = hdr + excEntry*pl.nexc + (pl.streamBits+7)/8
+	return pl
 }
 
-// planTimes sets the timestamp deltas' base and width.
-func (pl *decimalPlan) planTimes(pts []query.Point) {
+// planTimes is a plan holding the timestamp deltas' base and width.
+func planTimes(pts []query.Point) decimalPlan {
 	lo, hi := uint64(math.MaxUint64), uint64(0)
 	for i := 1; i < len(pts); i++ {
 		d := uint64(pts[i].TS) - uint64(pts[i-1].TS)
 		lo, hi = min(lo, d), max(hi, d)
 	}
-	pl.dmin, pl.wt = lo, uint(bits.Len64(hi-lo))
+	return decimalPlan{dmin: lo, wt: uint(bits.Len64(hi - lo))}
 }
 
-// chooseMode picks the smallest of the three value modes for pl.xs.
-func (pl *decimalPlan) chooseMode(n int) {
-	xs := pl.xs[:n]
+// chooseMode picks the smallest of the three value modes for xs.
+func (pl *decimalPlan) chooseMode(xs []int64) {
+	n := len(xs)
 	lo, hi := xs[0], xs[0]
 	dlo, dhi := int64(math.MaxInt64), int64(math.MinInt64)
 	nlo, nhi, changed := int64(math.MaxInt64), int64(math.MinInt64), 0
@@ -231,51 +239,77 @@ func (pl *decimalPlan) chooseMode(n int) {
 // width is the bits that hold hi-lo (lo <= hi, both below 2^52 in magnitude).
 func width(lo, hi int64) uint { return uint(bits.Len64(uint64(hi - lo))) }
 
-// write encodes pts as pl planned, into a slice of exactly pl.size bytes.
-func (pl *decimalPlan) write(pts []query.Point) []byte {
-	var scratch [1280]byte // bitWriter appends 8 bytes at a time: room, then one exact copy
-	w := bitWriter{b: scratch[:0]}
-	if pl.size+8 > len(scratch) {
-		w.b = make([]byte, 0, pl.size+8)
-	}
-	w.b = binary.AppendVarint(w.b, pts[0].TS)
-	w.b[len(w.b)-1] |= 0x80
-	w.b = append(w.b, 0, encDecimal, byte(pl.mode<<5|pl.p), byte(pl.nexc), byte(pl.wv), byte(pl.wt))
-	w.b = binary.AppendVarint(w.b, pl.base)
+// write encodes pts as pl planned, with their integers, into a slice of exactly pl.size bytes.
+func (pl *decimalPlan) write(pts []query.Point, ints *decimalInts) []byte {
+	b := make([]byte, 0, pl.size)
+	b = binary.AppendVarint(b, pts[0].TS)
+	b[len(b)-1] |= 0x80
+	b = append(b, 0, encDecimal, byte(pl.mode<<5|pl.p), byte(pl.nexc), byte(pl.wv), byte(pl.wt))
+	b = binary.AppendVarint(b, pl.base)
 	if pl.mode != modeFOR {
-		w.b = binary.AppendVarint(w.b, pl.dbase)
+		b = binary.AppendVarint(b, pl.dbase)
 	}
-	w.b = binary.AppendUvarint(w.b, pl.dmin)
+	b = binary.AppendUvarint(b, pl.dmin)
 	for i := range pts {
-		if pl.excs[i] {
-			w.b = append(w.b, byte(i))
-			w.b = binary.BigEndian.AppendUint64(w.b, pts[i].Value)
+		if ints.excs[i] {
+			b = append(b, byte(i))
+			b = binary.BigEndian.AppendUint64(b, pts[i].Value)
 		}
 	}
-	pl.writeStream(&w, pts)
-	return append(make([]byte, 0, len(w.b)), w.b...)
+	w := packer{b: b}
+	pl.writeStream(&w, pts, ints.xs[:len(pts)])
+	return w.flush()
 }
 
-func (pl *decimalPlan) writeStream(w *bitWriter, pts []query.Point) {
-	xs := pl.xs[:len(pts)]
+// writeStream writes the points' fields, most significant bit first.
+func (pl *decimalPlan) writeStream(w *packer, pts []query.Point, xs []int64) {
 	if pl.mode == modeFOR {
-		w.writeBits(uint64(xs[0]-pl.base), pl.wv)
+		w.put(uint64(xs[0]-pl.base), pl.wv)
 	}
 	for i := 1; i < len(pts); i++ {
-		w.writeBits(uint64(pts[i].TS)-uint64(pts[i-1].TS)-pl.dmin, pl.wt)
+		w.put(uint64(pts[i].TS)-uint64(pts[i-1].TS)-pl.dmin, pl.wt)
 		d := xs[i] - xs[i-1]
 		switch {
 		case pl.mode == modeFOR:
-			w.writeBits(uint64(xs[i]-pl.base), pl.wv)
+			w.put(uint64(xs[i]-pl.base), pl.wv)
 		case pl.mode == modeDelta:
-			w.writeBits(uint64(d-pl.dbase), pl.wv)
+			w.put(uint64(d-pl.dbase), pl.wv)
 		case d == 0:
-			w.writeBits(0, 1)
+			w.put(0, 1)
 		default:
-			w.writeBits(1, 1)
-			w.writeBits(uint64(d-pl.dbase), pl.wv)
+			w.put(1, 1)
+			w.put(uint64(d-pl.dbase), pl.wv)
 		}
 	}
+}
+
+// packer writes bit fields most significant bit first, a 64-bit word at a time: a decimal
+// chunk is written once, into a slice of its exact size.
+type packer struct {
+	b   []byte
+	acc uint64 // pending bits, left-aligned
+	n   uint   // how many
+}
+
+// put writes the low w bits of v (w <= 64, v < 2^w).
+func (p *packer) put(v uint64, w uint) {
+	if p.n+w < 64 {
+		p.acc |= v << (64 - p.n - w)
+		p.n += w
+		return
+	}
+	r := w - (64 - p.n) // the bits of v past this word
+	p.acc |= v >> r
+	p.b = binary.BigEndian.AppendUint64(p.b, p.acc)
+	p.n, p.acc = r, v<<(64-r) // a shift by 64 (r == 0) gives 0
+}
+
+// flush writes the pending bits, the last byte zero-padded, and returns the bytes.
+func (p *packer) flush() []byte {
+	for k := uint(0); k < p.n; k += 8 {
+		p.b = append(p.b, byte(p.acc>>(56-k)))
+	}
+	return p.b
 }
 
 func varintLen(x int64) int {

@@ -9,19 +9,18 @@ import (
 
 // decState is a chunkIter's state over a decimal chunk (decimal.go): the header's fields and
 // the integer being rebuilt. The bit reader, the point count and index, the current point and
-// the error are chunkIter's own, as for a Gorilla chunk.
+// the error are chunkIter's own, as for a Gorilla chunk. Offsets are 16-bit: a decimal chunk
+// of 255 points takes at most 255 × (64+1+64) bits, 255 exceptions and a header, under 7 KiB.
 type decState struct {
-	on      bool
-	mode    uint8
-	wv, wt  uint
-	scale   float64 // 10^p
-	base    int64
-	dbase   int64
-	x       int64
-	dmin    uint64
-	exc     []byte // exception entries not yet reached
-	nextExc int    // position of the next exception; -1 once none is left
-	start   int    // offset of the bit stream in the chunk
+	on             bool
+	mode, p        uint8
+	wv, wt         uint8
+	excs           uint8  // exceptions reached so far
+	nextExc        int16  // position of the next exception; -1 once none is left
+	excOff, start  uint16 // offsets in the chunk of the next exception entry and of the stream
+	excEnd         uint16
+	base, dbase, x int64
+	dmin           uint64
 }
 
 // initDecimal reads the header of the decimal chunk it.data, whose tagged first timestamp
@@ -34,13 +33,11 @@ func (it *chunkIter) initDecimal(k int) {
 		return
 	}
 	mp, nexc := b[k+1], int(b[k+2])
-	d.mode, d.wv, d.wt = mp>>5, uint(b[k+3]), uint(b[k+4])
-	p := int(mp & 31)
-	if d.mode >= modeCount || p > maxExp || d.wv > 64 || d.wt > 64 || nexc > it.n {
+	d.mode, d.p, d.wv, d.wt = mp>>5, mp&31, b[k+3], b[k+4]
+	if d.mode >= modeCount || d.p > maxExp || d.wv > 64 || d.wt > 64 || nexc > it.n {
 		it.err = errMalformed
 		return
 	}
-	d.scale = pow10[p]
 	it.t, _ = binary.Varint(b) // the tag ended within 10 bytes: a valid varint
 	pos, ok := k+5, true
 	d.base, pos, ok = varintAt(b, pos, ok)
@@ -48,33 +45,30 @@ func (it *chunkIter) initDecimal(k int) {
 		d.dbase, pos, ok = varintAt(b, pos, ok)
 	}
 	d.dmin, pos, ok = uvarintAt(b, pos, ok)
-	if !ok || !it.initExceptions(b[pos:], nexc) {
+	end := pos + excEntry*nexc
+	if !ok || end > len(b) || end > math.MaxUint16 || !it.checkExceptions(b[pos:end]) {
 		it.err = errMalformed
 		return
 	}
-	d.start = pos + excEntry*nexc
+	d.excOff, d.excEnd, d.start = uint16(pos), uint16(end), uint16(end)
+	d.nextExc = -1
+	if nexc > 0 {
+		d.nextExc = int16(b[pos])
+	}
 	d.x = d.base
-	it.r = newBitReader(b[d.start:])
+	it.r = newBitReader(b[end:])
 }
 
-// initExceptions checks the nexc exception entries at the start of b (positions strictly
-// increasing, each a point of the chunk) and points the state at the first.
-func (it *chunkIter) initExceptions(b []byte, nexc int) bool {
-	if len(b) < excEntry*nexc {
-		return false
-	}
+// checkExceptions checks the exception entries e: positions strictly increasing, each a point
+// of the chunk.
+func (it *chunkIter) checkExceptions(e []byte) bool {
 	prev := -1
-	for j := range nexc {
-		at := int(b[j*excEntry])
-		if at <= prev || at >= it.n {
+	for j := 0; j < len(e); j += excEntry {
+		if at := int(e[j]); at <= prev || at >= it.n {
 			return false
+		} else {
+			prev = at
 		}
-		prev = at
-	}
-	it.dec.exc = b[:excEntry*nexc]
-	it.dec.nextExc = -1
-	if nexc > 0 {
-		it.dec.nextExc = int(b[0])
 	}
 	return true
 }
@@ -95,7 +89,8 @@ func uvarintAt(b []byte, pos int, ok bool) (uint64, int, bool) {
 	return x, pos + k, k > 0
 }
 
-// nextDecimal is next for a decimal chunk.
+// nextDecimal is next for a decimal chunk: the plain decoder, field by field through the bit
+// reader, which decodeDecimal must match.
 func (it *chunkIter) nextDecimal() bool {
 	if it.i >= it.n || it.err != nil {
 		return false
@@ -104,7 +99,7 @@ func (it *chunkIter) nextDecimal() bool {
 	ok := true
 	if it.i > 0 {
 		var u uint64
-		u, ok = it.r.readBits(d.wt)
+		u, ok = it.r.readBits(uint(d.wt))
 		t := int64(uint64(it.t) + d.dmin + u)
 		ok = ok && t > it.t // strictly increasing: refuses a zero delta or one past int64
 		it.t = t
@@ -113,8 +108,8 @@ func (it *chunkIter) nextDecimal() bool {
 		it.err = errMalformed
 		return false
 	}
-	it.v = math.Float64bits(float64(d.x) / d.scale)
-	if it.i == d.nextExc {
+	it.v = math.Float64bits(float64(d.x) / pow10[d.p])
+	if it.i == int(d.nextExc) {
 		it.v = it.takeException()
 	}
 	it.i++
@@ -128,15 +123,15 @@ func (it *chunkIter) readInteger() bool {
 	ok := true
 	switch {
 	case d.mode == modeFOR:
-		u, ok = it.r.readBits(d.wv)
+		u, ok = it.r.readBits(uint(d.wv))
 		d.x = d.base + int64(u)
 	case it.i == 0: // a delta mode's first integer is its base
 	case d.mode == modeDelta:
-		u, ok = it.r.readBits(d.wv)
+		u, ok = it.r.readBits(uint(d.wv))
 		d.x += d.dbase + int64(u)
 	default:
 		if changed, ok = it.r.readBits(1); changed == 1 && ok {
-			u, ok = it.r.readBits(d.wv)
+			u, ok = it.r.readBits(uint(d.wv))
 			d.x += d.dbase + int64(u)
 		}
 	}
@@ -146,25 +141,33 @@ func (it *chunkIter) readInteger() bool {
 // takeException returns the value bits of the exception reached and moves to the next.
 func (it *chunkIter) takeException() uint64 {
 	d := &it.dec
-	v := binary.BigEndian.Uint64(d.exc[1:excEntry])
-	d.exc = d.exc[excEntry:]
+	v := binary.BigEndian.Uint64(it.data[d.excOff+1:])
+	d.excOff += excEntry
+	d.excs++
 	d.nextExc = -1
-	if len(d.exc) > 0 {
-		d.nextExc = int(d.exc[0])
+	if d.excOff < d.excEnd {
+		d.nextExc = int16(it.data[d.excOff])
 	}
 	return v
 }
 
+// skipExceptions moves past the first k exceptions (a skip point's).
+func (it *chunkIter) skipExceptions(k int) bool {
+	d := &it.dec
+	off := int(d.excOff) + k*excEntry
+	if off > int(d.excEnd) {
+		return false
+	}
+	d.excOff, d.excs, d.nextExc = uint16(off), uint8(k), -1
+	if off < int(d.excEnd) {
+		d.nextExc = int16(it.data[off])
+	}
+	return true
+}
+
 // readDecimal is read for a decimal chunk.
 func (it *chunkIter) readDecimal(ts int64, out []query.Point) int {
-	n := 0
-	for n < len(out) && it.nextDecimal() {
-		out[n] = query.Point{TS: it.t, Value: it.v}
-		n++
-		if it.t >= ts {
-			break
-		}
-	}
+	n, _ := it.decodeDecimal(ts, out, 1)
 	return n
 }
 
@@ -173,12 +176,164 @@ func (it *chunkIter) seekDecimal(ts int64) bool {
 	if it.i > 0 && it.t >= ts && it.err == nil {
 		return true
 	}
-	for it.nextDecimal() {
-		if it.t >= ts {
-			return true
+	var last [1]query.Point
+	_, found := it.decodeDecimal(ts, last[:], 0)
+	return found
+}
+
+// decReach is how many bytes past a point's first byte its decoding may load: the widest point
+// is 64+1+64 bits (within 17 bytes of its first byte, whatever its bit offset), and each load
+// reads 8 bytes.
+const decReach = 17 + 8
+
+// decodeDecimal is nextDecimal for a run of points, as decode is for Gorilla chunks: the same
+// points and the same checks, with the state in locals and each field read by a load at a bit
+// position instead of through the bit reader. It stops after the first point at or after ts
+// (found), at the chunk's end, on damage (it.err), or, when step is 1, once out is full; with
+// step 1 it stores the points in out and returns how many. With step 0 (seek) it computes only
+// the last point's value, into out[0]: a lookup divides once, not once a point. The iterator
+// is left on the last point decoded, its reader after it.
+func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int, found bool) {
+	if it.i >= it.n || it.err != nil || len(out) == 0 {
+		return 0, false
+	}
+	d := &it.dec
+	stream := it.data[d.start:]
+	// b is the stream or, near its end, a zero-padded copy of the rest (tail), so that every
+	// load stays in bounds; pos and end are bit positions in b, base the bytes before b.
+	var tail [2 * decReach]byte
+	b, base := stream, uint(0)
+	pos, end := uint(it.r.bitsRead(len(stream))), uint(8*len(stream))
+	t, x := it.t, d.x
+	wt, wv, mode, dmin, dbase, scale := uint(d.wt), uint(d.wv), d.mode, d.dmin, d.dbase, pow10[d.p]
+	stop := it.n
+	if step != 0 {
+		stop = min(stop, it.i+len(out))
+	}
+	first, ok, exc, excV := it.i, true, false, uint64(0)
+	i := it.i
+	for ; i < stop && ok && !found; i++ {
+		if k := pos >> 3; k+decReach > uint(len(b)) {
+			clear(tail[copy(tail[:], b[k:]):])
+			b, base, pos, end = tail[:], base+k, pos-8*k, end-8*k
+		}
+		// One load usually serves the whole point: w holds the next avail bits (at least 57),
+		// consumed from the top; a field that does not fit is read from b instead.
+		w, avail := peek(b, pos), 64-pos&7
+		if i > 0 {
+			step := dmin
+			if wt != 0 { // a regular series' timestamps take no bits
+				if wt <= avail {
+					step += w >> (64 - wt)
+					w, avail = w<<(wt&63), avail-wt
+				} else {
+					step += readN0(b, pos, wt)
+					avail = 0
+				}
+				pos += wt
+			}
+			nt := int64(uint64(t) + step)
+			ok = nt > t
+			t = nt
+		}
+		if avail < 1+wv {
+			w, avail = peek(b, pos), 64-pos&7
+		}
+		switch {
+		case mode == modeFOR:
+			x = d.base + int64(field(w, avail, b, pos, wv))
+			pos += wv
+		case i == 0:
+		case mode == modeDelta:
+			x += dbase + int64(field(w, avail, b, pos, wv))
+			pos += wv
+		case w>>63 == 0:
+			pos++
+		default:
+			x += dbase + int64(field(w<<1, avail-1, b, pos+1, wv))
+			pos += 1 + wv
+		}
+		if exc = i == int(d.nextExc); exc {
+			excV = it.takeException()
+		}
+		ok = ok && pos <= end
+		found = t >= ts
+		if step != 0 {
+			v := toFloat(x, scale)
+			if exc {
+				v = excV
+			}
+			out[i-first] = query.Point{TS: t, Value: v}
 		}
 	}
-	return false
+	n = (i - first) * step
+	it.i, it.t, d.x = i, t, x
+	it.v = toFloat(x, scale)
+	if exc {
+		it.v = excV
+	}
+	if !ok {
+		it.err = errMalformed
+		return n - step, false // the point that failed was stored last
+	}
+	if step == 0 {
+		out[0] = query.Point{TS: t, Value: it.v}
+	}
+	pos += 8 * base
+	it.r = newBitReader(stream[pos/8:])
+	it.r.readBits(pos % 8)
+	return n, found
+}
+
+// field is the n bits at the top of w, which holds avail bits from bit pos of b on, or, when
+// they are not all there, read from b.
+func field(w uint64, avail uint, b []byte, pos, n uint) uint64 {
+	if n <= avail {
+		return w >> (64 - n) // a shift by 64 gives 0
+	}
+	return readN0(b, pos, n)
+}
+
+// toFloat is the bits of float64(x) / scale. Dividing by 1 changes nothing, so integers
+// (exponent 0) skip the division.
+func toFloat(x int64, scale float64) uint64 {
+	if scale == 1 {
+		return math.Float64bits(float64(x))
+	}
+	return math.Float64bits(float64(x) / scale)
+}
+
+// readN0 is readN that also reads no bits (n == 0) as 0.
+func readN0(b []byte, pos, n uint) uint64 {
+	if n <= 57 {
+		return peek(b, pos) >> (64 - n) // a shift by 64 gives 0
+	}
+	return peek(b, pos)>>32<<(n-32) | peek(b, pos+32)>>(96-n)
+}
+
+// decimalMid is the skip point of an iterator right after point skipAt of a decimal chunk:
+// the bit position in the chunk, the exceptions passed, and the point's time, integer and
+// value.
+func (it *chunkIter) decimalMid() (skipPoint, bool) {
+	pos := 8*int(it.dec.start) + it.r.bitsRead(len(it.data)-int(it.dec.start))
+	if pos > math.MaxUint16 {
+		return skipPoint{}, false
+	}
+	return skipPoint{off: uint16(pos), leading: it.dec.excs, t: it.t, delta: uint64(it.dec.x), v: it.v}, true
+}
+
+// decimalIterFrom resumes decoding a decimal chunk after its skip point.
+func (c *chunk) decimalIterFrom() chunkIter {
+	it := newChunkIter(c.w.b, c.n)
+	m := &c.mid
+	if it.err != nil || !it.skipExceptions(int(m.leading)) {
+		it.err = errMalformed
+		return it
+	}
+	it.i, it.t, it.v, it.dec.x = skipAt+1, m.t, m.v, int64(m.delta)
+	it.r = newBitReader(c.w.b[m.off/8:])
+	it.r.readBits(uint(m.off % 8))
+	return it
 }
 
 // finishDecimal is finishChunk for a decimal chunk: its stream must end in its last byte, the

@@ -18,7 +18,11 @@ func decodeChunkPlain(data []byte, n uint64) (chunk, appender, error) {
 		case 1:
 			c.minT = it.t
 		case skipAt + 1:
-			if it.dec.on || it.bitPos() > math.MaxUint16 {
+			if it.dec.on {
+				c.mid, _ = it.decimalMid()
+				break
+			}
+			if it.bitPos() > math.MaxUint16 {
 				break
 			}
 			c.mid = skipPoint{off: uint16(it.bitPos()), leading: it.leading,

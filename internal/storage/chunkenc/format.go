@@ -161,14 +161,27 @@ func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 	if it.read(math.MaxInt64, run[:min(int(n), skipAt+1)]) > 0 {
 		c.minT = run[0].TS
 	}
-	if it.i == skipAt+1 && it.err == nil && !it.dec.on && it.bitPos() <= math.MaxUint16 {
-		c.mid = skipPoint{off: uint16(it.bitPos()), leading: it.leading, trailing: it.trailing,
-			t: it.t, delta: it.delta, v: it.v}
+	if it.i == skipAt+1 && it.err == nil {
+		c.mid = it.skipPoint()
 	}
 	for it.i < it.n && it.err == nil {
 		it.read(math.MaxInt64, run[:])
 	}
 	return finishChunk(c, &it, data)
+}
+
+// skipPoint is the skip point of an iterator right after point skipAt; none (off 0) when
+// its bit offset does not fit 16 bits.
+func (it *chunkIter) skipPoint() skipPoint {
+	if it.dec.on {
+		m, _ := it.decimalMid()
+		return m
+	}
+	if it.bitPos() > math.MaxUint16 {
+		return skipPoint{}
+	}
+	return skipPoint{off: uint16(it.bitPos()), leading: it.leading, trailing: it.trailing,
+		t: it.t, delta: it.delta, v: it.v}
 }
 
 // finishChunk completes chunk c of data, once it has decoded all of c's points: it checks that

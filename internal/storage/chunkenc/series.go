@@ -67,12 +67,17 @@ func (s *Series) cut() {
 // else its Gorilla bytes. The head is appended to as Gorilla, whose appender is O(1) a point;
 // a decimal chunk needs all its values to choose its exponent and widths.
 func (s *Series) seal(h *chunk) {
-	if !s.gorilla && h.n <= maxDecimalPoints {
-		var pts [maxDecimalPoints]query.Point
+	if !s.gorilla && h.n <= maxChunkPoints { // every chunk this writer fills
+		var pts [maxChunkPoints]query.Point
 		it := h.iter()
 		if k := it.read(math.MaxInt64, pts[:h.n]); k == h.n && it.err == nil {
 			if b, ok := encodeDecimal(pts[:k], len(h.w.b)); ok {
-				h.w, h.mid = bitWriter{b: b}, skipPoint{} // the skip point is Gorilla's
+				h.w, h.mid = bitWriter{b: b}, skipPoint{}
+				if k > skipAt {
+					it := newChunkIter(b, k)
+					it.seek(pts[skipAt].TS)
+					h.mid = it.skipPoint()
+				}
 				return
 			}
 		}
@@ -107,12 +112,14 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 		return 0, false
 	}
 	c := &s.chunks[lo]
-	it := c.iter()
-	if c.hasMid() && ts >= c.mid.t {
-		if ts == c.mid.t {
-			return c.mid.v, true
-		}
+	var it chunkIter
+	switch {
+	case c.hasMid() && ts == c.mid.t:
+		return c.mid.v, true
+	case c.hasMid() && ts > c.mid.t:
 		it = c.iterFrom()
+	default:
+		it = c.iter()
 	}
 	if it.seek(ts) {
 		return it.v, it.t == ts
