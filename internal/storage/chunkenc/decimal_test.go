@@ -215,7 +215,10 @@ func decimalCases() [][]byte {
 // refusal, never a panic. (A flipped bit may still decode: chunk files and checkpoints carry
 // CRCs for that.)
 func TestDecimalRefusesDamage(t *testing.T) {
-	for _, data := range decimalCases() {
+	for k, data := range decimalCases() {
+		if k%4 != 0 {
+			continue // a sample keeps the test short under -race; FuzzSeek covers the rest
+		}
 		n := maxChunkPoints
 		for cut := 0; cut < len(data); cut++ {
 			checkSeek(t, data[:cut], n, math.MaxInt64)
@@ -227,8 +230,10 @@ func TestDecimalRefusesDamage(t *testing.T) {
 			d[bit/8] ^= 0x80 >> (bit % 8)
 			checkSeek(t, d, n, math.MaxInt64)
 			checkSeek(t, d, n, regularStart+60*regularStep)
-			checkRead(t, d, n)
-			checkDecodeChunk(t, d, uint64(n))
+			if bit%4 == 0 {
+				checkRead(t, d, n)
+				checkDecodeChunk(t, d, uint64(n))
+			}
 		}
 		for _, k := range []int{1, 2, 119, 121, 255, 256} { // a count that does not match
 			checkRead(t, data, k)

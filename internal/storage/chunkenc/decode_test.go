@@ -73,6 +73,9 @@ func FuzzDecodeChunk(f *testing.F) {
 		c := &build(pts).chunks[0]
 		f.Add(c.w.b, uint8(c.n))
 	}
+	for _, b := range decimalCases() {
+		f.Add(b, uint8(maxChunkPoints))
+	}
 	f.Fuzz(func(t *testing.T, data []byte, n uint8) {
 		checkDecodeChunk(t, data, uint64(n))
 	})
