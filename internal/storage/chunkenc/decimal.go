@@ -74,10 +74,21 @@ func toDecimal(v uint64, p int) (int64, bool) {
 	return x, math.Float64bits(float64(x)/pow10[p]) == v
 }
 
-// minExp is the smallest exponent at which v is a decimal; false if none is.
+// minExp is the smallest exponent at which v is a decimal; false if none is. A value that is
+// a decimal at p is within a few ulps of an integer once multiplied by 10^p, so tries far from
+// one are rejected before the division that decides.
 func minExp(v uint64) (int, bool) {
+	f := math.Float64frombits(v)
 	for p := 0; p <= maxExp; p++ {
-		if _, ok := toDecimal(v, p); ok {
+		y := float64(f * pow10[p])
+		if !(y > -exactInt && y < exactInt) {
+			return 0, false // NaN, ±Inf, or past the integers: so at every larger p too
+		}
+		r := float64(y+roundMagic) - roundMagic
+		if math.Abs(y-r) > 1e-9*math.Abs(y)+1e-12 {
+			continue
+		}
+		if math.Float64bits(r/pow10[p]) == v {
 			return p, true
 		}
 	}
@@ -134,6 +145,16 @@ func encodeDecimal(pts []query.Point, limit int) ([]byte, bool) {
 		ints.at(pts, best.p)
 	}
 	return best.write(pts, &ints), true
+}
+
+// anyDecimal reports whether some value of pts is a decimal.
+func anyDecimal(pts []query.Point) bool {
+	for _, p := range pts {
+		if _, ok := minExp(p.Value); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // candidateExps is the set (bit p for exponent p) of the smallest exponents of a sample of

@@ -70,7 +70,12 @@ func (s *Series) seal(h *chunk) {
 	if !s.gorilla && h.n <= maxChunkPoints { // every chunk this writer fills
 		var pts [maxChunkPoints]query.Point
 		it := h.iter()
-		if k := it.read(math.MaxInt64, pts[:h.n]); k == h.n && it.err == nil {
+		// The first points tell most non-decimal chunks apart before decoding the rest.
+		k := it.read(math.MaxInt64, pts[:min(h.n, 4)])
+		if anyDecimal(pts[:k]) {
+			k += it.read(math.MaxInt64, pts[k:h.n])
+		}
+		if k == h.n && it.err == nil {
 			if b, ok := encodeDecimal(pts[:k], len(h.w.b)); ok {
 				h.w, h.mid = bitWriter{b: b}, skipPoint{}
 				if k > skipAt {
