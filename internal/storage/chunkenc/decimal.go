@@ -22,13 +22,15 @@ import (
 //	wv, wt    1 byte each: bit widths of a value and of a timestamp delta
 //	base      varint: the FOR base (modeFOR) or the first integer (delta modes)
 //	dbase     varint, delta modes only: subtracted from every stored integer delta
+//	wg, first modeRuns only, 1 byte each: the bit width of a gap, the first changed point
 //	dmin      uvarint: the smallest timestamp delta (>= 1)
 //	nexc ×    position <1b> | value bits <8b, big-endian>, positions strictly increasing
 //	stream    per point, most significant bit first: from point 1 on, wt bits of
 //	          delta-dmin; then the value (modeFOR: wv bits of x-base for every point; modeDelta:
 //	          from point 1 on, wv bits of x(i)-x(i-1)-dbase; modeSparse: from point 1 on, one
-//	          bit "changed", and when set wv bits of x(i)-x(i-1)-dbase); the last byte is
-//	          zero-padded
+//	          bit "changed", and when set wv bits of x(i)-x(i-1)-dbase; modeRuns: on each
+//	          changed point only, wv bits of x(i)-x(i-1)-dbase and wg bits of the unchanged
+//	          points before the next change); the last byte is zero-padded
 //
 // The tag: Go's varint encoder never ends a varint of two bytes or more with a zero byte, so no
 // Gorilla chunk starts that way. A decimal chunk writes its first timestamp with the
@@ -55,7 +57,8 @@ const (
 	modeFOR    = 0 // frame of reference: x - base, every point
 	modeDelta  = 1 // x(i) - x(i-1) - dbase
 	modeSparse = 2 // a "changed" bit, and the delta only when it is not zero
-	modeCount  = 3
+	modeRuns   = 3 // the deltas that are not zero, each with the gap to the next
+	modeCount  = 4
 
 	excEntry = 9 // an exception: position <1b>, value bits <8b>
 )
@@ -99,6 +102,8 @@ func minExp(v uint64) (int, bool) {
 type decimalPlan struct {
 	p, mode     int
 	nexc        int
+	first       int  // modeRuns: the first changed point (n when none)
+	wg          uint // modeRuns: the bit width of a gap
 	base, dbase int64
 	wv, wt      uint
 	dmin        uint64
@@ -200,6 +205,9 @@ func (ints *decimalInts) plan(pts []query.Point, p int, times decimalPlan) decim
 	if pl.mode != modeFOR {
 		hdr += varintLen(pl.dbase)
 	}
+	if pl.mode == modeRuns {
+		hdr += 2
+	}
 	pl.size = hdr + excEntry*pl.nexc + (pl.streamBits+7)/8
 	return pl
 }
@@ -220,14 +228,25 @@ func (pl *decimalPlan) chooseMode(xs []int64) {
 	lo, hi := xs[0], xs[0]
 	dlo, dhi := int64(math.MaxInt64), int64(math.MinInt64)
 	nlo, nhi, changed := int64(math.MaxInt64), int64(math.MinInt64), 0
+	first, last, maxGap := n, 0, 0
 	for i := 1; i < n; i++ {
 		lo, hi = min(lo, xs[i]), max(hi, xs[i])
 		d := xs[i] - xs[i-1]
 		dlo, dhi = min(dlo, d), max(dhi, d)
 		if d != 0 {
 			nlo, nhi, changed = min(nlo, d), max(nhi, d), changed+1
+			if first == n {
+				first = i
+			} else {
+				maxGap = max(maxGap, i-last-1)
+			}
+			last = i
 		}
 	}
+	if changed > 0 {
+		maxGap = max(maxGap, n-1-last) // the last gap runs past the end
+	}
+	pl.first, pl.wg = first, uint(bits.Len(uint(maxGap)))
 	if changed == 0 {
 		nlo, nhi = 0, 0
 	}
@@ -237,6 +256,7 @@ func (pl *decimalPlan) chooseMode(xs []int64) {
 		modeFOR:    8*varintLen(lo) + n*int(wFOR),
 		modeDelta:  8*(varintLen(xs[0])+varintLen(dlo)) + (n-1)*int(wDelta),
 		modeSparse: 8*(varintLen(xs[0])+varintLen(nlo)) + (n - 1) + changed*int(wSparse),
+		modeRuns:   8*(varintLen(xs[0])+varintLen(nlo)+2) + changed*int(wSparse+pl.wg),
 	}
 	pl.mode = modeFOR
 	for m := range costs {
@@ -251,9 +271,12 @@ func (pl *decimalPlan) chooseMode(xs []int64) {
 	case modeDelta:
 		pl.base, pl.dbase, pl.wv = xs[0], dlo, wDelta
 		pl.streamBits = ts + (n-1)*int(wDelta)
-	default:
+	case modeSparse:
 		pl.base, pl.dbase, pl.wv = xs[0], nlo, wSparse
 		pl.streamBits = ts + (n - 1) + changed*int(wSparse)
+	default:
+		pl.base, pl.dbase, pl.wv = xs[0], nlo, wSparse
+		pl.streamBits = ts + changed*int(wSparse+pl.wg)
 	}
 }
 
@@ -269,6 +292,9 @@ func (pl *decimalPlan) write(pts []query.Point, ints *decimalInts) []byte {
 	b = binary.AppendVarint(b, pl.base)
 	if pl.mode != modeFOR {
 		b = binary.AppendVarint(b, pl.dbase)
+	}
+	if pl.mode == modeRuns {
+		b = append(b, byte(pl.wg), byte(pl.first))
 	}
 	b = binary.AppendUvarint(b, pl.dmin)
 	for i := range pts {
@@ -295,6 +321,11 @@ func (pl *decimalPlan) writeStream(w *packer, pts []query.Point, xs []int64) {
 			w.put(uint64(xs[i]-pl.base), pl.wv)
 		case pl.mode == modeDelta:
 			w.put(uint64(d-pl.dbase), pl.wv)
+		case pl.mode == modeRuns:
+			if d != 0 {
+				w.put(uint64(d-pl.dbase), pl.wv)
+				w.put(uint64(nextChange(xs, i)-i-1), pl.wg)
+			}
 		case d == 0:
 			w.put(0, 1)
 		default:
@@ -302,6 +333,17 @@ func (pl *decimalPlan) writeStream(w *packer, pts []query.Point, xs []int64) {
 			w.put(uint64(d-pl.dbase), pl.wv)
 		}
 	}
+}
+
+// nextChange is the first point after i whose integer differs from the one before it, or
+// len(xs) when none does.
+func nextChange(xs []int64, i int) int {
+	for j := i + 1; j < len(xs); j++ {
+		if xs[j] != xs[j-1] {
+			return j
+		}
+	}
+	return len(xs)
 }
 
 // packer writes bit fields most significant bit first, a 64-bit word at a time: a decimal

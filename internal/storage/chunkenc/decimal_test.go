@@ -150,7 +150,13 @@ func TestDecimalModes(t *testing.T) {
 	}{
 		{"spread values: FOR", modeFOR, func(int) float64 { return float64(r.IntN(1000)) / 100 }},
 		{"walk every point: delta", modeDelta, func(i int) float64 { return 100 + float64(i*3+r.IntN(5)) }},
-		{"walk one point in ten: sparse", modeSparse, func(i int) float64 { return float64(i / 10 * 37) }},
+		{"walk one point in ten: runs", modeRuns, func(i int) float64 { return float64(i / 10 * 37) }},
+		{"walk most points: sparse", modeSparse, func(i int) float64 {
+			if r.IntN(3) == 0 {
+				return float64(i / 10 * 37) // most often a change, sometimes a repeat
+			}
+			return float64(i * 37)
+		}},
 	}
 	for _, c := range cases {
 		pts := ramp(regularStart, regularStep, 120, func(i int) uint64 { return math.Float64bits(c.v(i)) })
@@ -185,7 +191,7 @@ func decimalCases() [][]byte {
 	r := rand.New(rand.NewPCG(9, 1))
 	var out [][]byte
 	vals := []func(i int) uint64{
-		func(i int) uint64 { return math.Float64bits(float64(r.IntN(10000)) / 100) },
+		func(int) uint64 { return math.Float64bits(float64(r.IntN(10000)) / 100) },
 		func(i int) uint64 { return math.Float64bits(float64(i*7) / 1000) },
 		func(i int) uint64 { return math.Float64bits(float64(i / 10)) },
 		func(i int) uint64 { return []uint64{math.Float64bits(1.25), nanPayload, negZero}[i%3] },

@@ -14,7 +14,8 @@ import (
 type decState struct {
 	on             bool
 	mode, p        uint8
-	wv, wt         uint8
+	wv, wt, wg     uint8
+	nextChange     int16  // modeRuns: the next changed point (>= the points: none)
 	excs           uint8  // exceptions reached so far
 	nextExc        int16  // position of the next exception; -1 once none is left
 	excOff, start  uint16 // offsets in the chunk of the next exception entry and of the stream
@@ -44,6 +45,12 @@ func (it *chunkIter) initDecimal(k int) {
 	if d.mode != modeFOR {
 		d.dbase, pos, ok = varintAt(b, pos, ok)
 	}
+	if d.mode == modeRuns {
+		if ok = ok && pos+2 <= len(b) && b[pos] <= 64 && b[pos+1] >= 1; ok {
+			d.wg, d.nextChange = b[pos], int16(b[pos+1])
+			pos += 2
+		}
+	}
 	d.dmin, pos, ok = uvarintAt(b, pos, ok)
 	end := pos + excEntry*nexc
 	if !ok || end > len(b) || end > math.MaxUint16 || !it.checkExceptions(b[pos:end]) {
@@ -64,11 +71,11 @@ func (it *chunkIter) initDecimal(k int) {
 func (it *chunkIter) checkExceptions(e []byte) bool {
 	prev := -1
 	for j := 0; j < len(e); j += excEntry {
-		if at := int(e[j]); at <= prev || at >= it.n {
+		at := int(e[j])
+		if at <= prev || at >= it.n {
 			return false
-		} else {
-			prev = at
 		}
+		prev = at
 	}
 	return true
 }
@@ -129,6 +136,14 @@ func (it *chunkIter) readInteger() bool {
 	case d.mode == modeDelta:
 		u, ok = it.r.readBits(uint(d.wv))
 		d.x += d.dbase + int64(u)
+	case d.mode == modeRuns:
+		if it.i == int(d.nextChange) {
+			var g uint64
+			u, ok = it.r.readBits(uint(d.wv))
+			g, ok2 := it.r.readBits(uint(d.wg))
+			d.x += d.dbase + int64(u)
+			d.nextChange, ok = afterGap(it.i, g), ok && ok2
+		}
 	default:
 		if changed, ok = it.r.readBits(1); changed == 1 && ok {
 			u, ok = it.r.readBits(uint(d.wv))
@@ -182,9 +197,9 @@ func (it *chunkIter) seekDecimal(ts int64) bool {
 }
 
 // decReach is how many bytes past a point's first byte its decoding may load: the widest point
-// is 64+1+64 bits (within 17 bytes of its first byte, whatever its bit offset), and each load
-// reads 8 bytes.
-const decReach = 17 + 8
+// is 64+64+64 bits (modeRuns: time, delta, gap; within 25 bytes of its first byte, whatever its
+// bit offset), and each load reads 8 bytes.
+const decReach = 25 + 8
 
 // decodeDecimal is nextDecimal for a run of points, as decode is for Gorilla chunks: the same
 // points and the same checks, with the state in locals and each field read by a load at a bit
@@ -247,6 +262,12 @@ func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int
 		case mode == modeDelta:
 			x += dbase + int64(field(w, avail, b, pos, wv))
 			pos += wv
+		case mode == modeRuns:
+			if i == int(d.nextChange) {
+				x += dbase + int64(readN0(b, pos, wv))
+				d.nextChange = afterGap(i, readN0(b, pos+wv, uint(d.wg)))
+				pos += wv + uint(d.wg)
+			}
 		case w>>63 == 0:
 			pos++
 		default:
@@ -285,6 +306,12 @@ func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int
 	return n, found
 }
 
+// afterGap is the changed point after point i when g unchanged ones follow it; past any
+// chunk (a count of 255 points at most) when g is larger.
+func afterGap(i int, g uint64) int16 {
+	return int16(i + 1 + int(min(g, 1000)))
+}
+
 // field is the n bits at the top of w, which holds avail bits from bit pos of b on, or, when
 // they are not all there, read from b.
 func field(w uint64, avail uint, b []byte, pos, n uint) uint64 {
@@ -319,7 +346,10 @@ func (it *chunkIter) decimalMid() (skipPoint, bool) {
 	if pos > math.MaxUint16 {
 		return skipPoint{}, false
 	}
-	return skipPoint{off: uint16(pos), leading: it.dec.excs, t: it.t, delta: uint64(it.dec.x), v: it.v}, true
+	// trailing: modeRuns' next changed point, counted from the next point (255: past any chunk)
+	next := uint8(min(int(it.dec.nextChange)-it.i, 255))
+	return skipPoint{off: uint16(pos), leading: it.dec.excs, trailing: next, t: it.t,
+		delta: uint64(it.dec.x), v: it.v}, true
 }
 
 // decimalIterFrom resumes decoding a decimal chunk after its skip point.
@@ -331,6 +361,9 @@ func (c *chunk) decimalIterFrom() chunkIter {
 		return it
 	}
 	it.i, it.t, it.v, it.dec.x = skipAt+1, m.t, m.v, int64(m.delta)
+	if it.dec.mode == modeRuns {
+		it.dec.nextChange = int16(skipAt + 1 + int(m.trailing))
+	}
 	it.r = newBitReader(c.w.b[m.off/8:])
 	it.r.readBits(uint(m.off % 8))
 	return it

