@@ -191,9 +191,83 @@ func (it *chunkIter) seekDecimal(ts int64) bool {
 	if it.i > 0 && it.t >= ts && it.err == nil {
 		return true
 	}
+	if found, ok := it.jumpDecimal(ts); ok {
+		return found
+	}
 	var last [1]query.Point
 	_, found := it.decodeDecimal(ts, last[:], 0)
 	return found
+}
+
+// jumpDecimal is seek without decoding the points before the one it finds, where that needs
+// no scan: timestamps that take no bits (a regular series: point i is at t0 + i·dmin) and
+// values in modeFOR (point i's bits are at a fixed place) or modeRuns (only the changes
+// before it are read). It leaves the iterator exactly as decodeDecimal would; ok is false
+// where it does not apply (the caller then decodes point by point), including when the point
+// would lie past the chunk, so that the points left are still checked for damage.
+func (it *chunkIter) jumpDecimal(ts int64) (found, ok bool) {
+	d := &it.dec
+	if d.wt != 0 || (d.mode != modeFOR && d.mode != modeRuns) || it.err != nil || it.i >= it.n {
+		return false, false
+	}
+	cur, t := max(it.i-1, 0), it.t // the last point decoded (or point 0, not yet decoded)
+	k := cur
+	if t < ts {
+		diff := uint64(ts) - uint64(t)
+		steps := diff / max(d.dmin, 1)
+		if diff%max(d.dmin, 1) != 0 {
+			steps++
+		}
+		room := uint64(math.MaxInt64) - uint64(t) // MaxInt64 - t, which int64 may not hold
+		if d.dmin == 0 || steps >= uint64(it.n-cur) || room/d.dmin < steps {
+			return false, false // past the chunk, or a timestamp that does not increase
+		}
+		k = cur + int(steps)
+		t = int64(uint64(t) + steps*d.dmin)
+	}
+	stream := it.data[d.start:]
+	pos := uint(it.r.bitsRead(len(stream)))
+	wv := uint(d.wv)
+	x, next := d.x, d.nextChange // state changes only once the jump is sure to succeed
+	if d.mode == modeFOR {
+		pos += uint(k+1-it.i) * wv
+		if pos > uint(8*len(stream)) {
+			return false, false
+		}
+		x = d.base + int64(bitsAt(stream, pos-wv, wv))
+	} else {
+		wg := uint(d.wg)
+		for int(next) <= k {
+			if pos+wv+wg > uint(8*len(stream)) {
+				return false, false
+			}
+			x += d.dbase + int64(bitsAt(stream, pos, wv))
+			next = afterGap(int(next), bitsAt(stream, pos+wv, wg))
+			pos += wv + wg
+		}
+	}
+	d.x, d.nextChange = x, next
+	it.v = toFloat(d.x, pow10[d.p])
+	for d.nextExc >= 0 && int(d.nextExc) <= k {
+		at := int(d.nextExc)
+		if v := it.takeException(); at == k {
+			it.v = v
+		}
+	}
+	it.i, it.t = k+1, t
+	it.r = newBitReader(stream[pos/8:])
+	it.r.readBits(pos % 8)
+	return true, true
+}
+
+// bitsAt is the n bits (0 <= n <= 64) at bit pos of b, whose bits end at or after pos+n.
+func bitsAt(b []byte, pos, n uint) uint64 {
+	if k := pos / 8; k+16 <= uint(len(b)) {
+		return readN0(b, pos, n)
+	}
+	var tail [24]byte
+	copy(tail[:], b[pos/8:])
+	return readN0(tail[:], pos%8, n)
 }
 
 // decReach is how many bytes past a point's first byte its decoding may load: the widest point
@@ -226,6 +300,7 @@ func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int
 		stop = min(stop, it.i+len(out))
 	}
 	first, ok, exc, excV := it.i, true, false, uint64(0)
+	nextExc, nextChange, wg := int(d.nextExc), int(d.nextChange), uint(d.wg)
 	i := it.i
 	for ; i < stop && ok && !found; i++ {
 		if k := pos >> 3; k+decReach > uint(len(b)) {
@@ -233,8 +308,13 @@ func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int
 			b, base, pos, end = tail[:], base+k, pos-8*k, end-8*k
 		}
 		// One load usually serves the whole point: w holds the next avail bits (at least 57),
-		// consumed from the top; a field that does not fit is read from b instead.
-		w, avail := peek(b, pos), 64-pos&7
+		// consumed from the top; a field that does not fit is read from b instead. A regular
+		// series in modeRuns reads nothing but its changes.
+		var w uint64
+		var avail uint
+		if wt != 0 || mode != modeRuns {
+			w, avail = peek(b, pos), 64-pos&7
+		}
 		if i > 0 {
 			step := dmin
 			if wt != 0 { // a regular series' timestamps take no bits
@@ -251,7 +331,7 @@ func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int
 			ok = nt > t
 			t = nt
 		}
-		if avail < 1+wv {
+		if avail < 1+wv && mode != modeRuns {
 			w, avail = peek(b, pos), 64-pos&7
 		}
 		switch {
@@ -263,10 +343,10 @@ func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int
 			x += dbase + int64(field(w, avail, b, pos, wv))
 			pos += wv
 		case mode == modeRuns:
-			if i == int(d.nextChange) {
+			if i == nextChange {
 				x += dbase + int64(readN0(b, pos, wv))
-				d.nextChange = afterGap(i, readN0(b, pos+wv, uint(d.wg)))
-				pos += wv + uint(d.wg)
+				nextChange = int(afterGap(i, readN0(b, pos+wv, wg)))
+				pos += wv + wg
 			}
 		case w>>63 == 0:
 			pos++
@@ -274,8 +354,9 @@ func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int
 			x += dbase + int64(field(w<<1, avail-1, b, pos+1, wv))
 			pos += 1 + wv
 		}
-		if exc = i == int(d.nextExc); exc {
+		if exc = i == nextExc; exc {
 			excV = it.takeException()
+			nextExc = int(d.nextExc)
 		}
 		ok = ok && pos <= end
 		found = t >= ts
@@ -288,7 +369,7 @@ func (it *chunkIter) decodeDecimal(ts int64, out []query.Point, step int) (n int
 		}
 	}
 	n = (i - first) * step
-	it.i, it.t, d.x = i, t, x
+	it.i, it.t, d.x, d.nextChange = i, t, x, int16(nextChange)
 	it.v = toFloat(x, scale)
 	if exc {
 		it.v = excV
