@@ -300,7 +300,7 @@ func readCheckpoint(r io.Reader, size int64) (*checkpoint, error) {
 		err := ck.readSeries(in, version, size)
 		var ve *chunkenc.VersionError
 		if errors.As(err, &ve) && future == nil {
-			future = &VersionError{Format: "series encoding in checkpoint", Version: int(ve.Version), Reads: "version 1"}
+			future = &VersionError{Format: "series encoding in checkpoint", Version: int(ve.Version), Reads: "versions 1 and 2"}
 			err = nil
 		}
 		if err != nil {

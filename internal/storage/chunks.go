@@ -110,7 +110,7 @@ func (c *chunkFiles) openFile(seq uint64) (*chunkfile.File, error) {
 	if err != nil {
 		var ve *chunkfile.VersionError
 		if errors.As(err, &ve) {
-			return nil, &VersionError{Path: path, Format: "chunk file", Version: ve.Version, Reads: "version 1"}
+			return nil, &VersionError{Path: path, Format: "chunk file", Version: ve.Version, Reads: "versions 1 and 2"}
 		}
 		return nil, fmt.Errorf("storage: a checkpoint names chunk file %s: %w", path, err)
 	}

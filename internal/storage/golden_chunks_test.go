@@ -13,10 +13,15 @@ import (
 )
 
 // Golden files of the chunk-file era: testdata/chunkfile-v1.golden (a chunk file of two runs)
-// and testdata/checkpoint-v2.golden (a checkpoint naming them). Never change their content.
+// and testdata/checkpoint-v2.golden (a checkpoint naming them), as the release before decimal
+// chunks wrote them; testdata/chunkfile-v2.golden and checkpoint-v2-decimal.golden, the same
+// series as this release writes them (its first run's chunks decimal, its second's Gorilla).
+// Never change their content.
 const (
-	goldenChunkFilePath    = "testdata/chunkfile-v1.golden"
-	goldenCheckpointV2Path = "testdata/checkpoint-v2.golden"
+	goldenChunkFilePath           = "testdata/chunkfile-v1.golden"
+	goldenCheckpointV2Path        = "testdata/checkpoint-v2.golden"
+	goldenChunkFileV2Path         = "testdata/chunkfile-v2.golden"
+	goldenCheckpointV2DecimalPath = "testdata/checkpoint-v2-decimal.golden"
 )
 
 // goldenChunkSeries are the two series of the golden chunk file: one regular, one of extremes.
@@ -58,25 +63,35 @@ func goldenChunkDir(t *testing.T, dir string) (chunkFile, ckpt []byte) {
 	return chunkFile, ckpt
 }
 
-// TestGoldenChunkFileAndCheckpointV2Encode: today's writers produce exactly the pinned bytes.
-func TestGoldenChunkFileAndCheckpointV2Encode(t *testing.T) {
+// TestGoldenChunkFileV2Encode: today's writers produce exactly the pinned bytes. (Today's
+// writer no longer writes chunkfile-v1.golden: its decimal chunks need version 2.)
+func TestGoldenChunkFileV2Encode(t *testing.T) {
 	chunkFile, ckpt := goldenChunkDir(t, t.TempDir())
-	checkGolden(t, goldenChunkFilePath, chunkFile)
-	checkGolden(t, goldenCheckpointV2Path, ckpt)
+	checkGolden(t, goldenChunkFileV2Path, chunkFile)
+	checkGolden(t, goldenCheckpointV2DecimalPath, ckpt)
 }
 
-// TestGoldenChunkFileAndCheckpointV2Decode: the pinned files, put in a data directory, load
-// to exactly the pinned points, their heads in memory and the rest read from the chunk file.
-func TestGoldenChunkFileAndCheckpointV2Decode(t *testing.T) {
+// TestGoldenChunkFileDecode: each pinned pair, put in a data directory, loads to exactly the
+// pinned points, their heads in memory and the rest read from the chunk file.
+func TestGoldenChunkFileDecode(t *testing.T) {
+	for _, g := range []struct{ chunkFile, ckpt, magic string }{
+		{goldenChunkFilePath, goldenCheckpointV2Path, "TAUCHNK1"},
+		{goldenChunkFileV2Path, goldenCheckpointV2DecimalPath, "TAUCHNK2"},
+	} {
+		t.Run(g.magic, func(t *testing.T) { checkGoldenChunkFile(t, g.chunkFile, g.ckpt, g.magic) })
+	}
+}
+
+func checkGoldenChunkFile(t *testing.T, chunkFilePath, ckptPath, magic string) {
 	dir := t.TempDir()
 	for _, sub := range []string{chunkDirName, checkpointDirName} {
 		must(t, os.MkdirAll(filepath.Join(dir, sub), 0o755))
 	}
-	cf, err := os.ReadFile(goldenChunkFilePath)
+	cf, err := os.ReadFile(chunkFilePath)
 	must(t, err)
-	ck, err := os.ReadFile(goldenCheckpointV2Path)
+	ck, err := os.ReadFile(ckptPath)
 	must(t, err)
-	if !bytes.HasPrefix(cf, []byte("TAUCHNK1")) || !bytes.HasPrefix(ck, []byte("TAUCKPT2")) {
+	if !bytes.HasPrefix(cf, []byte(magic)) || !bytes.HasPrefix(ck, []byte("TAUCKPT2")) {
 		t.Fatalf("golden files start %q and %q", cf[:8], ck[:8])
 	}
 	must(t, os.WriteFile(filepath.Join(dir, chunkDirName, chunkfile.Name(1)), cf, 0o644))

@@ -220,7 +220,7 @@ func goldenSnapshots() (seg, lsn uint64, snaps []SeriesSnapshot, points map[seri
 	}
 	lastLSN := map[series.Label]uint64{zero: 3, bin: 0x0102030405060708, cpu: 0x0102030405060709}
 	for _, l := range []series.Label{zero, bin, cpu} { // the order they are written in
-		s := chunkenc.NewSeries()
+		s := chunkenc.NewGorillaSeries() // version 1 held Gorilla chunks only
 		for _, p := range points[l] {
 			s.Append(p.ts, p.bits)
 		}
@@ -296,9 +296,9 @@ func TestUnknownCheckpointVersionRefused(t *testing.T) {
 			b[7] = '3'
 			must(t, os.WriteFile(path, b, 0o644))
 		}},
-		{"series encoding version 2", "series encoding in checkpoint", 2, func(t *testing.T, path string) {
+		{"series encoding version 3", "series encoding in checkpoint", 3, func(t *testing.T, path string) {
 			seg, lsn, snaps, _ := goldenSnapshots()
-			snaps[1].Data[0] = 2 // the checksum is right: this is no damage
+			snaps[1].Data[0] = 3 // the checksum is right: this is no damage
 			var buf bytes.Buffer
 			if err := encodeCheckpoint(&buf, 1, seg, lsn, snaps); err != nil {
 				t.Fatal(err)

@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"flag"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -49,10 +50,21 @@ const (
 	regularStep  = int64(10e9)            // 10 s in ns
 )
 
+// benchEnc is the encoding the benchmarks seal full chunks in, to measure one against the
+// other in alternating runs: go test -bench . -enc gorilla.
+var benchEnc = flag.String("enc", "decimal", "encoding of sealed chunks in benchmarks: decimal (today's) or gorilla (format version 1's)")
+
+func newBenchSeries() *Series {
+	if *benchEnc == "gorilla" {
+		return NewGorillaSeries()
+	}
+	return NewSeries()
+}
+
 // buildRegular builds n points of pattern p every 10 s, in nanoseconds.
 func buildRegular(p pattern, n int, seed uint64) *Series {
 	r := rand.New(rand.NewPCG(seed, 7))
-	s, v := NewSeries(), math.Float64bits(100)
+	s, v := newBenchSeries(), math.Float64bits(100)
 	for i := range n {
 		v = p.next(r, v)
 		s.Append(regularStart+int64(i)*regularStep, v)
@@ -118,7 +130,8 @@ func BenchmarkAppend(b *testing.B) {
 	for _, p := range benchPatterns() {
 		b.Run(p.name, func(b *testing.B) {
 			vs := valueRing(p)
-			s := NewSeries()
+			s := newBenchSeries()
+			defer cpuPerOp(b)()
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -140,6 +153,7 @@ func BenchmarkLookup(b *testing.B) {
 			for i := range probes {
 				probes[i] = regularStart + int64(r.IntN(n))*regularStep
 			}
+			defer cpuPerOp(b)()
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -179,6 +193,7 @@ func BenchmarkRangeRead(b *testing.B) {
 		b.Run(p.name, func(b *testing.B) {
 			s := buildRegular(p, n, 1)
 			buf := make([]query.Point, 256)
+			defer cpuPerOp(b)()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for done := 0; done < b.N; {
@@ -202,6 +217,7 @@ func BenchmarkDecodeSeries(b *testing.B) {
 		b.Run(p.name, func(b *testing.B) {
 			const n = 1 << 16
 			enc := buildRegular(p, n, 1).AppendBinary(nil)
+			defer cpuPerOp(b)()
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := DecodeSeries(enc); err != nil {

@@ -88,6 +88,9 @@ func (c *chunk) hasMid() bool { return c.mid.off != 0 }
 
 // iterFrom resumes decoding after the skip point.
 func (c *chunk) iterFrom() chunkIter {
+	if isDecimal(c.w.b) {
+		return c.decimalIterFrom()
+	}
 	m := &c.mid
 	return chunkIter{data: c.w.b, parked: true, pos: uint(m.off), n: c.n, i: skipAt + 1,
 		t: m.t, v: m.v, delta: m.delta, leading: m.leading, trailing: m.trailing}
@@ -194,16 +197,24 @@ type chunkIter struct {
 	delta             uint64
 	leading, trailing uint8
 	err               error
+	dec               decState // a decimal chunk's state (decimaldec.go); dec.on tells
 }
 
 func (c *chunk) iter() chunkIter { return newChunkIter(c.w.b, c.n) }
 
 func newChunkIter(b []byte, n int) chunkIter {
-	return chunkIter{data: b, r: newBitReader(b), n: n, leading: noWindow}
+	it := chunkIter{data: b, r: newBitReader(b), n: n, leading: noWindow}
+	if k, ok := decimalHeader(b); ok {
+		it.initDecimal(k)
+	}
+	return it
 }
 
 // next decodes the next point into it.t and it.v; it returns false at the end or on error.
 func (it *chunkIter) next() bool {
+	if it.dec.on {
+		return it.nextDecimal()
+	}
 	if it.i >= it.n || it.err != nil {
 		return false
 	}

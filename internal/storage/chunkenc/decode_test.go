@@ -8,7 +8,7 @@ import (
 // decodeChunkPlain is what decodeChunk must match: every point through next, one at a time
 // with the bit reader, as chunks were decoded before decodeChunk read runs of them.
 func decodeChunkPlain(data []byte, n uint64) (chunk, appender, error) {
-	if n == 0 || n > 4*uint64(len(data)) {
+	if n == 0 || n > 4*uint64(len(data)) && (n > maxDecimalPoints || !isDecimal(data)) {
 		return chunk{}, appender{}, errMalformed
 	}
 	it := newChunkIter(data, int(n))
@@ -18,6 +18,10 @@ func decodeChunkPlain(data []byte, n uint64) (chunk, appender, error) {
 		case 1:
 			c.minT = it.t
 		case skipAt + 1:
+			if it.dec.on {
+				c.mid, _ = it.decimalMid()
+				break
+			}
 			if it.bitPos() > math.MaxUint16 {
 				break
 			}
@@ -68,6 +72,9 @@ func FuzzDecodeChunk(f *testing.F) {
 	for _, pts := range seekCases()[:8] {
 		c := &build(pts).chunks[0]
 		f.Add(c.w.b, uint8(c.n))
+	}
+	for _, b := range decimalCases() {
+		f.Add(b, uint8(maxChunkPoints))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, n uint8) {
 		checkDecodeChunk(t, data, uint64(n))

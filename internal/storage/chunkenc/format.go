@@ -10,33 +10,43 @@ import (
 	"github.com/taudb/tau/internal/query"
 )
 
-// Serialised series, version 1:
+// Serialised series, versions 1 and 2:
 //
-//	byte     version (1)
+//	byte     version (1 or 2)
 //	uvarint  number of chunks
 //	per chunk, oldest first:
 //	  uvarint  number of points (>= 1)
-//	  uvarint  length in bytes of the chunk's bit stream
-//	  bytes    the bit stream (chunk.go), its last byte zero-padded
+//	  uvarint  length in bytes of the chunk's bytes
+//	  bytes    the chunk: Gorilla (chunk.go), its last byte zero-padded, or, in version 2 only,
+//	           decimal (decimal.go)
+//
+// Version 2 is version 1 that may hold decimal chunks. AppendBinary writes version 1 when
+// every chunk is Gorilla (a checkpoint's head usually is), which the releases before decimal
+// chunks also read, and version 2 otherwise. A decimal chunk in a version-1 series is damage.
 //
 // The chunks are stored as they are held in memory, so checkpointing is a copy, not a
 // re-encode. Time ranges are not stored: decoding walks every point anyway, to validate the
 // input and to rebuild the head's appender state.
 //
-// The format is pinned by testdata/series-v1.golden (golden_test.go): a change to the chunk
-// bit layout or to this framing is a new version with its own reader, never an edit of v1.
-const formatV1 = 1
+// The formats are pinned by testdata/series-v1.golden and series-v2.golden (golden_test.go): a
+// change to a chunk's layout or to this framing is a new version with its own reader, never an
+// edit of an old one.
+const (
+	formatV1 = 1
+	formatV2 = 2
+)
 
-// FormatVersion is the version of the serialised form AppendBinary writes, its first byte.
-const FormatVersion = formatV1
+// FormatVersion is the newest version of the serialised form AppendBinary writes, its first
+// byte.
+const FormatVersion = formatV2
 
 // VersionError reports a serialised series whose format version this release does not read:
 // written by a newer release (or damaged). It is never guessed around.
 type VersionError struct{ Version byte }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("chunkenc: series format version %d is not one this release reads (it reads %d)",
-		e.Version, formatV1)
+	return fmt.Sprintf("chunkenc: series format version %d is not one this release reads (it reads %d and %d)",
+		e.Version, formatV1, formatV2)
 }
 
 // minEncodedChunk is the fewest bytes a chunk can take (two 1-byte uvarints, a 1-byte
@@ -48,7 +58,7 @@ var errTrailing = errors.New("chunkenc: trailing bytes after series")
 // AppendBinary appends the series' serialised form (for checkpoints) to dst.
 func (s *Series) AppendBinary(dst []byte) []byte {
 	dst = slices.Grow(dst, s.Size()+1+binary.MaxVarintLen64*(1+2*len(s.chunks)))
-	dst = append(dst, formatV1)
+	dst = append(dst, s.version())
 	dst = binary.AppendUvarint(dst, uint64(len(s.chunks)))
 	for i := range s.chunks {
 		c := &s.chunks[i]
@@ -57,6 +67,16 @@ func (s *Series) AppendBinary(dst []byte) []byte {
 		dst = append(dst, c.w.b...)
 	}
 	return dst
+}
+
+// version is the oldest format version that holds s's chunks.
+func (s *Series) version() byte {
+	for i := range s.chunks {
+		if isDecimal(s.chunks[i].w.b) {
+			return formatV2
+		}
+	}
+	return formatV1
 }
 
 // DecodeSeries reads what AppendBinary wrote. It rejects malformed input, including trailing
@@ -75,8 +95,9 @@ func ReadSeries(b []byte) (s *Series, rest []byte, err error) {
 	if len(b) == 0 {
 		return nil, nil, errors.New("chunkenc: empty series encoding")
 	}
-	if b[0] != formatV1 {
-		return nil, nil, &VersionError{Version: b[0]}
+	version := b[0]
+	if version != formatV1 && version != formatV2 {
+		return nil, nil, &VersionError{Version: version}
 	}
 	nchunks, k := binary.Uvarint(b[1:])
 	if k <= 0 {
@@ -85,17 +106,18 @@ func ReadSeries(b []byte) (s *Series, rest []byte, err error) {
 	b = b[1+k:]
 	s = &Series{chunks: make([]chunk, 0, min(nchunks, uint64(len(b)/minEncodedChunk)))}
 	for i := uint64(0); i < nchunks; i++ {
-		if b, err = s.readChunk(b); err != nil {
+		if b, err = s.readChunk(b, version); err != nil {
 			return nil, nil, fmt.Errorf("chunkenc: chunk %d: %w", i, err)
 		}
 	}
+	s.fixed = len(s.chunks) > 0 && isDecimal(s.chunks[len(s.chunks)-1].w.b)
 	s.own()
 	return s, b, nil
 }
 
 // readChunk decodes the chunk at the start of b, appends it to s (still aliasing b) and
 // returns the rest of b.
-func (s *Series) readChunk(b []byte) ([]byte, error) {
+func (s *Series) readChunk(b []byte, version byte) ([]byte, error) {
 	n, k1 := binary.Uvarint(b)
 	if k1 <= 0 {
 		return nil, errMalformed
@@ -105,6 +127,9 @@ func (s *Series) readChunk(b []byte) ([]byte, error) {
 		return nil, errMalformed
 	}
 	b = b[k1+k2:]
+	if version == formatV1 && isDecimal(b[:size]) {
+		return nil, errMalformed // version 1 holds Gorilla chunks only
+	}
 	c, app, err := decodeChunk(b[:size:size], n)
 	if err != nil {
 		return nil, err
@@ -125,8 +150,9 @@ func (s *Series) readChunk(b []byte) ([]byte, error) {
 // returns the chunk with the appender state that continues it. It decodes a run of points at a
 // time (chunkIter.read), the way ranges do: recovery decodes every chunk of a checkpoint.
 func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
-	// Each point takes at least two bits, so a larger n cannot be honest (and could overflow int).
-	if n == 0 || n > 4*uint64(len(data)) {
+	// Each Gorilla point takes at least two bits, so a larger n cannot be honest (and could
+	// overflow int); a decimal chunk may take no bits a point, and holds at most 255.
+	if n == 0 || n > 4*uint64(len(data)) && (n > maxDecimalPoints || !isDecimal(data)) {
 		return chunk{}, appender{}, errMalformed
 	}
 	it := newChunkIter(data, int(n))
@@ -135,9 +161,8 @@ func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 	if it.read(math.MaxInt64, run[:min(int(n), skipAt+1)]) > 0 {
 		c.minT = run[0].TS
 	}
-	if it.i == skipAt+1 && it.err == nil && it.bitPos() <= math.MaxUint16 {
-		c.mid = skipPoint{off: uint16(it.bitPos()), leading: it.leading, trailing: it.trailing,
-			t: it.t, delta: it.delta, v: it.v}
+	if it.i == skipAt+1 && it.err == nil {
+		c.mid = it.skipPoint()
 	}
 	for it.i < it.n && it.err == nil {
 		it.read(math.MaxInt64, run[:])
@@ -145,9 +170,26 @@ func decodeChunk(data []byte, n uint64) (chunk, appender, error) {
 	return finishChunk(c, &it, data)
 }
 
+// skipPoint is the skip point of an iterator right after point skipAt; none (off 0) when
+// its bit offset does not fit 16 bits.
+func (it *chunkIter) skipPoint() skipPoint {
+	if it.dec.on {
+		m, _ := it.decimalMid()
+		return m
+	}
+	if it.bitPos() > math.MaxUint16 {
+		return skipPoint{}
+	}
+	return skipPoint{off: uint16(it.bitPos()), leading: it.leading, trailing: it.trailing,
+		t: it.t, delta: it.delta, v: it.v}
+}
+
 // finishChunk completes chunk c of data, once it has decoded all of c's points: it checks that
 // they fill data exactly, and returns c with the appender state that continues it.
 func finishChunk(c chunk, it *chunkIter, data []byte) (chunk, appender, error) {
+	if it.dec.on {
+		return finishDecimal(c, it, data)
+	}
 	if it.err != nil {
 		return chunk{}, appender{}, it.err
 	}

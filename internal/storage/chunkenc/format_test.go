@@ -38,6 +38,16 @@ func chunkOf(pts ...point) rawChunk {
 	return rawChunk{uint64(s.chunks[0].n), s.chunks[0].w.b}
 }
 
+// decimalChunk is a decimal chunk of 120 points.
+func decimalChunk() rawChunk {
+	pts := ramp(regularStart, regularStep, maxChunkPoints, func(i int) uint64 { return math.Float64bits(float64(i) / 4) })
+	b, ok := decimalOf(pts)
+	if !ok {
+		panic("not a decimal chunk")
+	}
+	return rawChunk{uint64(len(pts)), b}
+}
+
 func TestDecodeRejects(t *testing.T) {
 	good := chunkOf(point{10, 1}, point{20, 2}, point{30, 3})
 	first := func(w *bitWriter) { w.writeVarint(10); w.writeBits(7, 64) }
@@ -47,7 +57,8 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"nil", nil},
 		{"version 0", []byte{0, 0}},
-		{"version 2", []byte{2, 0}},
+		{"version 3", []byte{3, 0}},
+		{"decimal chunk in version 1", encodeRaw(decimalChunk())},
 		{"no chunk count", []byte{formatV1}},
 		{"chunk count overflows", append([]byte{formatV1}, bytes.Repeat([]byte{0xff}, 11)...)},
 		{"missing chunk", []byte{formatV1, 1}},

@@ -19,7 +19,10 @@ import (
 // version (and keep a reader for this one); never regenerate it to make the test pass.
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from today's encoder")
 
-const goldenSeriesPath = "testdata/series-v1.golden"
+const (
+	goldenSeriesPath   = "testdata/series-v1.golden"
+	goldenSeriesV2Path = "testdata/series-v2.golden"
+)
 
 // goldenPoints is the content of testdata/series-v1.golden. Never change it: the file pins the
 // exact bytes format version 1 writes for exactly these points. It walks every branch of the
@@ -92,9 +95,10 @@ func checkGolden(t *testing.T, path string, got []byte) {
 	golden.Check(t, path, got, *update)
 }
 
-// TestGoldenSeriesEncode: today's encoder writes the pinned points as exactly the pinned bytes.
+// TestGoldenSeriesEncode: today's encoder, keeping every chunk Gorilla as version 1 did, writes
+// the pinned points as exactly the pinned bytes.
 func TestGoldenSeriesEncode(t *testing.T) {
-	checkGolden(t, goldenSeriesPath, build(goldenPoints()).AppendBinary(nil))
+	checkGolden(t, goldenSeriesPath, newGorillaSeriesOf(goldenPoints()).AppendBinary(nil))
 }
 
 // TestGoldenSeriesDecode (after the encode test, so -update writes the file first): the pinned
@@ -131,7 +135,7 @@ func TestGoldenSeriesDecode(t *testing.T) {
 // with a VersionError naming the version, never decoded as version 1.
 func TestUnknownSeriesVersion(t *testing.T) {
 	good := build(goldenPoints()[:10]).AppendBinary(nil)
-	for _, v := range []byte{0, 2, 0xff} {
+	for _, v := range []byte{0, 3, 0xff} {
 		b := append([]byte{v}, good[1:]...)
 		_, err := DecodeSeries(b)
 		var ve *VersionError
@@ -139,4 +143,94 @@ func TestUnknownSeriesVersion(t *testing.T) {
 			t.Fatalf("version %d: err %v, want a VersionError for %d", v, err, v)
 		}
 	}
+}
+
+// goldenPointsV2 is the content of testdata/series-v2.golden. Never change it. Its full chunks
+// take every decimal mode: a 2-decimal walk moving every point (delta), a 2-decimal gauge
+// moving one point in ten (runs) and on two points in three (sparse), spread values with
+// exceptions of every kind (FOR: NaN payloads, -0, ±Inf, subnormals, a 17-digit value), an
+// integer counter, jittered and irregular timestamps crossing zero; random bits between them
+// stay Gorilla, and the head is Gorilla.
+func goldenPointsV2() []point {
+	x := uint64(0x2545f4914f6cdd1d)
+	rnd := func(n uint64) uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x % n }
+	var pts []point
+	t := int64(-600e9)
+	add := func(step int64, v float64) { t += step; pts = append(pts, point{t, math.Float64bits(v)}) }
+	walk := 23.45
+	for range 120 { // delta: crossing zero, every 10 s
+		walk = math.Round((walk+float64(int64(rnd(21))-10)/100)*100) / 100
+		add(10e9, walk)
+	}
+	for i := range 120 { // runs: jittered by up to 1 ms
+		if i%10 == 0 {
+			walk = math.Round((walk+float64(int64(rnd(11))-5)/100)*100) / 100
+		}
+		add(10e9-5e5+int64(rnd(1e6)), walk)
+	}
+	for range 120 { // sparse: a change on two points in three
+		if rnd(3) != 0 {
+			walk = math.Round((walk+float64(int64(rnd(11))-5)/100)*100) / 100
+		}
+		add(10e9, walk)
+	}
+	for range 120 { // random bits: Gorilla
+		t += 10e9
+		pts = append(pts, point{t, rnd(math.MaxUint64)})
+	}
+	excs := []uint64{0x7ff8deadbeef0001, 0xfff8000000000123, 1 << 63, 0x7ff0000000000000,
+		0xfff0000000000000, 1, 0x000fffffffffffff, math.Float64bits(0.1 + 0.2)}
+	for i := range 120 { // FOR with exceptions, irregular timestamps
+		t += int64(1 + rnd(1<<40))
+		v := math.Float64bits(float64(rnd(100000)) / 1000)
+		if i%15 == 7 {
+			v = excs[i/15]
+		}
+		pts = append(pts, point{t, v})
+	}
+	counter := 0.0
+	for range 150 { // an integer counter; its last 30 points stay in the head
+		counter += float64(rnd(11))
+		add(15e9, counter)
+	}
+	return pts
+}
+
+// TestGoldenSeriesV2Encode: today's encoder writes goldenPointsV2 as exactly the pinned bytes.
+func TestGoldenSeriesV2Encode(t *testing.T) {
+	checkGolden(t, goldenSeriesV2Path, build(goldenPointsV2()).AppendBinary(nil))
+}
+
+// TestGoldenSeriesV2Decode: the pinned version-2 bytes decode to exactly goldenPointsV2, hold
+// decimal chunks of every mode and Gorilla ones, and accept further appends.
+func TestGoldenSeriesV2Decode(t *testing.T) {
+	b, err := os.ReadFile(goldenSeriesV2Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != 2 {
+		t.Fatalf("golden file is format version %d, want 2", b[0])
+	}
+	s, err := DecodeSeries(b)
+	if err != nil {
+		t.Fatalf("decode %s: %v", goldenSeriesV2Path, err)
+	}
+	want := goldenPointsV2()
+	checkSeries(t, s, want)
+	modes := map[int]int{}
+	for _, c := range s.chunks {
+		if k, ok := decimalHeader(c.w.b); ok {
+			modes[int(c.w.b[k+1]>>5)]++
+		} else {
+			modes[-1]++
+		}
+	}
+	if modes[modeFOR] == 0 || modes[modeDelta] == 0 || modes[modeSparse] == 0 || modes[modeRuns] == 0 || modes[-1] < 2 {
+		t.Fatalf("golden series has chunks of modes %v: want every decimal mode and Gorilla (-1)", modes)
+	}
+	extra := more(want, maxChunkPoints+3)
+	for _, p := range extra {
+		s.Append(p.t, p.v)
+	}
+	checkSeries(t, s, append(want, extra...))
 }

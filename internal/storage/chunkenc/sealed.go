@@ -194,3 +194,7 @@ func (s *Series) ChunkOf(i int) Chunk {
 	c := &s.chunks[i]
 	return Chunk{Data: c.w.b, N: c.n, MinT: c.minT, MaxT: c.maxT}
 }
+
+// IsDecimal reports whether an encoded chunk is a decimal chunk (decimal.go), which only the
+// format versions that know them (series version 2, chunk file version 2) may hold.
+func IsDecimal(data []byte) bool { return isDecimal(data) }

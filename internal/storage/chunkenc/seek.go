@@ -11,6 +11,9 @@ import (
 // seek is the point lookup's decoder: it advances it to the first point at or after ts and
 // reports whether there is one, decoding exactly the points next would.
 func (it *chunkIter) seek(ts int64) bool {
+	if it.dec.on {
+		return it.seekDecimal(ts)
+	}
 	if it.i == 0 && it.err == nil && it.n > 0 {
 		it.seekStart(ts)
 	}
@@ -31,6 +34,9 @@ func (it *chunkIter) seek(ts int64) bool {
 // stored: fewer only at the chunk's end, on damage (it.err), or after a point at or after ts.
 // Points 0 and 1 go through next; decode takes the rest.
 func (it *chunkIter) read(ts int64, out []query.Point) int {
+	if it.dec.on {
+		return it.readDecimal(ts, out)
+	}
 	n := 0
 	for ; n < len(out) && it.i < 2; n++ {
 		if !it.next() {

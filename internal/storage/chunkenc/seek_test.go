@@ -171,6 +171,9 @@ func FuzzSeek(f *testing.F) {
 		c := &build(pts).chunks[0]
 		f.Add(c.w.b, uint8(c.n), pts[c.n/3].t)
 	}
+	for _, b := range decimalCases() {
+		f.Add(b, uint8(maxChunkPoints), regularStart+50*regularStep)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, n uint8, ts int64) {
 		checkSeek(t, data, int(n), ts)
 		checkRead(t, data, int(n))

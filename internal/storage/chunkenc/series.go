@@ -1,12 +1,19 @@
 // Package chunkenc stores a series' points compactly: chunks encoded the Gorilla way
-// (delta-of-delta timestamps, XOR of float bits), as Prometheus tsdb/chunkenc does.
+// (delta-of-delta timestamps, XOR of float bits), as Prometheus tsdb/chunkenc does, or, once
+// full, as decimal chunks (decimal.go: integers through an exponent, ALP's way) when their
+// values are decimals and that is smaller.
 //
 // A Series is a list of chunks of up to 120 points each (see chunk.go for the bit layout).
 // Each chunk keeps its time range in memory, so Lookup finds the chunk by its range and decodes
 // only one. Values are opaque uint64 bits: NaN payloads, -0 and infinities come back exactly.
 package chunkenc
 
-import "github.com/taudb/tau/internal/series"
+import (
+	"math"
+
+	"github.com/taudb/tau/internal/query"
+	"github.com/taudb/tau/internal/series"
+)
 
 // Series is an append-only sequence of points with strictly increasing timestamps.
 // It is not safe for concurrent use: its actor is its only user.
@@ -15,14 +22,24 @@ type Series struct {
 	app    appender // encoder state of the head
 	sealed int      // encoded bytes in all chunks but the head, so Size is O(1)
 	n      int      // points in all chunks
+	// gorilla seals every chunk as Gorilla, as format version 1 did: for the golden file of
+	// that version and for measuring one encoding against the other.
+	gorilla bool
+	// fixed: the last chunk is a decimal chunk (decoded so), which takes no appends; the next
+	// Append starts a head after it.
+	fixed bool
 }
 
 // NewSeries returns an empty series.
 func NewSeries() *Series { return &Series{} }
 
+// NewGorillaSeries returns an empty series that keeps every chunk Gorilla, as format version 1
+// did: for that version's golden files, and to measure one encoding against the other.
+func NewGorillaSeries() *Series { return &Series{gorilla: true} }
+
 // Append adds a point. The caller guarantees ts is greater than LastTimestamp when Len() > 0.
 func (s *Series) Append(ts int64, bits uint64) {
-	if len(s.chunks) == 0 || s.chunks[len(s.chunks)-1].full() {
+	if len(s.chunks) == 0 || s.fixed || s.chunks[len(s.chunks)-1].full() {
 		s.cut()
 	}
 	s.app.append(&s.chunks[len(s.chunks)-1], ts, bits)
@@ -34,14 +51,44 @@ func (s *Series) cut() {
 	capHint := 64
 	if k := len(s.chunks); k > 0 {
 		h := &s.chunks[k-1]
-		h.w.b = trim(h.w.b)
-		s.sealed += len(h.w.b)
 		// A series tends to compress alike from chunk to chunk: sizing the new head like the
 		// old one usually makes its buffer the chunk's only allocation.
 		capHint = len(h.w.b) + len(h.w.b)/8 + 8
+		if !s.fixed {
+			s.seal(h)
+		}
+		s.sealed += len(h.w.b)
 	}
+	s.fixed = false
 	s.chunks = append(s.chunks, chunk{w: bitWriter{b: make([]byte, 0, capHint)}})
 	s.app = newAppender()
+}
+
+// seal gives a full head its final form: a decimal chunk (decimal.go) when that is smaller,
+// else its Gorilla bytes. The head is appended to as Gorilla, whose appender is O(1) a point;
+// a decimal chunk needs all its values to choose its exponent and widths.
+func (s *Series) seal(h *chunk) {
+	if !s.gorilla && h.n <= maxChunkPoints { // every chunk this writer fills
+		var pts [maxChunkPoints]query.Point
+		it := h.iter()
+		// The first points tell most non-decimal chunks apart before decoding the rest.
+		k := it.read(math.MaxInt64, pts[:min(h.n, 4)])
+		if anyDecimal(pts[:k]) {
+			k += it.read(math.MaxInt64, pts[k:h.n])
+		}
+		if k == h.n && it.err == nil {
+			if b, ok := encodeDecimal(pts[:k], len(h.w.b)); ok {
+				h.w, h.mid = bitWriter{b: b}, skipPoint{}
+				if k > skipAt {
+					it := newChunkIter(b, k)
+					it.seek(pts[skipAt].TS)
+					h.mid = it.skipPoint()
+				}
+				return
+			}
+		}
+	}
+	h.w.b = trim(h.w.b)
 }
 
 // trim gives a sealed chunk's bytes back their spare capacity when it is worth a copy: sealed
@@ -71,12 +118,14 @@ func (s *Series) Lookup(ts int64) (bits uint64, found bool) {
 		return 0, false
 	}
 	c := &s.chunks[lo]
-	it := c.iter()
-	if c.hasMid() && ts >= c.mid.t {
-		if ts == c.mid.t {
-			return c.mid.v, true
-		}
+	var it chunkIter
+	switch {
+	case c.hasMid() && ts == c.mid.t:
+		return c.mid.v, true
+	case c.hasMid() && ts > c.mid.t:
 		it = c.iterFrom()
+	default:
+		it = c.iter()
 	}
 	if it.seek(ts) {
 		return it.v, it.t == ts

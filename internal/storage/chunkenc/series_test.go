@@ -94,6 +94,11 @@ func checkInvariants(t *testing.T, s *Series) {
 		}
 		n += c.n
 		size += len(c.w.b)
+		if i < len(s.chunks)-1 { // a sealed chunk's skip point is the one decoding rebuilds
+			if d, _, err := decodeChunk(c.w.b, uint64(c.n)); err != nil || d.mid != c.mid {
+				t.Fatalf("chunk %d: skip point %+v, decoded %+v (%v)", i, c.mid, d.mid, err)
+			}
+		}
 	}
 	if n != s.Len() || size != s.Size() {
 		t.Fatalf("chunks hold %d points, %d bytes; Len %d, Size %d", n, size, s.Len(), s.Size())

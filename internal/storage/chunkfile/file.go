@@ -13,8 +13,9 @@ import (
 // File is an open chunk file, mapped read-only: reads are slices of page cache, which the
 // kernel reclaims under pressure and which the Go heap never holds.
 type File struct {
-	seq  uint64
-	data []byte
+	seq     uint64
+	data    []byte
+	version int
 }
 
 // Open maps the file at path and checks its header names seq and its trailer is in place.
@@ -48,10 +49,12 @@ func (f *File) check() error {
 	if [7]byte(f.data[:7]) != [7]byte(magic[:7]) {
 		return corruptf("bad magic")
 	}
-	if v := f.data[7]; v != magic[7] {
-		if v >= '0' && v <= '9' {
-			return &VersionError{Version: int(v - '0')}
-		}
+	switch v := f.data[7]; {
+	case v == '0'+versionV1 || v == '0'+Version:
+		f.version = int(v - '0')
+	case v >= '0' && v <= '9':
+		return &VersionError{Version: int(v - '0')}
+	default:
 		return corruptf("version byte %#02x", v)
 	}
 	if s := binary.LittleEndian.Uint64(f.data[8:]); s != f.seq {
@@ -87,7 +90,7 @@ func (f *File) Run(r Ref) (Run, error) {
 	}
 	data := f.data[r.Off : r.Off+uint64(r.Size)]
 	return Run{data: data, index: f.data[r.Off+uint64(r.Size) : r.End()], chunks: int(r.Chunks),
-		minT: r.MinT, maxT: r.MaxT}, nil
+		minT: r.MinT, maxT: r.MaxT, v1: f.version == versionV1}, nil
 }
 
 // Run is one series' chunks in a file.
@@ -96,6 +99,7 @@ type Run struct {
 	index      []byte
 	chunks     int
 	minT, maxT int64 // the run's first and last timestamp (its Ref's), for Find's first guess
+	v1         bool  // in a version-1 file: Gorilla chunks only
 }
 
 // Chunks is the number of chunks in the run.
@@ -119,6 +123,9 @@ func (r Run) Chunk(i int) ([]byte, int, error) {
 	b := r.data[start:end]
 	if crc32.Checksum(b, crcTab) != binary.LittleEndian.Uint32(r.index[i*indexEntry+5:]) {
 		return nil, 0, corruptf("chunk %d: checksum mismatch", i)
+	}
+	if r.v1 && chunkenc.IsDecimal(b) {
+		return nil, 0, corruptf("chunk %d: a decimal chunk in a version-1 file", i)
 	}
 	return b, n, nil
 }

@@ -94,7 +94,7 @@ func TestOpenRefusesWhatIsNotAWholeFile(t *testing.T) {
 	}{
 		{"another file's number", func(b []byte) []byte { return b }, 4, false},
 		{"bad magic", func(b []byte) []byte { b[0] = 'X'; return b }, 3, false},
-		{"a newer version", func(b []byte) []byte { b[7] = '2'; return b }, 3, true},
+		{"a newer version", func(b []byte) []byte { b[7] = '3'; return b }, 3, true},
 		{"no trailer (torn)", func(b []byte) []byte { return b[:len(b)-3] }, 3, false},
 		{"too short", func(b []byte) []byte { return b[:10] }, 3, false},
 	}
@@ -175,5 +175,65 @@ func TestFindMatchesALinearScan(t *testing.T) {
 				t.Fatalf("Find(%d) = %d, want %d", q, got, want)
 			}
 		}
+	}
+}
+
+// TestVersions: this release writes version 2, which holds decimal chunks; it reads version 1,
+// whose Gorilla chunks come back as they were, and refuses a decimal chunk in a version-1 file
+// as damage.
+func TestVersions(t *testing.T) {
+	dir := t.TempDir()
+	dec := sealedChunks(t, 500) // integer values: decimal chunks
+	gor := func() []chunkenc.Chunk {
+		s, x := chunkenc.NewSeries(), uint64(88172645463325252)
+		for i := range 500 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			s.Append(int64(i)*1e9, x) // random bits: Gorilla chunks
+		}
+		out := make([]chunkenc.Chunk, s.Sealed())
+		for i := range out {
+			out[i] = s.SealedChunk(i)
+		}
+		return out
+	}()
+	if !chunkenc.IsDecimal(dec[0].Data) || chunkenc.IsDecimal(gor[0].Data) {
+		t.Fatal("the test's chunks are not one decimal run and one Gorilla run")
+	}
+	refs := writeFile(t, dir, 5, dec, gor)
+	path := filepath.Join(dir, Name(5))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("TAUCHNK2")) {
+		t.Fatalf("written as %q, want version 2", b[:8])
+	}
+	b[7] = '1' // the same bytes as a version-1 file
+	v1 := filepath.Join(t.TempDir(), Name(5))
+	if err := os.WriteFile(v1, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, v1} {
+		f, err := Open(p, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDec, err1 := f.Run(refs[0])
+		runGor, err2 := f.Run(refs[1])
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		for j, c := range gor {
+			if data, _, err := runGor.Chunk(j); err != nil || !bytes.Equal(data, c.Data) {
+				t.Fatalf("%s: Gorilla chunk %d: %v", p, j, err)
+			}
+		}
+		_, _, err = runDec.Chunk(0)
+		if p == v1 && !errors.Is(err, ErrCorrupt) || p == path && err != nil {
+			t.Fatalf("%s: decimal chunk: %v", p, err)
+		}
+		_ = f.Close()
 	}
 }

@@ -1,19 +1,23 @@
 // Package chunkfile stores full chunks in immutable files that are read back through mmap, so
 // that a series' history sits in page cache the kernel can reclaim instead of the Go heap.
 //
-// A file, chunks/<16-digit sequence number>, version 1 (integers little-endian):
+// A file, chunks/<16-digit sequence number>, versions 1 and 2 (integers little-endian):
 //
-//	header  "TAUCHNK" | version, one ASCII digit ('1') | u64 sequence number
+//	header  "TAUCHNK" | version, one ASCII digit ('1' or '2') | u64 sequence number
 //	runs    back to back; a run is the chunks of one series, oldest first:
-//	          chunk bit streams (chunkenc), back to back
+//	          chunks (chunkenc), back to back
 //	          index: per chunk, u32 end offset of the chunk within the run | u8 points |
 //	                 u32 CRC32C of the chunk's bytes
 //	trailer "TAUCEND1"
 //
+// Version 2 is version 1 that may hold decimal chunks (chunkenc.IsDecimal) beside Gorilla
+// ones; a decimal chunk in a version-1 file is damage. A release that reads version 1 only
+// refuses a version-2 file by its version instead of misreading its decimal chunks.
+//
 // A file holds no labels: a checkpoint names each series' runs by Ref (file, offset, sizes,
-// time range). The chunk bit streams are exactly those chunkenc keeps in memory, so a flush is
-// a copy. Nothing in a file is written twice: files are created whole (write to a temporary
-// name, fsync, rename, fsync the directory) and deleted whole once no checkpoint names them.
+// time range). The chunks are exactly those chunkenc keeps in memory, so a flush is a copy.
+// Nothing in a file is written twice: files are created whole (write to a temporary name,
+// fsync, rename, fsync the directory) and deleted whole once no checkpoint names them.
 package chunkfile
 
 import (
@@ -23,8 +27,9 @@ import (
 )
 
 const (
-	// Version is the file format this release writes and reads.
-	Version     = 1
+	// Version is the file format this release writes; it reads it and version 1.
+	Version     = 2
+	versionV1   = 1
 	headerSize  = 16
 	trailerSize = 8
 	indexEntry  = 9 // u32 end offset, u8 points, u32 CRC
@@ -62,5 +67,6 @@ func corruptf(format string, args ...any) error {
 type VersionError struct{ Version int }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("chunkfile: format version %d is not one this release reads (it reads %d)", e.Version, Version)
+	return fmt.Sprintf("chunkfile: format version %d is not one this release reads (it reads %d and %d)",
+		e.Version, versionV1, Version)
 }
