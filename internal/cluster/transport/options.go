@@ -29,18 +29,18 @@ type Options struct {
 	Logger     *zap.Logger           // nil: no logs
 	Registerer prometheus.Registerer // nil: metrics are kept but not registered
 
-	QueueSize       int           // per peer, queued messages at most; default 4096
-	QueueBytes      int           // per peer, queued bytes at most; default 64 MiB
-	MaxMessageBytes int           // one frame at most, either way (gRPC's message limit); default 32 MiB
-	SnapshotChunk   int           // bytes of snapshot data a frame; default 1 MiB
+	QueueSize       int // per peer, queued messages at most; default 4096
+	QueueBytes      int // per peer, queued bytes at most; default 64 MiB
+	MaxMessageBytes int // one frame at most, either way (gRPC's message limit); default 32 MiB
+	SnapshotChunk   int // bytes of snapshot data a frame; default 1 MiB
 	// WindowBytes is gRPC's flow-control window of each stream, fixed (no BDP growth): what a
 	// peer that reads nothing can leave in flight towards it, and in its own receive buffers;
 	// default 1 MiB.
-	WindowBytes int
-	PingInterval    time.Duration // how often each message stream measures its round trip; default 1 s
-	DialTimeout     time.Duration // a stream's handshake at most; default 5 s
-	MinBackoff      time.Duration // first wait before reconnecting to a peer; default 100 ms
-	MaxBackoff      time.Duration // longest wait before reconnecting; default 5 s
+	WindowBytes  int
+	PingInterval time.Duration // how often each message stream measures its round trip; default 1 s
+	DialTimeout  time.Duration // a stream's handshake at most; default 5 s
+	MinBackoff   time.Duration // first wait before reconnecting to a peer; default 100 ms
+	MaxBackoff   time.Duration // longest wait before reconnecting; default 5 s
 }
 
 const secretSize = 32

@@ -46,7 +46,7 @@ func (p *peer) sendSnapshot(m *raftpb.Message) error {
 	if err != nil {
 		return fmt.Errorf("open the snapshot: %w", err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	ctx, cancel := context.WithCancel(p.ctx)
 	defer cancel()
 	s, err := p.open(ctx, cancel, p.snapConn, &serviceDesc.Streams[1], methodSnapshot)

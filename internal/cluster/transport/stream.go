@@ -80,13 +80,15 @@ func (p *peer) stream() (healthy bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	pongs := make(chan error, 1)
-	go func() { pongs <- p.readPongs(s) }()
+	pongs := make(chan error, 1) // room for the one error: the reader never waits
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pongs <- p.readPongs(s)
+	}()
 	err = p.drain(ctx, s, pongs)
 	cancel()
-	if !errors.Is(err, errPongsEnded) {
-		<-pongs // cancel ends RecvMsg
-	}
+	<-done // cancel ends its RecvMsg
 	return true, err
 }
 

@@ -112,7 +112,7 @@ func (t *Transport) serverOptions() []grpc.ServerOption {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveTime / 2, PermitWithoutStream: true}),
 		grpc.InitialWindowSize(int32(t.o.WindowBytes)),         //nolint:gosec // bounded in validate
 		grpc.InitialConnWindowSize(int32(4 * t.o.WindowBytes)), //nolint:gosec // bounded in validate
-		grpc.WaitForHandlers(true), // Stop returns once every stream's handler has
+		grpc.WaitForHandlers(true),                             // Stop returns once every stream's handler has
 	}
 }
 

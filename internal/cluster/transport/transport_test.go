@@ -198,7 +198,7 @@ func TestTransport_HandshakeRefusedByServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer conn.Close()
+			defer func() { _ = conn.Close() }()
 			h := hello{cluster: 1, from: 1, to: 2, nonce: newNonce()}
 			md := c.md
 			if md == nil {
