@@ -42,6 +42,7 @@ const (
 	reasonProof       = "proof"        // the client's proof does not match
 	reasonServerProof = "server_proof" // the server's proof does not match
 	reasonRefused     = "refused"      // the peer refused our handshake
+	reasonTimeout     = "timeout"      // no proof within DialTimeout
 )
 
 var (

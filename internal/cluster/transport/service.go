@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -61,14 +62,30 @@ func (t *Transport) accept(ss grpc.ServerStream) (uint64, error) {
 	)); err != nil {
 		return 0, err
 	}
-	var f frame
-	if err := ss.RecvMsg(&f); err != nil {
+	f, err := t.recvProof(ss)
+	if err != nil {
 		return 0, err
 	}
 	if err := checkProof(f.proof, clientProof(t.o.Secret, h, sn)); err != nil {
 		return 0, t.refuse(ss, reasonProof, codes.Unauthenticated, err)
 	}
 	return h.from, nil
+}
+
+// recvProof waits DialTimeout at most for the client's proof, so that a client that never
+// proves anything does not hold a stream open.
+func (t *Transport) recvProof(ss grpc.ServerStream) (*frame, error) {
+	f := new(frame)
+	got := make(chan error, 1)
+	go func() { got <- ss.RecvMsg(f) }() // returning ends the stream, and so this RecvMsg
+	timer := time.NewTimer(t.o.DialTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-got:
+		return f, err
+	case <-timer.C:
+		return nil, t.refuse(ss, reasonTimeout, codes.DeadlineExceeded, errors.New("no proof within the dial timeout"))
+	}
 }
 
 // refuse counts and logs a refused handshake, once, and is the status the client receives.

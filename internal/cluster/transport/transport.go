@@ -170,11 +170,11 @@ func (t *Transport) AddPeer(id uint64, addr string) {
 		return
 	}
 	t.peers[id] = p
+	p.run() // under the lock: a Close that takes the peer after this sees it running
 	t.mu.Unlock()
 	if old != nil {
 		old.stop()
 	}
-	p.run()
 }
 
 // RemovePeer stops sending to node id and forgets its metrics.

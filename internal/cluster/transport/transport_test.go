@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.etcd.io/raft/v3"
@@ -177,7 +178,7 @@ func TestTransport_AuthRefusesOtherClusterAndWrongSecret(t *testing.T) {
 
 // A client speaking the service itself: a handshake with no metadata, or with a proof made
 // with the wrong secret (a client that does not check the server's), is refused with the
-// status its fault names, and counted.
+// status its fault names, and counted; so is one that never sends its proof.
 func TestTransport_HandshakeRefusedByServer(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -189,10 +190,11 @@ func TestTransport_HandshakeRefusedByServer(t *testing.T) {
 		{"no metadata", metadata.MD{}, testSecret, codes.InvalidArgument, reasonMalformed},
 		{"bad nonce", metadata.Pairs(mdCluster, "1", mdFrom, "1", mdTo, "2", mdNonce, "zz"), testSecret, codes.InvalidArgument, reasonMalformed},
 		{"wrong secret", nil, bytes.Repeat([]byte{0x11}, 32), codes.Unauthenticated, reasonProof},
+		{"no proof", nil, nil, codes.DeadlineExceeded, reasonTimeout},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := startNode(t, 2, "", nil)
+			b := startNode(t, 2, "", nil, func(o *Options) { o.DialTimeout = 100 * time.Millisecond })
 			conn, err := grpc.NewClient(b.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 				grpc.WithDefaultCallOptions(grpc.ForceCodecV2(codec{})))
 			if err != nil {
@@ -208,7 +210,7 @@ func TestTransport_HandshakeRefusedByServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, err := s.Header(); err == nil && len(got.Get(mdNonce)) == 1 {
+			if got, err := s.Header(); err == nil && len(got.Get(mdNonce)) == 1 && c.secret != nil {
 				sn, _ := mdNonceOf(got)
 				_ = s.SendMsg(&frame{proof: clientProof(c.secret, h, sn)})
 				m, _ := encodeMessage(0, msg(raftpb.MsgApp, 1, 2, 1))
