@@ -17,8 +17,9 @@ import (
 //
 // Field numbers (version 1 of the peer format, named by the service "tau.peer.v1.Peer"):
 //
-//	1 group    varint  the Raft group of message (0 today); every message frame names it
-//	2 message  bytes   one raftpb.Message, protobuf-encoded
+//	1 group    varint    the Raft group of the frame's messages (0 today)
+//	2 message  repeated  bytes: a raftpb.Message, protobuf-encoded; a message frame holds one or
+//	                     more, all of its group, in the order they were sent
 //	3 ping     varint  the sender's clock, in nanoseconds of its monotonic clock
 //	4 pong     varint  a ping echoed back
 //	5 proof    bytes   the client's HMAC over the server's challenge (the first frame of a stream)
@@ -26,14 +27,14 @@ import (
 //	7 chunk    bytes   a piece of a snapshot's data
 //	8 sha256   bytes   the SHA-256 of a snapshot's data (its last frame)
 type frame struct {
-	group   uint64
-	message []byte
-	ping    uint64
-	pong    uint64
-	proof   []byte
-	size    uint64
-	chunk   []byte
-	sha256  []byte
+	group    uint64
+	messages [][]byte
+	ping     uint64
+	pong     uint64
+	proof    []byte
+	size     uint64
+	chunk    []byte
+	sha256   []byte
 
 	wire int // the encoded length, as received (not a field)
 }
@@ -54,7 +55,10 @@ var errMalformed = errors.New("malformed frame")
 // appendTo appends f's encoding to b. Zero fields are left out, as proto3 does.
 func (f *frame) appendTo(b []byte) []byte {
 	b = appendVarint(b, fieldGroup, f.group)
-	b = appendBytes(b, fieldMessage, f.message)
+	for _, m := range f.messages {
+		b = protowire.AppendTag(b, fieldMessage, protowire.BytesType)
+		b = protowire.AppendBytes(b, m)
+	}
 	b = appendVarint(b, fieldPing, f.ping)
 	b = appendVarint(b, fieldPong, f.pong)
 	b = appendBytes(b, fieldProof, f.proof)
@@ -112,7 +116,10 @@ func (f *frame) decodeField(num protowire.Number, typ protowire.Type, b []byte) 
 	case fieldSize:
 		return consumeVarint(typ, b, &f.size)
 	case fieldMessage:
-		return consumeBytes(typ, b, &f.message)
+		var m []byte
+		n := consumeBytes(typ, b, &m)
+		f.messages = append(f.messages, m)
+		return n
 	case fieldProof:
 		return consumeBytes(typ, b, &f.proof)
 	case fieldChunk:
@@ -143,7 +150,9 @@ func consumeBytes(typ protowire.Type, b []byte, p *[]byte) int {
 }
 
 // encodeMessage is the frame of m in group: what Send queues, encoded once by the caller so the
-// queue can be bounded in bytes.
+// queue can be bounded in bytes. Frames of one group concatenated are one frame of all their
+// messages (protobuf merges concatenated messages, and field 2 repeats): that is how the
+// sender coalesces a batch into one gRPC message.
 func encodeMessage(group uint64, m *raftpb.Message) ([]byte, error) {
 	size := proto.Size(m)
 	b := make([]byte, 0, 2*protowire.SizeVarint(group)+protowire.SizeBytes(size)+2)
@@ -153,13 +162,13 @@ func encodeMessage(group uint64, m *raftpb.Message) ([]byte, error) {
 	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, m)
 }
 
-// raftMessage decodes the Raft message a frame carries.
-func (f *frame) raftMessage() (*raftpb.Message, error) {
-	if len(f.message) == 0 {
+// raftMessage decodes the i-th Raft message a frame carries.
+func (f *frame) raftMessage(i int) (*raftpb.Message, error) {
+	if i >= len(f.messages) {
 		return nil, fmt.Errorf("%w: no message", errMalformed)
 	}
 	m := new(raftpb.Message)
-	if err := proto.Unmarshal(f.message, m); err != nil {
+	if err := proto.Unmarshal(f.messages[i], m); err != nil {
 		return nil, fmt.Errorf("%w: %w", errMalformed, err)
 	}
 	return m, nil

@@ -31,11 +31,11 @@ func goldenFrames(t testing.TB) []*frame {
 	}
 	return []*frame{
 		{proof: bytes.Repeat([]byte{0xab}, 32)},
-		{group: 0, message: m},
-		{group: 7, message: m},
+		{group: 0, messages: [][]byte{m}},
+		{group: 7, messages: [][]byte{m, m}},
 		{ping: 123456789},
 		{pong: 123456789},
-		{group: 0, message: m, size: 1 << 30},
+		{group: 0, messages: [][]byte{m}, size: 1 << 30},
 		{chunk: []byte("chunk of data")},
 		{sha256: bytes.Repeat([]byte{0xcd}, 32)},
 	}
@@ -64,9 +64,21 @@ func TestFrame_RoundTrip(t *testing.T) {
 	}
 }
 
+func equalBytes(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func equalFrames(a, b *frame) bool {
 	return a.group == b.group && a.ping == b.ping && a.pong == b.pong && a.size == b.size &&
-		bytes.Equal(a.message, b.message) && bytes.Equal(a.proof, b.proof) &&
+		equalBytes(a.messages, b.messages) && bytes.Equal(a.proof, b.proof) &&
 		bytes.Equal(a.chunk, b.chunk) && bytes.Equal(a.sha256, b.sha256)
 }
 
@@ -78,7 +90,7 @@ func TestFrame_EncodeMessageMatchesFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := proto.Marshal(m)
-	if !bytes.Equal(b, (&frame{group: 5, message: want}).appendTo(nil)) {
+	if !bytes.Equal(b, (&frame{group: 5, messages: [][]byte{want}}).appendTo(nil)) {
 		t.Fatal("encodeMessage differs from frame.appendTo")
 	}
 }
@@ -121,10 +133,10 @@ func TestFrame_Decode(t *testing.T) {
 }
 
 func TestFrame_RaftMessage(t *testing.T) {
-	if _, err := (&frame{}).raftMessage(); !errors.Is(err, errMalformed) {
+	if _, err := (&frame{}).raftMessage(0); !errors.Is(err, errMalformed) {
 		t.Fatalf("no message: got %v", err)
 	}
-	if _, err := (&frame{message: []byte{0xff}}).raftMessage(); !errors.Is(err, errMalformed) {
+	if _, err := (&frame{messages: [][]byte{{0xff}}}).raftMessage(0); !errors.Is(err, errMalformed) {
 		t.Fatalf("bad message: got %v", err)
 	}
 }
@@ -144,6 +156,39 @@ func FuzzFrame(f *testing.F) {
 		if err := c.decode(a.appendTo(nil)); err != nil || !equalFrames(&a, &c) {
 			t.Fatalf("re-encoding %x: %v", b, err)
 		}
-		_, _ = a.raftMessage()
+		for i := range a.messages {
+			_, _ = a.raftMessage(i)
+		}
 	})
+}
+
+// Frames coalesced into one decode as one frame of all their messages, in order; a batch
+// splits where the limit falls, and a frame larger than it goes alone.
+func TestCoalesce(t *testing.T) {
+	big := &raftpb.Message{Context: make([]byte, 100)}
+	msgs := []*raftpb.Message{msg(raftpb.MsgApp, 1, 2, 1), msg(raftpb.MsgApp, 1, 2, 2), msg(raftpb.MsgApp, 1, 2, 3), big, msg(raftpb.MsgApp, 1, 2, 4)}
+	var batch []encoded
+	var want [][]byte
+	for _, m := range msgs {
+		b, err := encodeMessage(3, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := proto.Marshal(m)
+		batch, want = append(batch, b), append(want, raw)
+	}
+	var got [][]byte
+	frames := 0
+	for rest := batch; len(rest) > 0; frames++ {
+		var b encoded
+		b, rest = coalesce(rest, 50) // the three small ones fit; big and the last go alone
+		var f frame
+		if err := f.decode(b); err != nil || f.group != 3 {
+			t.Fatalf("coalesced frame: %v, group %d", err, f.group)
+		}
+		got = append(got, f.messages...)
+	}
+	if frames != 3 || !equalBytes(got, want) {
+		t.Fatalf("%d frames; messages %x, want %x", frames, got, want)
+	}
 }

@@ -166,7 +166,7 @@ type nodeOpt func(*Options)
 
 // startNode starts node id of cluster 1 on addr ("" for any port) and stops it at the end of
 // the test.
-func startNode(t *testing.T, id uint64, addr string, src SnapshotSource, opts ...nodeOpt) *node {
+func startNode(t testing.TB, id uint64, addr string, src SnapshotSource, opts ...nodeOpt) *node {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -246,4 +246,27 @@ func receive(t *testing.T, r *recorder, n int) []*raftpb.Message {
 		}
 	}
 	return out
+}
+
+// gauge is the value of a metric of n's registry for one peer.
+func gauge(t *testing.T, n *node, name, peer string) float64 {
+	t.Helper()
+	families, err := n.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "peer" && l.GetValue() == peer {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{peer=%q}", name, peer)
+	return 0
 }

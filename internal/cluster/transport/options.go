@@ -33,6 +33,9 @@ type Options struct {
 	QueueBytes      int // per peer, queued bytes at most; default 64 MiB
 	MaxMessageBytes int // one frame at most, either way (gRPC's message limit); default 32 MiB
 	SnapshotChunk   int // bytes of snapshot data a frame; default 1 MiB
+	// BatchBytes: queued messages are coalesced into frames of this many bytes at most, one
+	// gRPC message each (a larger message goes alone); default 256 KiB, 1 sends each alone.
+	BatchBytes int
 	// WindowBytes is gRPC's flow-control window of each stream, fixed (no BDP growth): what a
 	// peer that reads nothing can leave in flight towards it, and in its own receive buffers;
 	// default 1 MiB.
@@ -50,7 +53,7 @@ func (o *Options) setDefaults() {
 		v *int
 		d int
 	}{
-		{&o.QueueSize, 4096}, {&o.QueueBytes, 64 << 20}, {&o.MaxMessageBytes, 32 << 20}, {&o.SnapshotChunk, 1 << 20}, {&o.WindowBytes, 1 << 20},
+		{&o.QueueSize, 4096}, {&o.QueueBytes, 64 << 20}, {&o.MaxMessageBytes, 32 << 20}, {&o.SnapshotChunk, 1 << 20}, {&o.WindowBytes, 1 << 20}, {&o.BatchBytes, 256 << 10},
 	}
 	for _, d := range defaults {
 		if *d.v <= 0 {
@@ -87,6 +90,8 @@ func (o *Options) validate() error {
 		return errors.New("transport: TLS and ClientTLS go together: a TLS listener needs TLS dialers")
 	case o.MaxMessageBytes > o.QueueBytes:
 		return errors.New("transport: MaxMessageBytes must not exceed QueueBytes, or a large message could never be queued")
+	case o.BatchBytes > o.MaxMessageBytes:
+		return errors.New("transport: BatchBytes must not exceed MaxMessageBytes")
 	case o.SnapshotChunk+1024 > o.MaxMessageBytes:
 		return errors.New("transport: SnapshotChunk must leave room under MaxMessageBytes")
 	case o.WindowBytes < 64<<10 || o.WindowBytes > 256<<20:

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -105,8 +106,7 @@ func (t *Transport) serveRaft(ss grpc.ServerStream) error {
 	if err != nil {
 		return err
 	}
-	label := peerLabel(from)
-	received := t.m.receivedByte.WithLabelValues(label)
+	received := t.m.receivedByte.WithLabelValues(peerLabel(from))
 	logged := map[string]bool{} // what this stream refused: logged once each
 	for {
 		var f frame
@@ -120,19 +120,26 @@ func (t *Transport) serveRaft(ss grpc.ServerStream) error {
 			}
 			continue
 		}
-		m, reason := t.admit(&f, from, false)
-		if reason != "" {
-			t.m.refused.WithLabelValues(label, reason).Inc()
-			if !logged[reason] {
-				logged[reason] = true
-				t.log.Debug("peer message refused", zap.Uint64("peer", from), zap.String("reason", reason))
-			}
-			continue
+		for i := range f.messages {
+			t.deliver(ss.Context(), &f, i, from, logged)
 		}
-		if err := t.h.Process(ss.Context(), m); err != nil && !logged["process"] {
-			logged["process"] = true
-			t.log.Debug("received message not processed", zap.Uint64("peer", from), zap.Error(err))
+	}
+}
+
+// deliver gives the i-th message of f to Process, unless it does not belong here.
+func (t *Transport) deliver(ctx context.Context, f *frame, i int, from uint64, logged map[string]bool) {
+	m, reason := t.admit(f, i, from, false)
+	if reason != "" {
+		t.m.refused.WithLabelValues(peerLabel(from), reason).Inc()
+		if !logged[reason] {
+			logged[reason] = true
+			t.log.Debug("peer message refused", zap.Uint64("peer", from), zap.String("reason", reason))
 		}
+		return
+	}
+	if err := t.h.Process(ctx, m); err != nil && !logged["process"] {
+		logged["process"] = true
+		t.log.Debug("received message not processed", zap.Uint64("peer", from), zap.Error(err))
 	}
 }
 
@@ -144,14 +151,14 @@ func endOfStream(err error) error {
 	return err
 }
 
-// admit decodes a message frame from a proven sender and checks it belongs here; reason says
+// admit decodes the i-th message of a frame from a proven sender and checks it belongs here; reason says
 // why not. snapshot says whether the frame heads a snapshot stream: a MsgSnap comes only there,
 // with its data, and nothing else does.
-func (t *Transport) admit(f *frame, from uint64, snapshot bool) (*raftpb.Message, string) {
+func (t *Transport) admit(f *frame, i int, from uint64, snapshot bool) (*raftpb.Message, string) {
 	if f.group != t.o.Group {
 		return nil, refuseGroup
 	}
-	m, err := f.raftMessage()
+	m, err := f.raftMessage(i)
 	switch {
 	case err != nil:
 		return nil, refuseMalformed

@@ -57,7 +57,7 @@ func (p *peer) sendSnapshot(m *raftpb.Message) error {
 	if err != nil {
 		return err
 	}
-	if err := p.send(s, &frame{group: p.t.o.Group, message: head, size: uint64(size)}); err != nil {
+	if err := p.send(s, &frame{group: p.t.o.Group, messages: [][]byte{head}, size: uint64(size)}); err != nil {
 		return sendFailed(s, err)
 	}
 	sum, err := p.sendChunks(s, rc, size)
@@ -116,7 +116,10 @@ func (t *Transport) serveSnapshot(ss grpc.ServerStream) error {
 	}
 	received := t.m.receivedByte.WithLabelValues(peerLabel(from))
 	received.Add(float64(head.wire))
-	m, reason := t.admit(&head, from, true)
+	m, reason := t.admit(&head, 0, from, true)
+	if reason == "" && len(head.messages) != 1 {
+		reason = refuseMalformed
+	}
 	if reason != "" {
 		t.m.refused.WithLabelValues(peerLabel(from), reason).Inc()
 		t.log.Debug("peer snapshot refused", zap.Uint64("peer", from), zap.String("reason", reason))

@@ -115,15 +115,36 @@ func (p *peer) drain(ctx context.Context, s grpc.ClientStream, pongs <-chan erro
 			}
 		case <-p.q.ready:
 			batch = p.q.take(batch)
-			for i, b := range batch {
+			for rest := batch; len(rest) > 0; {
+				var b encoded
+				b, rest = coalesce(rest, p.t.o.BatchBytes)
 				if err := s.SendMsg(b); err != nil {
 					return err
 				}
 				sent.Add(float64(len(b)))
-				batch[i] = nil // sent: gRPC owns it now, let it go when written
 			}
+			clear(batch) // sent: gRPC owns the bytes now, let them go once written
 		}
 	}
+}
+
+// coalesce joins the first frames of batch into one of limit bytes at most (a frame larger
+// than that goes alone), and returns it and the frames left. The joined frame is fresh: gRPC
+// keeps what it is given until written.
+func coalesce(batch []encoded, limit int) (encoded, []encoded) {
+	n, size := 1, len(batch[0])
+	for n < len(batch) && size+len(batch[n]) <= limit {
+		size += len(batch[n])
+		n++
+	}
+	if n == 1 {
+		return batch[0], batch[1:]
+	}
+	out := make(encoded, 0, size)
+	for _, b := range batch[:n] {
+		out = append(out, b...)
+	}
+	return out, batch[n:]
 }
 
 // readPongs observes the round trip of each ping the peer echoes.

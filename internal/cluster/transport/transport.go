@@ -92,6 +92,9 @@ func New(o Options, h Handler, src SnapshotSource, sink SnapshotSink) (*Transpor
 		start: time.Now(),
 		peers: map[uint64]*peer{},
 	}
+	if err := o.Registerer.Register(newQueueCollector(t)); err != nil {
+		return nil, err
+	}
 	t.server = grpc.NewServer(t.serverOptions()...)
 	t.server.RegisterService(&serviceDesc, t)
 	return t, nil

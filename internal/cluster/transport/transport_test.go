@@ -74,7 +74,8 @@ func TestTransport_DeadPeerBoundedAndNeverBlocks(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dead := deadAddress(t)
 			a := startNode(t, 1, "", nil, func(o *Options) {
-				o.QueueSize, o.QueueBytes, o.MaxMessageBytes, o.SnapshotChunk = c.queue, c.queueBytes, c.queueBytes, 4<<10
+				o.QueueSize, o.QueueBytes, o.MaxMessageBytes = c.queue, c.queueBytes, c.queueBytes
+				o.SnapshotChunk, o.BatchBytes = 4<<10, 4<<10
 			})
 			a.t.AddPeer(2, dead)
 			const sent = 5000
@@ -91,6 +92,9 @@ func TestTransport_DeadPeerBoundedAndNeverBlocks(t *testing.T) {
 			msgs, _ := a.t.peers[2].q.len()
 			if dropped < float64(sent-msgs-c.queue) || dropped == 0 {
 				t.Fatalf("%v dropped with %d queued of %d sent", dropped, msgs, sent)
+			}
+			if g := gauge(t, a, "tau_cluster_peer_queued_messages", "2"); g != float64(msgs) {
+				t.Fatalf("queued messages gauge %v, queue %d", g, msgs)
 			}
 			<-a.h.unreachable
 		})
