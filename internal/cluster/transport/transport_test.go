@@ -360,3 +360,23 @@ func TestTransport_CloseStopsEverything(t *testing.T) {
 		t.Fatal("a message sent after Close was not counted dropped")
 	}
 }
+
+// Serve after Close returns nil at once, and closes the listener (a run.Group whose interrupt
+// ran before the actor started).
+func TestTransport_ServeAfterClose(t *testing.T) {
+	tr, err := New(Options{ClusterID: 1, NodeID: 1, Secret: testSecret}, newRecorder(), genSnapshot{}, &sink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tr.Close()
+	if err := tr.Serve(ln); err != nil {
+		t.Fatalf("Serve after Close: %v", err)
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Fatal("the listener is still open")
+	}
+}
