@@ -28,10 +28,18 @@ func TestProof_BindsEveryInput(t *testing.T) {
 			t.Errorf("the proof does not depend on the %s", name)
 		}
 	}
-	if err := checkProof(base, clientProof(testSecret, h, sn)); err != nil {
+	of := func(s []byte) []byte { return clientProof(s, h, sn) }
+	other := bytes.Repeat([]byte{9}, 32)
+	if err := checkProof(base, [][]byte{testSecret}, of); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkProof(base[:31], base); !errors.Is(err, errBadProof) {
+	if err := checkProof(base, [][]byte{other, testSecret}, of); err != nil {
+		t.Fatalf("a proof by the second secret accepted: %v", err)
+	}
+	if err := checkProof(base, [][]byte{other}, of); !errors.Is(err, errBadProof) {
+		t.Fatalf("a proof by another secret: %v", err)
+	}
+	if err := checkProof(base[:31], [][]byte{testSecret}, of); !errors.Is(err, errBadProof) {
 		t.Fatalf("a short proof: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package transport
 import (
 	"crypto/tls"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,9 @@ type Options struct {
 	// Secret is the shared certificate (32 bytes, the same on every member): each end of a
 	// stream proves it holds it (auth.go). It is never sent.
 	Secret []byte
+	// AcceptSecrets are also accepted as a peer's proof, during a rotation of the certificate
+	// (each 32 bytes): members first accept the new one, then prove with it, then drop the old.
+	AcceptSecrets [][]byte
 	// Group is the Raft group this transport carries (0 today). Every message names its group;
 	// a message of another group is refused.
 	Group uint64
@@ -86,6 +90,8 @@ func (o *Options) validate() error {
 		return errors.New("transport: NodeID must not be 0 (Raft's none)")
 	case len(o.Secret) != secretSize:
 		return errors.New("transport: Secret must be 32 bytes")
+	case slices.ContainsFunc(o.AcceptSecrets, func(s []byte) bool { return len(s) != secretSize }):
+		return errors.New("transport: every AcceptSecrets entry must be 32 bytes")
 	case (o.TLS == nil) != (o.ClientTLS == nil):
 		return errors.New("transport: TLS and ClientTLS go together: a TLS listener needs TLS dialers")
 	case o.MaxMessageBytes > o.QueueBytes:

@@ -16,6 +16,7 @@ func TestOptions_Validate(t *testing.T) {
 		{"defaults", func(*Options) {}, ""},
 		{"node 0", func(o *Options) { o.NodeID = 0 }, "NodeID"},
 		{"short secret", func(o *Options) { o.Secret = testSecret[:16] }, "32 bytes"},
+		{"short accepted secret", func(o *Options) { o.AcceptSecrets = [][]byte{testSecret, testSecret[:8]} }, "AcceptSecrets"},
 		{"TLS without a client config", func(o *Options) { o.TLS = &tls.Config{} }, "go together"},
 		{"client TLS alone", func(o *Options) { o.ClientTLS = &tls.Config{} }, "go together"},
 		{"message above the queue", func(o *Options) { o.QueueBytes, o.MaxMessageBytes = 1<<20, 2<<20 }, "MaxMessageBytes"},

@@ -67,7 +67,7 @@ func (t *Transport) accept(ss grpc.ServerStream) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := checkProof(f.proof, clientProof(t.o.Secret, h, sn)); err != nil {
+	if err := checkProof(f.proof, t.accepted(), func(s []byte) []byte { return clientProof(s, h, sn) }); err != nil {
 		return 0, t.refuse(ss, reasonProof, codes.Unauthenticated, err)
 	}
 	return h.from, nil

@@ -36,7 +36,7 @@ func (p *peer) open(ctx context.Context, cancel context.CancelFunc, conn *grpc.C
 		// RecvMsg returns.
 		return nil, p.refused(s.RecvMsg(&frame{}))
 	}
-	if err := checkProof(sp, serverProof(p.t.o.Secret, h, sn)); err != nil {
+	if err := checkProof(sp, p.t.accepted(), func(s []byte) []byte { return serverProof(s, h, sn) }); err != nil {
 		p.t.m.authFailures.WithLabelValues(reasonServerProof).Inc()
 		p.log.Debug("peer refused: it does not hold the secret", zap.String("reason", reasonServerProof))
 		return nil, err

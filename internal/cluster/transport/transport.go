@@ -218,5 +218,8 @@ func (t *Transport) drop(to uint64, reason string) {
 	t.m.dropped.WithLabelValues(peerLabel(to), reason).Inc()
 }
 
+// accepted are the secrets a peer may prove: ours, and those of a rotation.
+func (t *Transport) accepted() [][]byte { return append([][]byte{t.o.Secret}, t.o.AcceptSecrets...) }
+
 // since is the monotonic time a ping carries.
 func (t *Transport) since() uint64 { return uint64(time.Since(t.start)) }

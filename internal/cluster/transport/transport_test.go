@@ -180,6 +180,19 @@ func TestTransport_AuthRefusesOtherClusterAndWrongSecret(t *testing.T) {
 	}
 }
 
+// A rotation of the certificate: a node that proves with the new secret reaches one that
+// still proves with the old but accepts the new, both ways.
+func TestTransport_SecretRotation(t *testing.T) {
+	newSecret := bytes.Repeat([]byte{0x77}, 32)
+	a := startNode(t, 1, "", nil, func(o *Options) { o.Secret, o.AcceptSecrets = newSecret, [][]byte{testSecret} })
+	b := startNode(t, 2, "", nil, func(o *Options) { o.AcceptSecrets = [][]byte{newSecret} })
+	connect(a, b)
+	a.t.Send([]*raftpb.Message{msg(raftpb.MsgApp, 1, 2, 1)})
+	b.t.Send([]*raftpb.Message{msg(raftpb.MsgApp, 2, 1, 1)})
+	receive(t, b.h, 1)
+	receive(t, a.h, 1)
+}
+
 // A client speaking the service itself: a handshake with no metadata, or with a proof made
 // with the wrong secret (a client that does not check the server's), is refused with the
 // status its fault names, and counted; so is one that never sends its proof.
