@@ -34,6 +34,7 @@ const (
 	refuseMalformed = "malformed" // a frame or message that does not decode
 	refuseSender    = "sender"    // a message whose From is not the stream's proven sender
 	refuseSnapshot  = "snapshot"  // a MsgSnap on the message stream, or another type on the snapshot stream
+	refuseTooLarge  = "too_large" // a frame above MaxMessageBytes: gRPC refuses it and ends the stream
 )
 
 func newMetrics(reg prometheus.Registerer) *metrics {

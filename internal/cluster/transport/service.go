@@ -111,7 +111,7 @@ func (t *Transport) serveRaft(ss grpc.ServerStream) error {
 	for {
 		var f frame
 		if err := ss.RecvMsg(&f); err != nil {
-			return endOfStream(err)
+			return t.endOfStream(err, from)
 		}
 		received.Add(float64(f.wire))
 		if f.ping != 0 {
@@ -143,10 +143,15 @@ func (t *Transport) deliver(ctx context.Context, f *frame, i int, from uint64, l
 	}
 }
 
-// endOfStream is nil for a client that ended its stream, else err.
-func endOfStream(err error) error {
-	if errors.Is(err, io.EOF) {
+// endOfStream is nil for a client that ended its stream, else err; a frame above
+// MaxMessageBytes, which gRPC refuses, is counted and logged.
+func (t *Transport) endOfStream(err error, from uint64) error {
+	switch {
+	case errors.Is(err, io.EOF):
 		return nil
+	case status.Code(err) == codes.ResourceExhausted:
+		t.m.refused.WithLabelValues(peerLabel(from), refuseTooLarge).Inc()
+		t.log.Debug("peer frame above the message limit", zap.Uint64("peer", from), zap.Error(err))
 	}
 	return err
 }

@@ -393,3 +393,41 @@ func TestTransport_ServeAfterClose(t *testing.T) {
 		t.Fatal("the listener is still open")
 	}
 }
+
+// A MsgApp of 10 MiB goes as it is; one above the sender's MaxMessageBytes is dropped as
+// too_large; one above the receiver's limit (gRPC's MaxRecvMsgSize) ends the stream without
+// reaching Process, and the next stream carries the small ones after it.
+func TestTransport_MessageSizeBounded(t *testing.T) {
+	big := func(index uint64, size int) *raftpb.Message {
+		m := msg(raftpb.MsgApp, 1, 2, index)
+		m.Entries = []*raftpb.Entry{{Data: make([]byte, size)}}
+		return m
+	}
+	b := startNode(t, 2, "", nil)
+	a := startNode(t, 1, "", nil)
+	a.t.AddPeer(2, b.addr)
+	a.t.Send([]*raftpb.Message{big(1, 10<<20), big(2, 33<<20)})
+	if m := receive(t, b.h, 1)[0]; m.GetIndex() != 1 || len(m.GetEntries()[0].GetData()) != 10<<20 {
+		t.Fatalf("got index %d", m.GetIndex())
+	}
+	if testutil.ToFloat64(a.t.m.dropped.WithLabelValues("2", dropTooLarge)) != 1 {
+		t.Fatal("a message above MaxMessageBytes was not dropped as too_large")
+	}
+
+	small := startNode(t, 3, "", nil, func(o *Options) { o.MaxMessageBytes = 2 << 20 })
+	a.t.AddPeer(3, small.addr)
+	over := big(1, 3<<20)
+	over.To = new(uint64(3))
+	a.t.Send([]*raftpb.Message{over})
+	eventually(t, "the oversized frame ends the stream, counted by the receiver", func() bool {
+		return testutil.ToFloat64(a.t.m.unreachable.WithLabelValues("3")) > 0 &&
+			testutil.ToFloat64(small.t.m.refused.WithLabelValues("1", refuseTooLarge)) == 1
+	})
+	eventually(t, "a small message arrives on a new stream", func() bool {
+		a.t.Send([]*raftpb.Message{msg(raftpb.MsgApp, 1, 3, 2)})
+		return len(small.h.msgs) > 0
+	})
+	if m := <-small.h.msgs; m.GetIndex() != 2 {
+		t.Fatalf("the receiver got index %d, want only the small message", m.GetIndex())
+	}
+}
