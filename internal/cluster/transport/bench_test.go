@@ -55,7 +55,7 @@ func benchMsgApp(b *testing.B, entry, batch int) {
 }
 
 // BenchmarkTransport_Snapshot: one snapshot of 64 MiB, streamed, hashed on both sides and
-// hashed again by the sink, with stream windows of 1 MiB (the default) and 4 MiB, and chunks of
+// hashed again by the sink, with stream windows of 1 MiB and 4 MiB (the default), and chunks of
 // 256 KiB and 1 MiB (the default).
 func BenchmarkTransport_Snapshot(b *testing.B) {
 	for _, window := range []int{1 << 20, 4 << 20} {

@@ -162,33 +162,22 @@ func FuzzFrame(f *testing.F) {
 	})
 }
 
-// Frames coalesced into one decode as one frame of all their messages, in order; a batch
-// splits where the limit falls, and a frame larger than it goes alone.
-func TestCoalesce(t *testing.T) {
-	big := &raftpb.Message{Context: make([]byte, 100)}
-	msgs := []*raftpb.Message{msg(raftpb.MsgApp, 1, 2, 1), msg(raftpb.MsgApp, 1, 2, 2), msg(raftpb.MsgApp, 1, 2, 3), big, msg(raftpb.MsgApp, 1, 2, 4)}
-	var batch []encoded
+// Frames of a group joined decode as one frame of all their messages, in order: how the sender
+// coalesces what it takes from a queue.
+func TestJoin(t *testing.T) {
+	var frames []encoded
 	var want [][]byte
-	for _, m := range msgs {
+	for i := range uint64(3) {
+		m := msg(raftpb.MsgApp, 1, 2, i)
 		b, err := encodeMessage(3, m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		raw, _ := proto.Marshal(m)
-		batch, want = append(batch, b), append(want, raw)
+		frames, want = append(frames, b), append(want, raw)
 	}
-	var got [][]byte
-	frames := 0
-	for rest := batch; len(rest) > 0; frames++ {
-		var b encoded
-		b, rest = coalesce(rest, 50) // the three small ones fit; big and the last go alone
-		var f frame
-		if err := f.decode(b); err != nil || f.group != 3 {
-			t.Fatalf("coalesced frame: %v, group %d", err, f.group)
-		}
-		got = append(got, f.messages...)
-	}
-	if frames != 3 || !equalBytes(got, want) {
-		t.Fatalf("%d frames; messages %x, want %x", frames, got, want)
+	var f frame
+	if err := f.decode(join(frames)); err != nil || f.group != 3 || !equalBytes(f.messages, want) {
+		t.Fatalf("joined frame: %v, group %d, messages %x, want %x", err, f.group, f.messages, want)
 	}
 }

@@ -31,20 +31,48 @@ func TestQueue_Bounds(t *testing.T) {
 	}
 }
 
-// take hands over everything in order and frees the room it held.
-func TestQueue_TakeEmpties(t *testing.T) {
-	q := newQueue(2, 10)
-	q.push(encoded("ab"))
-	q.push(encoded("cd"))
+// take hands over the oldest frame's worth in order, at least one message, frees the room it
+// held, and leaves a token while messages remain.
+func TestQueue_Take(t *testing.T) {
+	q := newQueue(10, 100)
+	for _, m := range []string{"ab", "cd", "0123456789", "ef"} {
+		q.push(encoded(m))
+	}
 	<-q.ready
-	got := q.take(nil)
-	if len(got) != 2 || string(got[0]) != "ab" || string(got[1]) != "cd" {
-		t.Fatalf("took %q", got)
+	steps := []struct {
+		limit int
+		want  []string
+	}{
+		{4, []string{"ab", "cd"}},
+		{4, []string{"0123456789"}}, // larger than the limit: alone
+		{4, []string{"ef"}},
 	}
-	if m, b := q.len(); m != 0 || b != 0 {
-		t.Fatalf("left %d messages, %d bytes", m, b)
+	for i, st := range steps {
+		got := q.take(nil, st.limit)
+		if len(got) != len(st.want) {
+			t.Fatalf("take %d: %q, want %q", i, got, st.want)
+		}
+		for j := range got {
+			if string(got[j]) != st.want[j] {
+				t.Fatalf("take %d: %q, want %q", i, got, st.want)
+			}
+		}
+		_, b := q.len()
+		select {
+		case <-q.ready:
+			if b == 0 {
+				t.Fatalf("take %d: a token left with nothing queued", i)
+			}
+		default:
+			if b != 0 {
+				t.Fatalf("take %d: %d bytes queued and no token", i, b)
+			}
+		}
 	}
-	if !q.push(encoded("0123456789")) {
+	if got := q.take(nil, 4); len(got) != 0 {
+		t.Fatalf("an empty queue gave %q", got)
+	}
+	if !q.push(make(encoded, 100)) {
 		t.Fatal("room not freed by take")
 	}
 }

@@ -114,37 +114,34 @@ func (p *peer) drain(ctx context.Context, s grpc.ClientStream, pongs <-chan erro
 				return err
 			}
 		case <-p.q.ready:
-			batch = p.q.take(batch)
-			for rest := batch; len(rest) > 0; {
-				var b encoded
-				b, rest = coalesce(rest, p.t.o.BatchBytes)
-				if err := s.SendMsg(b); err != nil {
-					return err
-				}
-				sent.Add(float64(len(b)))
+			if batch = p.q.take(batch, p.t.o.BatchBytes); len(batch) == 0 {
+				continue
 			}
-			clear(batch) // sent: gRPC owns the bytes now, let them go once written
+			b := join(batch)
+			clear(batch) // let the parts go once b is written
+			if err := s.SendMsg(b); err != nil {
+				return err
+			}
+			sent.Add(float64(len(b)))
 		}
 	}
 }
 
-// coalesce joins the first frames of batch into one of limit bytes at most (a frame larger
-// than that goes alone), and returns it and the frames left. The joined frame is fresh: gRPC
-// keeps what it is given until written.
-func coalesce(batch []encoded, limit int) (encoded, []encoded) {
-	n, size := 1, len(batch[0])
-	for n < len(batch) && size+len(batch[n]) <= limit {
-		size += len(batch[n])
-		n++
+// join makes frames of one group one frame of all their messages. The joined frame is fresh:
+// gRPC keeps what it is given until written.
+func join(frames []encoded) encoded {
+	if len(frames) == 1 {
+		return frames[0]
 	}
-	if n == 1 {
-		return batch[0], batch[1:]
+	size := 0
+	for _, f := range frames {
+		size += len(f)
 	}
 	out := make(encoded, 0, size)
-	for _, b := range batch[:n] {
-		out = append(out, b...)
+	for _, f := range frames {
+		out = append(out, f...)
 	}
-	return out, batch[n:]
+	return out
 }
 
 // readPongs observes the round trip of each ping the peer echoes.

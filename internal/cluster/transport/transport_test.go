@@ -120,10 +120,10 @@ func TestTransport_SlowPeerDoesNotDelayAnother(t *testing.T) {
 	fast := startNode(t, 3, "", nil)
 	slow.h.hold = make(chan struct{}) // never closed: its stream's context releases it
 	connect(a, slow, fast)
-	const n = 1000
+	const n = 1000 // of 16 KiB: more than the stream's window and the queue take
 	for i := range uint64(n) {
 		m := msg(raftpb.MsgApp, 1, 2, i)
-		m.Entries = []*raftpb.Entry{{Data: make([]byte, 8<<10)}}
+		m.Entries = []*raftpb.Entry{{Data: make([]byte, 16<<10)}}
 		a.t.Send([]*raftpb.Message{m, msg(raftpb.MsgApp, 1, 3, i)})
 		if got := receive(t, fast.h, 1)[0]; got.GetIndex() != i {
 			t.Fatalf("fast peer got %d, want %d", got.GetIndex(), i)
