@@ -280,3 +280,12 @@ func TestNetwork_Snapshot(t *testing.T) {
 		t.Fatalf("sender heard %v across a cut", st)
 	}
 }
+
+// A lossy link loses only its own direction's messages.
+func TestNetwork_LinkDrop(t *testing.T) {
+	net, nodes, recs := cluster(t, 1, 2)
+	net.SetLinkDrop(1, 2, 1)
+	if reaches(t, net, nodes, recs, 1, 2) || !reaches(t, net, nodes, recs, 2, 1) {
+		t.Fatal("link 1 -> 2 not lossy alone")
+	}
+}
