@@ -72,6 +72,10 @@ var rules = []struct {
 	{"front ends reach the engine only through its API",
 		[]string{"internal/server"},
 		[]string{"internal/actor", "internal/catalog", "internal/query", "internal/storage", "internal/lens"}, true},
+	{"the peer transport carries Raft messages and knows nothing of what they replicate",
+		[]string{"internal/cluster/transport"},
+		[]string{"internal/engine", "internal/actor", "internal/catalog", "internal/query", "internal/storage",
+			"internal/series", "internal/lens", "internal/server", "pkg/protocol", "pkg/client", "cmd"}, false},
 }
 
 func matches(path, prefix string) bool {
