@@ -14,6 +14,7 @@ import (
 
 	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/testenv/hang"
 	"github.com/taudb/tau/internal/testenv/testpki"
 	"github.com/taudb/tau/pkg/protocol"
 )
@@ -181,7 +182,7 @@ func TestTLS_RenewalWithoutAFailedHandshake(t *testing.T) {
 	for i := range 3 {
 		next := srv.ca.Issue(t, testpki.Options{CommonName: "renewed"})
 		serial := next.Cert.SerialNumber.String()
-		waitUntil(t, srv, testpki.TLSFiles(next, srv.ca), func() bool { return servedNow() == serial })
+		swapUntil(t, srv, testpki.TLSFiles(next, srv.ca), func() bool { return servedNow() == serial })
 		if i == 1 {
 			bad := testpki.TLSFiles(next, srv.ca)
 			bad["tls.key"] = srv.ca.Issue(t, testpki.Options{CommonName: "other"}).KeyPEM
@@ -264,23 +265,23 @@ func TestTLS_ClientCARotation(t *testing.T) {
 	}
 	files := testpki.TLSFiles(srv.pair, srv.ca)
 	files["ca.crt"] = append(append([]byte{}, srv.ca.CertPEM...), next.CertPEM...)
-	waitUntil(t, srv, files, func() bool { return served(newClient) })
+	swapUntil(t, srv, files, func() bool { return served(newClient) })
 	if !served(oldClient) {
 		t.Fatal("with both CAs in the bundle the old CA's client is refused")
 	}
 	files["ca.crt"] = next.CertPEM
-	waitUntil(t, srv, files, func() bool { return !served(oldClient) })
+	swapUntil(t, srv, files, func() bool { return !served(oldClient) })
 	if !served(newClient) {
 		t.Fatal("after the rotation the new CA's client is refused")
 	}
 }
 
-// waitUntil swaps files in (again every 200 ms: the watcher may not watch yet) until ok.
-func waitUntil(t *testing.T, srv *tlsServer, files map[string][]byte, ok func() bool) {
+// swapUntil swaps files in (again every 200 ms: the watcher may not watch yet) until ok.
+func swapUntil(t *testing.T, srv *tlsServer, files map[string][]byte, ok func() bool) {
 	t.Helper()
 	for i := 0; !ok(); i++ {
-		if i == 1000 {
-			t.Fatal("the change never took effect")
+		if hang.Passed(t) {
+			t.Fatal("the change never took effect before the test binary's deadline")
 		}
 		if i%20 == 0 {
 			srv.mount.Update(files)
