@@ -1,0 +1,71 @@
+package replica
+
+import (
+	"errors"
+	"time"
+
+	"github.com/taudb/tau/internal/engine"
+)
+
+// machine applies committed commands to the engine, in log order, one at a time: the
+// cluster's state machine. Every replica decides the same outcome for the same command
+// (C4), because an outcome depends only on the commands before it: a full mailbox is waited
+// out rather than answered busy, since busy depends on timing, not on the log.
+type machine struct {
+	e   *engine.Engine
+	res *engine.Result // the loop applies one command at a time
+}
+
+func newMachine(e *engine.Engine) *machine { return &machine{e: e, res: engine.NewResult()} }
+
+// busyBackoff is how long apply waits for a full mailbox to drain before it tries again.
+const busyBackoff = 50 * time.Microsecond
+
+// Apply runs cmd on the engine and returns its outcome: nil, or one of the engine's errors.
+func (m *machine) Apply(_ uint64, cmd []byte) any {
+	c, err := decodeCommand(cmd)
+	if err != nil {
+		return err
+	}
+	for {
+		m.run(&c)
+		m.res.Wait()
+		err := m.res.Durable()
+		if !errors.Is(err, engine.ErrBusy) {
+			return err
+		}
+		time.Sleep(busyBackoff)
+	}
+}
+
+func (m *machine) run(c *command) {
+	switch c.op {
+	case opCreate:
+		m.e.Create(c.label, m.res)
+	case opDrop:
+		m.e.Drop(c.label, m.res)
+	case opAppend:
+		m.e.Append(c.label, c.ts, c.bits, m.res)
+	case opBatch:
+		m.e.AppendBatch(c.label, c.points, m.res)
+	case opCreateLens:
+		m.e.CreateLens(c.label, c.other, c.transform, m.res)
+	case opDropLens:
+		m.e.DropLens(c.label, m.res)
+	case opComposeLens:
+		m.e.ComposeLens(c.label, c.other, c.second, m.res)
+	}
+}
+
+// errNoSnapshots: the engine's snapshot is its checkpoint and chunk files, not built yet; a
+// lagging node catches up from the log meanwhile (docs/cluster.md).
+var errNoSnapshots = errors.New("replica: snapshots of the engine are not built yet")
+
+func (m *machine) Snapshot() ([]byte, error) { return nil, errNoSnapshots }
+
+func (m *machine) Restore(data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	return errNoSnapshots
+}

@@ -1,0 +1,123 @@
+// Package replica is the engine replicated through Raft (cluster mode, PROTOCOL.md C1–C8):
+// every write becomes a command in the cluster's log and is applied to every replica's engine
+// in log order (machine.go); every read first waits until this replica has applied what was
+// committed when it began (ReadIndex), then reads the local engine. A front end calls it as
+// it calls the engine, and maps the same errors, plus ErrOutcomeUnknown.
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/taudb/tau/internal/cluster"
+	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/series"
+)
+
+// ErrOutcomeUnknown is a write that reached the cluster but was not applied here before the
+// deadline; it may still apply, so the client must read to find out (C5: internal_error).
+var ErrOutcomeUnknown = errors.New("replica: outcome unknown")
+
+// Replica is one node's engine behind its Raft node.
+type Replica struct {
+	node *cluster.Node
+	e    *engine.Engine
+}
+
+// New binds engine e, which must log nothing itself (engine.MemoryStore: the Raft log is the
+// log), to the node that replicates it. StateMachine is what the node's Config takes.
+func New(e *engine.Engine) (*Replica, cluster.StateMachine) {
+	return &Replica{e: e}, newMachine(e)
+}
+
+// Attach gives the replica its node, once built with the state machine New returned.
+func (r *Replica) Attach(n *cluster.Node) { r.node = n }
+
+// Engine is the local engine, for reads after Read.
+func (r *Replica) Engine() *engine.Engine { return r.e }
+
+func (r *Replica) propose(ctx context.Context, c *command) error {
+	v, err := r.node.Propose(ctx, c.encode())
+	switch {
+	case errors.Is(err, cluster.ErrBusy), errors.Is(err, cluster.ErrStopped):
+		return fmt.Errorf("%w: %w", engine.ErrBusy, err)
+	case errors.Is(err, cluster.ErrUnknown):
+		return ErrOutcomeUnknown
+	case err != nil:
+		return err
+	}
+	if v == nil {
+		return nil
+	}
+	return v.(error)
+}
+
+// Create makes an empty series on every replica.
+func (r *Replica) Create(ctx context.Context, l series.Label) error {
+	return r.propose(ctx, &command{op: opCreate, label: l})
+}
+
+// Drop removes a series on every replica.
+func (r *Replica) Drop(ctx context.Context, l series.Label) error {
+	return r.propose(ctx, &command{op: opDrop, label: l})
+}
+
+// Append adds a point on every replica (ErrOutOfOrder as the engine decides it, in log order).
+func (r *Replica) Append(ctx context.Context, l series.Label, ts int64, bits uint64) error {
+	return r.propose(ctx, &command{op: opAppend, label: l, ts: ts, bits: bits})
+}
+
+// AppendBatch adds points atomically on every replica.
+func (r *Replica) AppendBatch(ctx context.Context, l series.Label, pts []engine.BatchPoint) error {
+	return r.propose(ctx, &command{op: opBatch, label: l, points: pts})
+}
+
+// CreateLens makes a lens on every replica.
+func (r *Replica) CreateLens(ctx context.Context, l, source series.Label, transform string) error {
+	return r.propose(ctx, &command{op: opCreateLens, label: l, other: source, transform: transform})
+}
+
+// DropLens removes a lens on every replica.
+func (r *Replica) DropLens(ctx context.Context, l series.Label) error {
+	return r.propose(ctx, &command{op: opDropLens, label: l})
+}
+
+// ComposeLens makes a lens of two on every replica.
+func (r *Replica) ComposeLens(ctx context.Context, l, first, second series.Label) error {
+	return r.propose(ctx, &command{op: opComposeLens, label: l, other: first, second: second})
+}
+
+// Read returns once a read of the local engine is linearizable (C2): it has applied every
+// write committed before the call. ErrBusy when no leader answers before ctx ends.
+func (r *Replica) Read(ctx context.Context) error {
+	if err := r.node.Read(ctx); err != nil {
+		return fmt.Errorf("%w: %w", engine.ErrBusy, err)
+	}
+	return nil
+}
+
+// QueryPoint is a linearizable QUERY_POINT.
+func (r *Replica) QueryPoint(ctx context.Context, l series.Label, ts int64) (bits uint64, found bool, err error) {
+	if err := r.Read(ctx); err != nil {
+		return 0, false, err
+	}
+	res := engine.NewResult()
+	r.e.QueryPoint(l, ts, res)
+	res.Wait()
+	if err := res.Durable(); err != nil {
+		return 0, false, err
+	}
+	return res.Value(), res.Found(), nil
+}
+
+// SeriesInfo is a linearizable SERIES_INFO.
+func (r *Replica) SeriesInfo(ctx context.Context, l series.Label) (engine.SeriesInfo, error) {
+	if err := r.Read(ctx); err != nil {
+		return engine.SeriesInfo{}, err
+	}
+	res := engine.NewResult()
+	r.e.SeriesInfo(l, res)
+	res.Wait()
+	return res.Info(), res.Durable()
+}
