@@ -31,6 +31,7 @@ type Series struct {
 	// (the log refuses every later one too), so a refused write is never read.
 	pending []pendingWrite
 	head    int
+	born    bool // the create is known durable (or the series was recovered)
 }
 
 // pendingWrite is a logged write and the series as it was before it.
@@ -147,8 +148,16 @@ func (s *Series) handle(m *Message) {
 	}
 }
 
-// settle forgets the writes now durable and takes back those the log refused.
+// settle forgets the writes now durable and takes back those the log refused. A series whose
+// create the log refused never existed: it leaves the catalog, and requests find no series.
 func (s *Series) settle() {
+	if !s.born && s.created.Ready() && !s.dropped {
+		s.born = true
+		if s.created.Wait() != nil {
+			s.unborn()
+			return
+		}
+	}
 	for s.head < len(s.pending) && s.pending[s.head].t.Ready() {
 		p := s.pending[s.head]
 		s.head++
@@ -162,6 +171,17 @@ func (s *Series) settle() {
 	if s.head == len(s.pending) {
 		s.pending, s.head = s.pending[:0], 0
 	}
+}
+
+// unborn takes out a series whose create the log refused: nothing of it is in the log, so
+// its absence rests on nothing.
+func (s *Series) unborn() {
+	s.dropped = true
+	s.last = storage.Ticket{}
+	s.pending, s.head = s.pending[:0], 0
+	s.data.Release()
+	s.data = nil
+	s.pool.dropped(s)
 }
 
 // logged records a write just logged with ticket t, before its points are applied.

@@ -99,7 +99,15 @@ func (c *Catalog) Create(l series.Label) (storage.Ticket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s, ok := c.routes.Load(l); ok {
-		return s.(*actor.Series).Created(), ErrSeriesExists
+		t := s.(*actor.Series).Created()
+		if !t.Ready() || t.Wait() == nil {
+			return t, ErrSeriesExists
+		}
+		// The log refused that create (a full disk): the series never existed. Its actor
+		// leaves on its own when it next runs; the label is free now.
+		c.routes.Delete(l)
+		c.index.remove(l)
+		c.count.Add(-1)
 	}
 	if c.count.Load() >= int64(c.capacity) {
 		return storage.Ticket{}, ErrCatalogFull

@@ -85,11 +85,11 @@ func (s *Server) stopHTTP() {
 // health answers the probes: ready once storage is recovered and the listener accepts, until
 // shutdown begins; live while the worker pool makes progress on the work it has.
 type health struct {
-	pool        poolStats
-	log         *zap.Logger
-	stallLimit  time.Duration
-	ready       atomic.Bool
-	fsyncFailed atomic.Bool // said once
+	pool          poolStats
+	log           *zap.Logger
+	stallLimit    time.Duration
+	ready         atomic.Bool
+	storageFailed atomic.Bool // said once
 
 	mu           sync.Mutex
 	lastProgress uint64
@@ -113,9 +113,13 @@ func newHealth(p poolStats, log *zap.Logger, stallLimit time.Duration) *health {
 func (h *health) setReady(v bool) { h.ready.Store(v) }
 
 func (h *health) live() bool {
-	if err := h.pool.StorageFailure(); errors.Is(err, engine.ErrFsyncFailed) {
-		if h.fsyncFailed.CompareAndSwap(false, true) {
-			h.log.Error("an fsync of the log failed: /healthz answers 503 from now on, so the pod is restarted and recovery runs from what is on disk; reads are served until then",
+	if err := h.pool.StorageFailure(); err != nil {
+		if h.storageFailed.CompareAndSwap(false, true) {
+			why := "the log refuses writes for good"
+			if errors.Is(err, engine.ErrFsyncFailed) {
+				why = "an fsync of the log failed (the kernel may have dropped data)"
+			}
+			h.log.Error(why+": /healthz answers 503 from now on, so the pod is restarted and recovery runs from what is on disk; reads are served until then",
 				zap.Error(err))
 		}
 		return false

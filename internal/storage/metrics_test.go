@@ -19,7 +19,7 @@ func TestMetricsNames(t *testing.T) {
 		"tau_storage_disk_bytes", "tau_storage_fsync_duration_seconds",
 		"tau_storage_fsync_failures_total", "tau_storage_fsyncs_total",
 		"tau_storage_last_checkpoint_timestamp_seconds", "tau_storage_log_size_bytes",
-		"tau_storage_log_written_bytes_total", "tau_storage_mapped_bytes",
+		"tau_storage_log_written_bytes_total", "tau_storage_mapped_bytes", "tau_storage_out_of_space",
 		"tau_storage_records_appended_total", "tau_storage_recovered_records",
 		"tau_storage_recovered_series", "tau_storage_recovery_duration_seconds",
 		"tau_storage_retention_deleted_files_total", "tau_storage_write_failures_total",

@@ -15,6 +15,9 @@ type File interface {
 	io.ReaderAt
 	io.Writer
 	io.Closer
+	// Seek moves the offset the next Write writes at: after a refused write is cut off, the
+	// log writes again where the cut left the file, not where the torn write stopped.
+	io.Seeker
 	// Sync flushes the file's data and metadata to stable storage (fsync).
 	Sync() error
 	// Truncate changes the file's size.

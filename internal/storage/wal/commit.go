@@ -1,7 +1,10 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,6 +20,9 @@ type batch struct {
 	n    int  // records in buf
 	sync bool // fsync even under FsyncInterval (Sync, Close)
 	cut  bool // start a new segment after it (BeginCheckpoint)
+	// structural: it holds a create or a drop, which a refusal cannot take back (a dropped
+	// series' points are gone from memory): a full disk then fails the log instead.
+	structural bool
 }
 
 func (b *batch) empty() bool { return len(b.buf) == 0 && !b.sync && !b.cut }
@@ -26,7 +32,7 @@ func (b *batch) empty() bool { return len(b.buf) == 0 && !b.sync && !b.cut }
 const maxRetainedBatch = 1 << 20
 
 func (b *batch) reset() {
-	b.buf, b.n, b.sync, b.cut = b.buf[:0], 0, false, false
+	b.buf, b.n, b.sync, b.cut, b.structural = b.buf[:0], 0, false, false, false
 	if cap(b.buf) > maxRetainedBatch {
 		b.buf = nil
 	}
@@ -98,10 +104,13 @@ func (l *Log) commit(b *batch) {
 	}
 	start := l.seg.size
 	if err := l.write(b); err != nil {
-		l.truncateTo(start)
+		if l.truncateTo(start) && errors.Is(err, syscall.ENOSPC) && !b.structural && l.rewind(start) && l.refuse(b.seq, err) {
+			return // nothing of it is in the log: it may be written again later
+		}
 		l.failLog(b.seq, "write", err)
 		return
 	}
+	l.spaceBack()
 	if b.sync || (l.opts.Fsync == FsyncAlways && len(b.buf) > 0) {
 		if err := l.fsync(); err != nil {
 			// The kernel may have dropped the pages: this batch is not durable, and never
@@ -176,13 +185,62 @@ func (l *Log) backgroundSync() {
 
 // truncateTo cuts the segment back to its last good size, best effort: a failed write may
 // have left a torn prefix. If this fails too, recovery cuts the torn tail at the next start.
-func (l *Log) truncateTo(size int64) {
+// It reports whether the segment ends at size again.
+func (l *Log) truncateTo(size int64) bool {
 	if err := l.seg.f.Truncate(size); err != nil {
 		l.log.Warn("cannot truncate log segment after failure", zap.String("segment", l.seg.path),
 			zap.Int64("offset", size), zap.Error(err))
-		return
+		return false
 	}
 	l.seg.alloc = min(l.seg.alloc, size)
+	return true
+}
+
+// refuse answers batch seq, whose write a full disk refused, and the batch filling now, whose
+// records may rest on it (an append after a refused one), with err; the log takes writes
+// again from the next batch on, and stays as it was before seq. Nothing of either batch is
+// logged: the series take their points back (actor), and a write retried once space is back
+// succeeds. Under l.mu the filling batch is swapped for a fresh one, so no append lands in
+// a batch already answered. It refuses nothing, and reports false, when the filling batch
+// holds a create or a drop: the log then fails as for any other write error.
+func (l *Log) refuse(seq uint64, err error) bool {
+	l.mu.Lock()
+	if l.cur.structural {
+		l.mu.Unlock()
+		return false
+	}
+	hi := l.cur.seq
+	l.cur = &batch{seq: hi + 1}
+	l.mu.Unlock()
+	l.metrics.writeFailures.Inc()
+	l.metrics.outOfSpace.Set(1)
+	if !l.full {
+		l.full = true
+		l.log.Warn("the disk is full: writes are refused until space is back; reads go on",
+			zap.String("segment", l.seg.path), zap.Error(err))
+	}
+	l.commits.refuse(seq, hi, fmt.Errorf("%w: write %s: %w", ErrNoSpace, l.seg.path, err))
+	l.wake() // the fresh batch may already hold records
+	return true
+}
+
+// rewind puts the segment's write offset back at size, where a torn write was cut off: the
+// next write must follow the last record, not leave a hole where the torn bytes were.
+func (l *Log) rewind(size int64) bool {
+	if _, err := l.seg.f.Seek(size, io.SeekStart); err != nil {
+		l.log.Warn("cannot rewind log segment after a refused write", zap.String("segment", l.seg.path), zap.Error(err))
+		return false
+	}
+	return true
+}
+
+// spaceBack notes a write that succeeded after refusals.
+func (l *Log) spaceBack() {
+	if l.full {
+		l.full = false
+		l.metrics.outOfSpace.Set(0)
+		l.log.Info("space is back: the log takes writes again", zap.String("segment", l.seg.path))
+	}
 }
 
 // failLog puts the log in the failed state and fails batch seq and all later ones.

@@ -75,6 +75,11 @@ var ErrLogFailed = errors.New("storage: write-ahead log failed; restart to resum
 // dropped written data, so only a restart, and recovery from what is on disk, can be trusted.
 var ErrFsyncFailed = errors.New("fsync failed")
 
+// ErrNoSpace is inside the error of a write a full disk refused. Unlike a failure it is not
+// for good: the log stays as it was before the write, and takes writes again once there is
+// space.
+var ErrNoSpace = errors.New("storage: no space left for the log")
+
 // ErrClosed is returned by operations on a closed Log.
 var ErrClosed = errors.New("storage: closed")
 
@@ -115,6 +120,7 @@ type Log struct {
 	seg    *segment
 	spare  *batch
 	dirty  bool   // written since the last fsync (FsyncInterval)
+	full   bool   // the last write was refused for space
 	cutSeg uint64 // segment a cut started; read by Cut after its ticket resolves
 	cutErr error
 
@@ -190,6 +196,7 @@ func (l *Log) Append(r *Record) (Ticket, error) {
 	b := l.cur
 	b.buf = appendFrame(b.buf, r)
 	b.n++
+	b.structural = b.structural || r.Type == RecordCreate || r.Type == RecordDrop
 	seq := b.seq
 	l.mu.Unlock()
 	l.wake()
@@ -215,6 +222,7 @@ func (l *Log) AppendAll(rs []*Record) (Ticket, error) {
 		r.LSN = l.lsn
 		b.buf = appendFrame(b.buf, r)
 		b.n++
+		b.structural = b.structural || r.Type == RecordCreate || r.Type == RecordDrop
 	}
 	seq := b.seq
 	l.mu.Unlock()

@@ -15,6 +15,7 @@ type metrics struct {
 	records       prometheus.Counter
 	writeFailures prometheus.Counter
 	fsyncFailures prometheus.Counter
+	outOfSpace    prometheus.Gauge
 }
 
 // newMetrics builds the instruments; size is read at scrape time, as it lives in the log.
@@ -44,11 +45,15 @@ func newMetrics(reg prometheus.Registerer, size func() float64) *metrics {
 		}),
 		writeFailures: f.NewCounter(prometheus.CounterOpts{
 			Name: "tau_storage_write_failures_total",
-			Help: "Failed write-ahead log writes; each puts the log in the failed state.",
+			Help: "Failed write-ahead log writes; each puts the log in the failed state, but for a full disk's, which only refuse.",
 		}),
 		fsyncFailures: f.NewCounter(prometheus.CounterOpts{
 			Name: "tau_storage_fsync_failures_total",
 			Help: "Failed write-ahead log fsyncs; each puts the log in the failed state.",
+		}),
+		outOfSpace: f.NewGauge(prometheus.GaugeOpts{
+			Name: "tau_storage_out_of_space",
+			Help: "1 while the disk is full and the log refuses writes (until a write succeeds again), else 0.",
 		}),
 	}
 }
