@@ -47,18 +47,21 @@ func TestNoSpaceRefusesAndResumes(t *testing.T) {
 	}
 }
 
-// TestNoSpaceForACreateFailsTheLog: a refused create or drop cannot be taken back in memory
-// (a dropped series' points are gone), so a full disk then fails the log for good, as any
-// other write error does: a restart recovers.
-func TestNoSpaceForACreateFailsTheLog(t *testing.T) {
+// TestNoSpaceForADropFailsTheLog: a refused drop cannot be taken back in memory (the dropped
+// series' points are gone), so a full disk then fails the log for good, as any other write
+// error does: a restart recovers. A refused create only refuses.
+func TestNoSpaceForADropFailsTheLog(t *testing.T) {
 	dir := t.TempDir()
 	efs := errorfs.Wrap(vfs.OS)
 	d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
 	m := model{}
 	seed(t, d, m, 2)
 	efs.FailWriteAfter(0, syscall.ENOSPC)
-	if _, err := appendWait(d, create(lbl("new"))); !errors.Is(err, ErrLogFailed) {
-		t.Fatalf("a create on a full disk: %v, want a failed log", err)
+	if _, err := appendWait(d, create(lbl("new"))); !errors.Is(err, wal.ErrNoSpace) || errors.Is(err, ErrLogFailed) {
+		t.Fatalf("a create on a full disk: %v, want ErrNoSpace alone", err)
+	}
+	if _, err := appendWait(d, drop(lbl("a"))); !errors.Is(err, ErrLogFailed) {
+		t.Fatalf("a drop on a full disk: %v, want a failed log", err)
 	}
 	efs.Reset()
 	if _, err := appendWait(d, app(lbl("a"), 50, 1)); !errors.Is(err, ErrLogFailed) {

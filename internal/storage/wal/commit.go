@@ -20,8 +20,9 @@ type batch struct {
 	n    int  // records in buf
 	sync bool // fsync even under FsyncInterval (Sync, Close)
 	cut  bool // start a new segment after it (BeginCheckpoint)
-	// structural: it holds a create or a drop, which a refusal cannot take back (a dropped
-	// series' points are gone from memory): a full disk then fails the log instead.
+	// structural: it holds a drop, which a refusal cannot take back (the dropped series'
+	// points are gone from memory, and its label may be created anew): a full disk then fails
+	// the log instead. A refused create is taken back: its series leaves the catalog.
 	structural bool
 }
 
@@ -202,7 +203,7 @@ func (l *Log) truncateTo(size int64) bool {
 // logged: the series take their points back (actor), and a write retried once space is back
 // succeeds. Under l.mu the filling batch is swapped for a fresh one, so no append lands in
 // a batch already answered. It refuses nothing, and reports false, when the filling batch
-// holds a create or a drop: the log then fails as for any other write error.
+// holds a drop: the log then fails as for any other write error.
 func (l *Log) refuse(seq uint64, err error) bool {
 	l.mu.Lock()
 	if l.cur.structural {

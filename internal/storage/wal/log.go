@@ -196,7 +196,7 @@ func (l *Log) Append(r *Record) (Ticket, error) {
 	b := l.cur
 	b.buf = appendFrame(b.buf, r)
 	b.n++
-	b.structural = b.structural || r.Type == RecordCreate || r.Type == RecordDrop
+	b.structural = b.structural || r.Type == RecordDrop
 	seq := b.seq
 	l.mu.Unlock()
 	l.wake()
@@ -222,7 +222,7 @@ func (l *Log) AppendAll(rs []*Record) (Ticket, error) {
 		r.LSN = l.lsn
 		b.buf = appendFrame(b.buf, r)
 		b.n++
-		b.structural = b.structural || r.Type == RecordCreate || r.Type == RecordDrop
+		b.structural = b.structural || r.Type == RecordDrop
 	}
 	seq := b.seq
 	l.mu.Unlock()
