@@ -226,3 +226,7 @@ func (e *Engine) StorageFailure() error {
 
 // ErrFsyncFailed is inside StorageFailure once an fsync of the log failed.
 var ErrFsyncFailed = storage.ErrFsyncFailed
+
+// ErrNoSpace is inside a write's storage failure when a full disk refused it: the log takes
+// writes again once there is space.
+var ErrNoSpace = storage.ErrNoSpace

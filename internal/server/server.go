@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -225,6 +226,10 @@ func closeOnce(ch chan struct{}) {
 // refusal is logged as an error (the log's own failure was logged by storage); the rest at
 // debug, so a client retrying against a failed disk cannot flood the log.
 func (s *Server) storageRefused(err error) {
+	if errors.Is(err, engine.ErrNoSpace) {
+		s.log.Debug("write refused until there is space", zap.Error(err))
+		return
+	}
 	if s.logFailed.CompareAndSwap(false, true) {
 		s.log.Error("storage refuses writes until restart; reads are still served", zap.Error(err))
 		return

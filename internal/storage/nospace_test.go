@@ -47,10 +47,11 @@ func TestNoSpaceRefusesAndResumes(t *testing.T) {
 	}
 }
 
-// TestNoSpaceForADropFailsTheLog: a refused drop cannot be taken back in memory (the dropped
-// series' points are gone), so a full disk then fails the log for good, as any other write
-// error does: a restart recovers. A refused create only refuses.
-func TestNoSpaceForADropFailsTheLog(t *testing.T) {
+// TestNoSpaceRefusesDropsUpFront: while the disk is full a drop is refused before it is done
+// (memory could not take a done drop back) and the log goes on; once there is space it is
+// done. A drop that races the first refused write, in the same batch, fails the log for good
+// instead: a restart recovers.
+func TestNoSpaceRefusesDropsUpFront(t *testing.T) {
 	dir := t.TempDir()
 	efs := errorfs.Wrap(vfs.OS)
 	d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
@@ -60,8 +61,27 @@ func TestNoSpaceForADropFailsTheLog(t *testing.T) {
 	if _, err := appendWait(d, create(lbl("new"))); !errors.Is(err, wal.ErrNoSpace) || errors.Is(err, ErrLogFailed) {
 		t.Fatalf("a create on a full disk: %v, want ErrNoSpace alone", err)
 	}
+	if _, err := d.Append(&Record{Type: RecordDrop, Label: lbl("a")}); !errors.Is(err, wal.ErrNoSpace) {
+		t.Fatalf("a drop on a full disk: %v, want ErrNoSpace before anything is logged", err)
+	}
+	efs.Reset()
+	mustAppend(t, d, m, app(lbl("a"), 50, 1)) // space is back: the refusal is over
+	mustAppend(t, d, m, drop(lbl("a")))
+	must(t, d.Close())
+	d, states := openRecovered(t, dir, DiskOptions{})
+	checkStates(t, states, m)
+	_ = d.Close()
+}
+
+func TestNoSpaceForARacingDropFailsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	efs := errorfs.Wrap(vfs.OS)
+	d, _ := openRecovered(t, dir, DiskOptions{FS: efs})
+	m := model{}
+	seed(t, d, m, 2)
+	efs.FailWriteAfter(0, syscall.ENOSPC) // the log does not know yet: the drop is logged
 	if _, err := appendWait(d, drop(lbl("a"))); !errors.Is(err, ErrLogFailed) {
-		t.Fatalf("a drop on a full disk: %v, want a failed log", err)
+		t.Fatalf("a drop in the first refused write: %v, want a failed log", err)
 	}
 	efs.Reset()
 	if _, err := appendWait(d, app(lbl("a"), 50, 1)); !errors.Is(err, ErrLogFailed) {

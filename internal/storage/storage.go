@@ -83,6 +83,7 @@ func ParseFsyncPolicy(s string) (FsyncPolicy, error) { return wal.ParseFsyncPoli
 var (
 	ErrLogFailed   = wal.ErrLogFailed
 	ErrFsyncFailed = wal.ErrFsyncFailed
+	ErrNoSpace     = wal.ErrNoSpace
 	ErrClosed      = wal.ErrClosed
 )
 

@@ -215,8 +215,7 @@ func (l *Log) refuse(seq uint64, err error) bool {
 	l.mu.Unlock()
 	l.metrics.writeFailures.Inc()
 	l.metrics.outOfSpace.Set(1)
-	if !l.full {
-		l.full = true
+	if !l.full.Swap(true) {
 		l.log.Warn("the disk is full: writes are refused until space is back; reads go on",
 			zap.String("segment", l.seg.path), zap.Error(err))
 	}
@@ -237,8 +236,7 @@ func (l *Log) rewind(size int64) bool {
 
 // spaceBack notes a write that succeeded after refusals.
 func (l *Log) spaceBack() {
-	if l.full {
-		l.full = false
+	if l.full.Swap(false) {
 		l.metrics.outOfSpace.Set(0)
 		l.log.Info("space is back: the log takes writes again", zap.String("segment", l.seg.path))
 	}

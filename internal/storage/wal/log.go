@@ -119,9 +119,9 @@ type Log struct {
 	// Owned by the committer goroutine (and by Recover before it starts).
 	seg    *segment
 	spare  *batch
-	dirty  bool   // written since the last fsync (FsyncInterval)
-	full   bool   // the last write was refused for space
-	cutSeg uint64 // segment a cut started; read by Cut after its ticket resolves
+	dirty  bool        // written since the last fsync (FsyncInterval)
+	full   atomic.Bool // the last write was refused for space: drops are refused up front
+	cutSeg uint64      // segment a cut started; read by Cut after its ticket resolves
 	cutErr error
 
 	curSeg atomic.Uint64 // the open segment
@@ -185,6 +185,11 @@ func (l *Log) Dir() string { return l.dir }
 func (l *Log) Append(r *Record) (Ticket, error) {
 	if payloadSize(r) == 0 {
 		return Ticket{}, fmt.Errorf("storage: unknown record type %d or batch of %d points", r.Type, len(r.Points))
+	}
+	if r.Type == RecordDrop && l.full.Load() {
+		// A drop is refused before it is done while the disk is full: once done, memory could
+		// not take it back, and a refusal after the fact would fail the log for good.
+		return Ticket{}, fmt.Errorf("%w: a drop waits for space", ErrNoSpace)
 	}
 	l.mu.Lock()
 	if err := l.writableLocked(); err != nil {
