@@ -81,6 +81,9 @@ type seriesModel struct {
 	sent    map[int64]uint64 // sent, not yet answered
 	refused []int64          // answered ERR out_of_order
 	dropped bool             // drop acknowledged
+	// dropSent: a drop was sent and the kill came before its answer: after the restart the
+	// series is there whole, or gone, and either is right.
+	dropSent bool
 }
 
 func newDurableModel() *durableModel { return &durableModel{series: map[protocol.Label]*seriesModel{}} }
@@ -185,11 +188,15 @@ func (m *durableModel) dropOne(call func([]byte, int) []answer, rng *rand.Rand) 
 	if vs == nil {
 		return
 	}
-	if a := call(protocol.AppendFrame(nil, protocol.OpDropSeries, series(victim)), 1); len(a) == 1 && a[0].op == protocol.OpOK {
-		m.mu.Lock()
+	a := call(protocol.AppendFrame(nil, protocol.OpDropSeries, series(victim)), 1)
+	m.mu.Lock()
+	switch {
+	case len(a) == 1 && a[0].op == protocol.OpOK:
 		vs.dropped = true
-		m.mu.Unlock()
+	case len(a) == 0:
+		vs.dropSent = true
 	}
+	m.mu.Unlock()
 }
 
 // verify checks the recovered server against everything acknowledged so far, pipelining the
@@ -200,6 +207,13 @@ func (m *durableModel) verify(t *testing.T, addr string, round int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for l, s := range m.series {
+		if s.dropSent && !s.dropped {
+			s.dropSent = false // settled now: the restart has what it has, for good
+			if a := c.call(protocol.OpQueryPoint, queryP(l, 0)); a.op == protocol.OpErr && len(a.payload) == 1 &&
+				a.payload[0] == byte(protocol.StatusSeriesNotFound) {
+				s.dropped = true // the unanswered drop was durable
+			}
+		}
 		if s.dropped {
 			c.expect(c.call(protocol.OpQueryPoint, queryP(l, 0)), errAnswer(protocol.StatusSeriesNotFound))
 			continue
