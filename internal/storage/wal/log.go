@@ -183,26 +183,16 @@ func (l *Log) Dir() string { return l.dir }
 // Append assigns r.LSN, encodes r into the batch filling now and returns that batch's ticket.
 // It never waits for I/O and, once the batch buffers have grown, never allocates.
 func (l *Log) Append(r *Record) (Ticket, error) {
-	if payloadSize(r) == 0 {
-		return Ticket{}, fmt.Errorf("storage: unknown record type %d or batch of %d points", r.Type, len(r.Points))
-	}
-	if r.Type == RecordDrop && l.full.Load() {
-		// A drop is refused before it is done while the disk is full: once done, memory could
-		// not take it back, and a refusal after the fact would fail the log for good.
-		return Ticket{}, fmt.Errorf("%w: a drop waits for space", ErrNoSpace)
+	if err := l.accepts(r); err != nil {
+		return Ticket{}, err
 	}
 	l.mu.Lock()
 	if err := l.writableLocked(); err != nil {
 		l.mu.Unlock()
 		return Ticket{}, err
 	}
-	l.lsn++
-	r.LSN = l.lsn
-	b := l.cur
-	b.buf = appendFrame(b.buf, r)
-	b.n++
-	b.structural = b.structural || r.Type == RecordDrop
-	seq := b.seq
+	l.addLocked(r)
+	seq := l.cur.seq
 	l.mu.Unlock()
 	l.wake()
 	return Ticket{g: l.commits, seq: seq}, nil
@@ -212,8 +202,8 @@ func (l *Log) Append(r *Record) (Ticket, error) {
 // are durable, or none is acknowledged. An error means nothing was logged.
 func (l *Log) AppendAll(rs []*Record) (Ticket, error) {
 	for _, r := range rs {
-		if payloadSize(r) == 0 {
-			return Ticket{}, fmt.Errorf("storage: unknown record type %d or batch of %d points", r.Type, len(r.Points))
+		if err := l.accepts(r); err != nil {
+			return Ticket{}, err
 		}
 	}
 	l.mu.Lock()
@@ -221,18 +211,36 @@ func (l *Log) AppendAll(rs []*Record) (Ticket, error) {
 		l.mu.Unlock()
 		return Ticket{}, err
 	}
-	b := l.cur
 	for _, r := range rs {
-		l.lsn++
-		r.LSN = l.lsn
-		b.buf = appendFrame(b.buf, r)
-		b.n++
-		b.structural = b.structural || r.Type == RecordDrop
+		l.addLocked(r)
 	}
-	seq := b.seq
+	seq := l.cur.seq
 	l.mu.Unlock()
 	l.wake()
 	return Ticket{g: l.commits, seq: seq}, nil
+}
+
+// accepts says why r cannot be logged, if it cannot, whatever the log's state.
+func (l *Log) accepts(r *Record) error {
+	if payloadSize(r) == 0 {
+		return fmt.Errorf("storage: unknown record type %d or batch of %d points", r.Type, len(r.Points))
+	}
+	if r.Type == RecordDrop && l.full.Load() {
+		// A drop is refused before it is done while the disk is full: once done, memory could
+		// not take it back, and a refusal after the fact would fail the log for good.
+		return fmt.Errorf("%w: a drop waits for space", ErrNoSpace)
+	}
+	return nil
+}
+
+// addLocked assigns r the next LSN and encodes it into the filling batch. Under mu.
+func (l *Log) addLocked(r *Record) {
+	l.lsn++
+	r.LSN = l.lsn
+	b := l.cur
+	b.buf = appendFrame(b.buf, r)
+	b.n++
+	b.structural = b.structural || r.Type == RecordDrop
 }
 
 // writableLocked says why the log cannot take a write now, if it cannot.

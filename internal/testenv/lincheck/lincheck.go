@@ -25,11 +25,25 @@ type Output struct{ Value int }
 
 // Model is a register per key, each checked on its own (porcupine's partitioning).
 var Model = porcupine.Model{
-	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
+	Partition: partitionBy(func(in any) string { return in.(Input).Key }),
+	Init:      func() any { return 0 },
+	Step: func(state, input, output any) (bool, any) {
+		in := input.(Input)
+		if in.Write {
+			return true, in.Value
+		}
+		return output.(Output).Value == state.(int), state
+	},
+}
+
+// partitionBy splits a history by the key of each operation's input, keeping the keys in
+// the order they first appear: each key's operations are checked on their own.
+func partitionBy(key func(input any) string) func([]porcupine.Operation) [][]porcupine.Operation {
+	return func(h []porcupine.Operation) [][]porcupine.Operation {
 		byKey := map[string][]porcupine.Operation{}
 		var keys []string
 		for _, op := range h {
-			k := op.Input.(Input).Key
+			k := key(op.Input)
 			if _, ok := byKey[k]; !ok {
 				keys = append(keys, k)
 			}
@@ -40,15 +54,7 @@ var Model = porcupine.Model{
 			out = append(out, byKey[k])
 		}
 		return out
-	},
-	Init: func() any { return 0 },
-	Step: func(state, input, output any) (bool, any) {
-		in := input.(Input)
-		if in.Write {
-			return true, in.Value
-		}
-		return output.(Output).Value == state.(int), state
-	},
+	}
 }
 
 // History is a concurrent-safe record of operations.
@@ -134,23 +140,8 @@ type SeriesOutput struct {
 // SeriesModel is a TAU series as APPEND (R7) and SERIES_INFO (E2) see it: the state is the
 // newest timestamp; an append after it is stored, one at or before it is out_of_order.
 var SeriesModel = porcupine.Model{
-	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-		byKey := map[string][]porcupine.Operation{}
-		var keys []string
-		for _, op := range h {
-			k := op.Input.(SeriesInput).Series
-			if _, ok := byKey[k]; !ok {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], op)
-		}
-		out := make([][]porcupine.Operation, 0, len(keys))
-		for _, k := range keys {
-			out = append(out, byKey[k])
-		}
-		return out
-	},
-	Init: func() any { return seriesState{} },
+	Partition: partitionBy(func(in any) string { return in.(SeriesInput).Series }),
+	Init:      func() any { return seriesState{} },
 	Step: func(state, input, output any) (bool, any) {
 		st, in, out := state.(seriesState), input.(SeriesInput), output.(SeriesOutput)
 		if !in.Append {
