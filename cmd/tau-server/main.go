@@ -16,6 +16,7 @@ import (
 
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/dirlock"
+	"github.com/taudb/tau/internal/member"
 	"github.com/taudb/tau/internal/memlimit"
 	"github.com/taudb/tau/internal/server"
 	"github.com/taudb/tau/internal/version"
@@ -80,14 +81,17 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	reg := prometheus.NewRegistry()
-	srv, err := server.New(cfg, logger, reg, server.Options{})
-	if err != nil {
-		logger.Error("cannot start", zap.Error(err))
-		var held *dirlock.HeldError
-		if errors.As(err, &held) {
-			return exitConfig // the operator's to fix: two servers were given one directory
+	var opts server.Options
+	if cfg.ClusterMode() {
+		m, err := member.Open(cfg, logger, reg)
+		if err != nil {
+			return startFailed(logger, err)
 		}
-		return exitFailure
+		opts.Cluster = m
+	}
+	srv, err := server.New(cfg, logger, reg, opts)
+	if err != nil {
+		return startFailed(logger, err)
 	}
 	var g run.Group
 	g.Add(signalActor(sigs))
@@ -100,6 +104,16 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	}
 	logger.Info("stopped")
 	return 0
+}
+
+// startFailed logs why the server could not start and picks the exit code.
+func startFailed(logger *zap.Logger, err error) int {
+	logger.Error("cannot start", zap.Error(err))
+	var held *dirlock.HeldError
+	if errors.As(err, &held) {
+		return exitConfig // the operator's to fix: two servers were given one directory
+	}
+	return exitFailure
 }
 
 // warnUnknownVariables names each TAU_* variable the server does not read (a typo passes

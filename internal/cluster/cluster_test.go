@@ -283,7 +283,7 @@ func TestC8_MembershipChangesOneAtATime(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(c.node(lead).ProposeConfChange(ctx, confChange(raftpb.ConfChangeAddLearnerNode, 4)))
+	must(c.node(lead).ProposeConfChange(ctx, confChange(raftpb.ConfChangeAddLearnerNode, 4), nil))
 	c.stores[4] = NewMemStorage()
 	c.start(4, nil)
 	c.ids = append(c.ids, 4)
@@ -291,7 +291,7 @@ func TestC8_MembershipChangesOneAtATime(t *testing.T) {
 	if st := c.node(lead).Status(); !contains(st.Learners, 4) || contains(st.Voters, 4) {
 		t.Fatalf("after adding node 4 as a learner: voters %v, learners %v", st.Voters, st.Learners)
 	}
-	must(c.node(lead).ProposeConfChange(ctx, confChange(raftpb.ConfChangeAddNode, 4)))
+	must(c.node(lead).ProposeConfChange(ctx, confChange(raftpb.ConfChangeAddNode, 4), nil))
 	if st := c.node(lead).Status(); !contains(st.Voters, 4) {
 		t.Fatalf("node 4 was promoted, but the voters are %v", st.Voters)
 	}
@@ -299,7 +299,7 @@ func TestC8_MembershipChangesOneAtATime(t *testing.T) {
 	if victim == c.leader() {
 		victim = 2
 	}
-	must(c.node(c.leader()).ProposeConfChange(ctx, confChange(raftpb.ConfChangeRemoveNode, victim)))
+	must(c.node(c.leader()).ProposeConfChange(ctx, confChange(raftpb.ConfChangeRemoveNode, victim), nil))
 	c.crash(victim)
 	var rest []uint64
 	for _, id := range c.ids {

@@ -32,6 +32,12 @@ type StateMachine interface {
 	Restore(data []byte) error
 }
 
+// MembershipObserver learns every membership change as it is applied, in log order, on the
+// loop (a front end keeps its peers' addresses so): info is what the change was proposed with.
+type MembershipObserver interface {
+	Changed(t raftpb.ConfChangeType, id uint64, info []byte)
+}
+
 // Config configures a Node.
 type Config struct {
 	ID    uint64
@@ -39,7 +45,11 @@ type Config struct {
 	// Peers are the founding voters when the storage is new (this node among them); with
 	// state in the storage they are ignored, and a new node joining a running cluster has
 	// none.
-	Peers        []uint64
+	Peers []uint64
+	// PeerInfo is what each founding voter's configuration entry carries to Members (its
+	// name and address); nil for none.
+	PeerInfo     map[uint64][]byte
+	Members      MembershipObserver
 	Storage      Storage
 	Transport    Sender
 	StateMachine StateMachine
@@ -88,7 +98,8 @@ type Node struct {
 
 	nextRequest atomic.Uint64
 	waitMu      sync.Mutex
-	waiting     map[uint64]chan result // proposals of this node, by request id
+	waiting     map[uint64]waiter // proposals of this node, by request id
+	applied1    dedup             // the requests applied, so a duplicate entry is applied once
 
 	reads readBatcher
 
@@ -101,6 +112,10 @@ type Node struct {
 	commit    atomic.Uint64
 	confState atomic.Pointer[raftpb.ConfState]
 	dropped   atomic.Uint64 // received messages dropped on a full inbox
+
+	leaderChanges atomic.Uint64 // a new leader seen
+	failedBusy    atomic.Uint64 // proposals answered ErrBusy
+	failedUnknown atomic.Uint64 // proposals answered ErrUnknown
 }
 
 type result struct {
@@ -127,10 +142,11 @@ func NewNode(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: log,
 		inbox:     make(chan *raftpb.Message, inboxSize),
-		ops:       make(chan func(), 64),
+		ops:       make(chan func(), 1024),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
-		waiting:   map[uint64]chan result{},
+		waiting:   map[uint64]waiter{},
+		applied1:  newDedup(),
 		appliedCh: make(chan struct{}),
 	}
 	snap, err := cfg.Storage.Snapshot()
@@ -186,6 +202,9 @@ func (n *Node) bootstrapIfNew() error {
 	peers := make([]raft.Peer, len(n.cfg.Peers))
 	for i, id := range n.cfg.Peers {
 		peers[i] = raft.Peer{ID: id}
+		if info := n.cfg.PeerInfo[id]; info != nil {
+			peers[i].Context = envelope{group: n.cfg.Group, cmd: info}.encode()
+		}
 	}
 	return n.rn.Bootstrap(peers)
 }
@@ -205,8 +224,10 @@ func (n *Node) Run() error {
 			n.reads.tick(n)
 		case m := <-n.inbox:
 			_ = n.rn.Step(m) // a message for another term or a stale one is Raft's to ignore
+			n.drainInbox()
 		case op := <-n.ops:
 			op()
+			n.drainOps()
 		case <-n.stop:
 			n.failAll()
 			return nil
@@ -217,6 +238,35 @@ func (n *Node) Run() error {
 				n.failAll()
 				return err
 			}
+		}
+	}
+}
+
+// maxOpsPerReady bounds the work the loop takes before it handles a Ready: the proposals
+// that came together are saved in one write and one fsync (a group commit, C3).
+const maxOpsPerReady = 256
+
+// drainOps runs the work already queued, up to maxOpsPerReady, so that it shares a Ready.
+func (n *Node) drainOps() {
+	for range maxOpsPerReady {
+		select {
+		case op := <-n.ops:
+			op()
+		default:
+			return
+		}
+	}
+}
+
+// drainInbox steps the messages already received, up to maxOpsPerReady, so that their
+// effects (acknowledgements from several followers) share a Ready.
+func (n *Node) drainInbox() {
+	for range maxOpsPerReady {
+		select {
+		case m := <-n.inbox:
+			_ = n.rn.Step(m)
+		default:
+			return
 		}
 	}
 }
@@ -261,7 +311,10 @@ func (n *Node) do(op func()) bool {
 func (n *Node) handleReady() error {
 	rd := n.rn.Ready()
 	if rd.SoftState != nil {
-		n.lead.Store(rd.Lead)
+		if old := n.lead.Swap(rd.Lead); old != rd.Lead && rd.Lead != 0 {
+			n.leaderChanges.Add(1)
+			defer n.reproposeWaiting() // after Advance: a proposal is not taken mid-Ready
+		}
 	}
 	if rd.HardState != nil && !raft.IsEmptyHardState(rd.HardState) {
 		n.term.Store(rd.GetTerm())
@@ -318,9 +371,12 @@ func (n *Node) applyCommand(e *raftpb.Entry) {
 		n.log.Error("skipping an entry this node cannot read", zap.Uint64("index", e.GetIndex()), zap.Error(err))
 		return
 	}
+	if !n.applied1.first(env.node, env.request) {
+		return // a proposal made again after a leader change, whose first copy was not lost
+	}
 	v := n.cfg.StateMachine.Apply(e.GetIndex(), env.cmd)
 	if env.node == n.cfg.ID {
-		n.deliver(env.request, result{v: v})
+		n.answer(env.request, result{v: v})
 	}
 }
 
@@ -342,8 +398,14 @@ func (n *Node) applyConfChange(e *raftpb.Entry) {
 		cc = &v2
 	}
 	n.confState.Store(n.rn.ApplyConfChange(cc))
-	if env, err := decodeEnvelope(cc.AsV2().GetContext()); err == nil && env.node == n.cfg.ID {
-		n.deliver(env.request, result{})
+	env, err := decodeEnvelope(cc.AsV2().GetContext())
+	if n.cfg.Members != nil {
+		for _, c := range cc.AsV2().GetChanges() {
+			n.cfg.Members.Changed(c.GetType(), c.GetNodeId(), env.cmd)
+		}
+	}
+	if err == nil && env.node == n.cfg.ID {
+		n.answer(env.request, result{})
 	}
 }
 
@@ -368,11 +430,15 @@ func (n *Node) appliedAtLeast(i uint64) (bool, <-chan struct{}) {
 type Status struct {
 	ID, Leader, Term, Commit, Applied uint64
 	Voters, Learners                  []uint64
+	// LeaderChanges counts the leaders this node has seen take over; ProposalsBusy and
+	// ProposalsUnknown its proposals answered ErrBusy and ErrUnknown.
+	LeaderChanges, ProposalsBusy, ProposalsUnknown uint64
 }
 
 // Status reads the node's view without waiting for the loop.
 func (n *Node) Status() Status {
-	s := Status{ID: n.cfg.ID, Leader: n.lead.Load(), Term: n.term.Load(), Commit: n.commit.Load(), Applied: n.applied.Load()}
+	s := Status{ID: n.cfg.ID, Leader: n.lead.Load(), Term: n.term.Load(), Commit: n.commit.Load(), Applied: n.applied.Load(),
+		LeaderChanges: n.leaderChanges.Load(), ProposalsBusy: n.failedBusy.Load(), ProposalsUnknown: n.failedUnknown.Load()}
 	if cs := n.confState.Load(); cs != nil {
 		s.Voters, s.Learners = cs.GetVoters(), cs.GetLearners()
 	}
@@ -394,4 +460,30 @@ func (n *Node) compact() error {
 		return err
 	}
 	return n.cfg.Storage.Compact(applied)
+}
+
+// CaughtUpLearners is, on the leader, the learners whose log matches its commit index, ready
+// to be promoted to voters (C8); none elsewhere. It asks the loop.
+func (n *Node) CaughtUpLearners() []uint64 {
+	ch := make(chan []uint64, 1)
+	if !n.do(func() {
+		st := n.rn.Status()
+		var out []uint64
+		if st.RaftState == raft.StateLeader {
+			for id := range st.Config.Learners {
+				if pr, ok := st.Progress[id]; ok && pr.Match >= st.GetCommit() {
+					out = append(out, id)
+				}
+			}
+		}
+		ch <- out
+	}) {
+		return nil
+	}
+	select {
+	case out := <-ch:
+		return out
+	case <-n.done:
+		return nil
+	}
 }

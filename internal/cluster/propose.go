@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -12,16 +14,42 @@ import (
 // applied on this node. A proposal Raft drops at once (no leader known) is ErrBusy; one not
 // applied before ctx ends is ErrUnknown: it may still commit.
 func (n *Node) Propose(ctx context.Context, cmd []byte) (any, error) {
-	id, ch := n.register()
+	ch := make(chan result, 1)
+	id := n.nextRequest.Add(1)
 	data := envelope{group: n.cfg.Group, node: n.cfg.ID, request: id, cmd: cmd}.encode()
-	return n.await(ctx, id, ch, func() error { return n.rn.Propose(data) })
+	n.register(id, func(r result) { ch <- r })
+	return n.await(ctx, id, ch, func() error { return n.propose(id, data) })
+}
+
+// Submit hands cmd to Raft and returns without waiting for its outcome, which done receives
+// exactly once: the state machine's result once the entry is applied on this node, ErrBusy
+// when Raft drops it at once, ErrUnknown when it is not applied within timeout, ErrStopped
+// when the node stops first. Proposals submitted one after the other by one goroutine reach
+// Raft in that order, so a connection's pipelined writes keep their order (R1). done runs on
+// the node's loop or a timer's goroutine: it must not block.
+func (n *Node) Submit(cmd []byte, timeout time.Duration, done func(v any, err error)) {
+	id := n.nextRequest.Add(1)
+	data := envelope{group: n.cfg.Group, node: n.cfg.ID, request: id, cmd: cmd}.encode()
+	n.register(id, func(r result) { done(r.v, r.err) })
+	timer := time.AfterFunc(timeout, func() { n.answer(id, result{err: ErrUnknown}) })
+	if !n.do(func() {
+		if err := n.propose(id, data); err != nil {
+			n.answer(id, result{err: proposeErr(err)})
+		}
+	}) {
+		timer.Stop()
+		n.answer(id, result{err: ErrStopped})
+	}
 }
 
 // ProposeConfChange changes the membership (one change at a time, C8) and returns once the
-// change is applied on this node.
-func (n *Node) ProposeConfChange(ctx context.Context, cc *raftpb.ConfChange) error {
-	id, ch := n.register()
-	cc.Context = envelope{group: n.cfg.Group, node: n.cfg.ID, request: id}.encode()
+// change is applied on this node. info travels with the change to every replica's
+// Config.Members (a new member's name and address).
+func (n *Node) ProposeConfChange(ctx context.Context, cc *raftpb.ConfChange, info []byte) error {
+	ch := make(chan result, 1)
+	id := n.nextRequest.Add(1)
+	n.register(id, func(r result) { ch <- r })
+	cc.Context = envelope{group: n.cfg.Group, node: n.cfg.ID, request: id, cmd: info}.encode()
 	_, err := n.await(ctx, id, ch, func() error { return n.rn.ProposeConfChange(cc) })
 	return err
 }
@@ -29,13 +57,56 @@ func (n *Node) ProposeConfChange(ctx context.Context, cc *raftpb.ConfChange) err
 // TransferLeadership asks Raft to hand leadership to the voter to (SIGTERM on the leader).
 func (n *Node) TransferLeadership(to uint64) { n.do(func() { n.rn.TransferLeader(to) }) }
 
-func (n *Node) register() (uint64, chan result) {
-	id := n.nextRequest.Add(1)
-	ch := make(chan result, 1)
+// waiter is a proposal of this node waiting for its outcome: its entry's data, proposed
+// again if a new leader takes over before it is applied (nil: never again), and who to tell.
+type waiter struct {
+	data []byte
+	tell func(result)
+}
+
+func (n *Node) register(id uint64, tell func(result)) {
 	n.waitMu.Lock()
-	n.waiting[id] = ch
+	n.waiting[id] = waiter{tell: tell}
 	n.waitMu.Unlock()
-	return id, ch
+}
+
+// propose hands request id's entry to Raft, on the loop. Only once Raft has taken it may it
+// be proposed again (reproposeWaiting): a proposal dropped at once is answered busy, which
+// promises nothing was done, so no copy of it may be in flight.
+func (n *Node) propose(id uint64, data []byte) error {
+	if err := n.rn.Propose(data); err != nil {
+		return err
+	}
+	n.waitMu.Lock()
+	if w, ok := n.waiting[id]; ok {
+		w.data = data
+		n.waiting[id] = w
+	}
+	n.waitMu.Unlock()
+	return nil
+}
+
+// reproposeWaiting proposes again, in the order they were first proposed, the entries of this
+// node that still wait when a new leader takes over: a proposal forwarded to a leader that
+// crashed is lost, and would otherwise wait out its timeout. An entry that was not lost after
+// all commits twice; apply runs only the first (dedup). On the loop.
+func (n *Node) reproposeWaiting() {
+	n.waitMu.Lock()
+	ids := make([]uint64, 0, len(n.waiting))
+	for id, w := range n.waiting {
+		if w.data != nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	datas := make([][]byte, len(ids))
+	for i, id := range ids {
+		datas[i] = n.waiting[id].data
+	}
+	n.waitMu.Unlock()
+	for _, d := range datas {
+		_ = n.rn.Propose(d) // dropped: it waits for the next leader, or its timeout
+	}
 }
 
 func (n *Node) forget(id uint64) {
@@ -44,14 +115,25 @@ func (n *Node) forget(id uint64) {
 	n.waitMu.Unlock()
 }
 
-// deliver hands an applied proposal's outcome to its waiter, if it still waits.
-func (n *Node) deliver(id uint64, r result) {
+// answer hands r to request id's waiter, if it still waits: each waiter is answered once.
+func (n *Node) answer(id uint64, r result) {
 	n.waitMu.Lock()
-	ch := n.waiting[id]
+	w, ok := n.waiting[id]
 	delete(n.waiting, id)
 	n.waitMu.Unlock()
-	if ch != nil {
-		ch <- r
+	if ok {
+		n.countFailure(r.err)
+		w.tell(r)
+	}
+}
+
+// countFailure counts a proposal that failed for want of a quorum (Status).
+func (n *Node) countFailure(err error) {
+	switch {
+	case errors.Is(err, ErrBusy):
+		n.failedBusy.Add(1)
+	case errors.Is(err, ErrUnknown):
+		n.failedUnknown.Add(1)
 	}
 }
 
@@ -59,12 +141,19 @@ func (n *Node) deliver(id uint64, r result) {
 func (n *Node) failAll() {
 	n.waitMu.Lock()
 	waiting := n.waiting
-	n.waiting = map[uint64]chan result{}
+	n.waiting = map[uint64]waiter{}
 	n.waitMu.Unlock()
-	for _, ch := range waiting {
-		ch <- result{err: ErrStopped}
+	for _, w := range waiting {
+		w.tell(result{err: ErrStopped})
 	}
 	n.reads.failAll()
+}
+
+func proposeErr(err error) error {
+	if errors.Is(err, raft.ErrProposalDropped) {
+		return ErrBusy
+	}
+	return err
 }
 
 // await runs propose on the loop and waits for the outcome.
@@ -78,13 +167,13 @@ func (n *Node) await(ctx context.Context, id uint64, ch chan result, propose fun
 	case err := <-proposed:
 		if err != nil {
 			n.forget(id)
-			if errors.Is(err, raft.ErrProposalDropped) {
-				return nil, ErrBusy
-			}
+			err = proposeErr(err)
+			n.countFailure(err)
 			return nil, err
 		}
 	case <-ctx.Done():
 		n.forget(id)
+		n.countFailure(ErrUnknown)
 		return nil, ErrUnknown // it may reach Raft after all
 	}
 	select {
@@ -92,6 +181,7 @@ func (n *Node) await(ctx context.Context, id uint64, ch chan result, propose fun
 		return r.v, r.err
 	case <-ctx.Done():
 		n.forget(id)
+		n.countFailure(ErrUnknown)
 		return nil, ErrUnknown
 	}
 }

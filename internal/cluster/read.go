@@ -25,6 +25,9 @@ type readBatcher struct {
 // entry committed before the call (C2). With no leader reachable before ctx ends it is
 // ErrBusy: nothing was read.
 func (n *Node) Read(ctx context.Context) error {
+	if n.lead.Load() == 0 {
+		return ErrBusy // no leader to ask: answered at once, rather than at the deadline
+	}
 	ch := make(chan uint64, 1)
 	n.reads.mu.Lock()
 	n.reads.next = append(n.reads.next, ch)

@@ -80,3 +80,10 @@ func (res *Result) reset() {
 
 // fail answers the request with err at once.
 func (res *Result) fail(err error) { res.r.Fail(err) }
+
+// Prepare readies res for a request that another component carries out (cluster mode: the
+// request goes through Raft), which then completes it with Finish.
+func (res *Result) Prepare() { res.reset() }
+
+// Finish completes a request prepared with Prepare: with err (nil for OK), durable as it is.
+func (res *Result) Finish(err error) { res.fail(err) }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/taudb/tau/internal/cluster"
 	"github.com/taudb/tau/internal/engine"
@@ -39,6 +40,12 @@ func (r *Replica) Engine() *engine.Engine { return r.e }
 
 func (r *Replica) propose(ctx context.Context, c *command) error {
 	v, err := r.node.Propose(ctx, c.encode())
+	return outcome(v, err)
+}
+
+// outcome is a proposal's result as the engine's errors: ErrBusy when nothing was done,
+// ErrOutcomeUnknown when it may still apply, else what the state machine decided.
+func outcome(v any, err error) error {
 	switch {
 	case errors.Is(err, cluster.ErrBusy), errors.Is(err, cluster.ErrStopped):
 		return fmt.Errorf("%w: %w", engine.ErrBusy, err)
@@ -51,6 +58,42 @@ func (r *Replica) propose(ctx context.Context, c *command) error {
 		return nil
 	}
 	return v.(error)
+}
+
+// Write is one write request, as a front end submits it (Submit).
+type Write struct {
+	Op        Op
+	Label     series.Label
+	TS        int64               // OpAppend
+	Bits      uint64              // OpAppend
+	Points    []engine.BatchPoint // OpBatch; the caller's again once Submit returns
+	Other     series.Label        // OpCreateLens: the source; OpComposeLens: the first lens
+	Second    series.Label        // OpComposeLens
+	Transform string              // OpCreateLens
+}
+
+// Op is a write's kind.
+type Op = op
+
+// The write kinds a front end submits.
+const (
+	OpCreate      = opCreate
+	OpDrop        = opDrop
+	OpAppend      = opAppend
+	OpBatch       = opBatch
+	OpCreateLens  = opCreateLens
+	OpDropLens    = opDropLens
+	OpComposeLens = opComposeLens
+)
+
+// Submit proposes w and returns at once; done receives its outcome exactly once, as the
+// blocking calls below return it, within timeout (ErrOutcomeUnknown after). Writes submitted
+// one after the other by one goroutine are ordered in the log as they were submitted. done
+// must not block.
+func (r *Replica) Submit(w *Write, timeout time.Duration, done func(error)) {
+	c := command{op: w.Op, label: w.Label, ts: w.TS, bits: w.Bits, points: w.Points,
+		other: w.Other, second: w.Second, transform: w.Transform}
+	r.node.Submit(c.encode(), timeout, func(v any, err error) { done(outcome(v, err)) })
 }
 
 // Create makes an empty series on every replica.

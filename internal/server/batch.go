@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/replica"
 	"github.com/taudb/tau/internal/series"
 	"github.com/taudb/tau/pkg/protocol"
 )
@@ -92,7 +93,11 @@ func (c *conn) readBatch(h protocol.Header, r *slot) bool {
 	}
 	*buf = pts
 	r.batch, r.held = buf, need
-	c.srv.engine.AppendBatch(series.Label(l), pts, r.res)
+	if c.srv.replica != nil {
+		c.submitWrite(&replica.Write{Op: replica.OpBatch, Label: series.Label(l), Points: pts}, r)
+	} else {
+		c.srv.engine.AppendBatch(series.Label(l), pts, r.res)
+	}
 	c.queue(r, false)
 	return true
 }

@@ -84,6 +84,7 @@ type conn struct {
 	// accepted is when the connection was accepted: the idle clock of its first request
 	// (and of its TLS handshake) runs from there (R10).
 	accepted time.Time
+	rep      replicated // cluster mode only (cluster.go)
 }
 
 // newConn is a connection just accepted: its buffers and window come with setup, once a TLS
@@ -97,7 +98,11 @@ func newConn(s *Server, nc net.Conn, accepted time.Time) *conn {
 func (c *conn) setup() {
 	s := c.srv
 	window := min(maxWindow, s.cfg.MailboxCapacity)
-	c.r = protocol.NewReader(bufio.NewReaderSize(c.nc, 32<<10), uint32(s.cfg.MaxPayloadBytes))
+	var in io.Reader = c.nc
+	if s.replica != nil {
+		in = countingReader{c}
+	}
+	c.r = protocol.NewReader(bufio.NewReaderSize(in, 32<<10), uint32(s.cfg.MaxPayloadBytes))
 	c.bw = bufio.NewWriterSize(c.nc, 32<<10)
 	c.session = newSession(s.keeper)
 	c.free = make(chan *slot, window)
@@ -307,6 +312,11 @@ func (c *conn) refuseForShutdown(r *slot) {
 // dispatch starts the operation; the answer completes r now or later (from the engine). It
 // reports whether the connection closes after this answer.
 func (c *conn) dispatch(op protocol.Opcode, p []byte, r *slot) bool {
+	if c.srv.replica != nil {
+		if handled, closeAfter := c.dispatchReplicated(op, p, r); handled {
+			return closeAfter
+		}
+	}
 	eng := c.srv.engine
 	switch op {
 	case protocol.OpConnect:

@@ -13,8 +13,12 @@ import (
 // openEngine builds the engine from the operator's configuration.
 func (s *Server) openEngine(store engine.Store, reg prometheus.Registerer) (*engine.Engine, error) {
 	cfg := s.cfg
+	dir := cfg.DataDir
+	if s.clusterMode() {
+		dir = "" // lenses too are the log's: the member holds the directory's lock
+	}
 	return engine.Open(engine.Options{
-		Dir: cfg.DataDir, Fsync: cfg.Fsync, FsyncInterval: cfg.FsyncInterval,
+		Dir: dir, Fsync: cfg.Fsync, FsyncInterval: cfg.FsyncInterval,
 		Capacity: cfg.CatalogCapacity, Workers: cfg.PoolSize(), MailboxCapacity: cfg.MailboxCapacity,
 		Retention:     cfg.Retention,
 		LensCapacity:  cfg.LensCapacity,
@@ -48,3 +52,6 @@ func (s *Server) stopEngine(engineDone <-chan struct{}) {
 		s.log.Error("closing storage", zap.Error(err))
 	}
 }
+
+// clusterMode reports whether the server is one member of a cluster.
+func (s *Server) clusterMode() bool { return s.cluster != nil }

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"io"
 	stdlog "log"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +28,10 @@ func newHTTPServer(s *Server, reg *prometheus.Registry) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", probe(s.health.live))
-	mux.HandleFunc("/readyz", probe(s.health.ready.Load))
+	mux.HandleFunc("/readyz", probe(s.ready))
+	if s.cluster != nil {
+		mux.Handle("/cluster/", s.authorized(s.cluster.Handler()))
+	}
 	if s.cfg.Pprof {
 		// Profiles, as Prometheus and Thanos serve them: how "where does the time go" is
 		// answered on a live server (go tool pprof http://HOST:7702/debug/pprof/profile).
@@ -57,6 +62,30 @@ func httpErrorLog(log *zap.Logger) *stdlog.Logger {
 		return stdlog.New(io.Discard, "", 0)
 	}
 	return l
+}
+
+// ready is /readyz: storage recovered, the listener accepting and no shutdown begun; in
+// cluster mode also the cluster's readiness (a leader known, what it committed applied).
+func (s *Server) ready() bool {
+	return s.health.ready.Load() && (s.cluster == nil || s.cluster.Ready())
+}
+
+// authorized lets a request through only with "Authorization: Bearer <certificate in hex>",
+// any live certificate (as QUERY-API.md Q1 has it); else 401.
+func (s *Server) authorized(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		cert, err := hex.DecodeString(strings.TrimSpace(token))
+		if !strings.EqualFold(scheme, "Bearer") || err != nil {
+			http.Error(w, "unauthorized: want Authorization: Bearer <certificate in hex>", http.StatusUnauthorized)
+			return
+		}
+		if _, ok := s.keeper.Check(cert); !ok {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func probe(ok func() bool) http.HandlerFunc {

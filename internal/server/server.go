@@ -23,6 +23,7 @@ import (
 	"github.com/taudb/tau/internal/certwatch"
 	"github.com/taudb/tau/internal/config"
 	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/replica"
 	"github.com/taudb/tau/internal/tlsconfig"
 )
 
@@ -32,6 +33,8 @@ type Server struct {
 	log     *zap.Logger
 	keeper  *auth.Keeper
 	engine  *engine.Engine
+	cluster Cluster          // nil on one node
+	replica *replica.Replica // the engine behind the cluster, nil on one node
 	metrics *metrics
 	health  *health
 	budget  *budget // APPEND_BATCH payloads held across connections (batch.go)
@@ -80,6 +83,9 @@ type Options struct {
 	// TLSPoll replaces tlsconfig.DefaultPoll, how often the TLS files are re-read without an
 	// event.
 	TLSPoll time.Duration
+	// Cluster runs the server as one member of a cluster (TAU_INITIAL_CLUSTER): the engine
+	// keeps nothing itself, every write goes through the cluster's log.
+	Cluster Cluster
 }
 
 // New builds the server and binds both listeners, so a busy port fails here, at start.
@@ -111,8 +117,19 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 		pages = defaultPageBudget
 	}
 	s.pages = newBudget(max(pages, largestPage(cfg)), reg, pageMetrics)
-	if s.engine, err = s.openEngine(opts.Store, reg); err != nil {
+	s.cluster = opts.Cluster
+	store := opts.Store
+	if opts.Cluster != nil {
+		store = engine.MemoryStore() // the Raft log is the log
+	}
+	if s.engine, err = s.openEngine(store, reg); err != nil {
 		return nil, err
+	}
+	if opts.Cluster != nil {
+		if s.replica, err = opts.Cluster.Bind(s.engine); err != nil {
+			_ = s.engine.Close()
+			return nil, err
+		}
 	}
 	s.health = newHealth(s.engine, log, opts.StallLimit)
 	if cfg.CertificateFile != "" {
@@ -175,8 +192,17 @@ func (s *Server) Keeper() *auth.Keeper { return s.keeper }
 //  3. write the final checkpoint, stop the workers and close storage; returns once closed;
 //  4. stop the HTTP server (probes and metrics answer until the end); returns once it is shut;
 //  5. stop the certificate and TLS file watchers; each returns once its goroutine has ended.
+//
+// In cluster mode the member's hand-off comes first (leadership moves before the drain), and
+// its node and transport stop after step 1, before the engine they apply to.
 func (s *Server) AddTo(g *run.Group) {
+	if s.cluster != nil {
+		s.cluster.AddHandOff(g)
+	}
 	g.Add(s.serveTAU, func(error) { s.shutdownTAU() })
+	if s.cluster != nil {
+		s.cluster.AddTo(g, s.engine.Recovered())
+	}
 	stopCheckpoints, checkpointsDone := make(chan struct{}), make(chan struct{})
 	g.Add(func() error {
 		defer close(checkpointsDone)

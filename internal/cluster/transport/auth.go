@@ -43,6 +43,7 @@ const (
 	reasonServerProof = "server_proof" // the server's proof does not match
 	reasonRefused     = "refused"      // the peer refused our handshake
 	reasonTimeout     = "timeout"      // no proof within DialTimeout
+	reasonRemoved     = "removed"      // the node was removed from the cluster
 )
 
 var (
@@ -50,6 +51,7 @@ var (
 	errBadProof       = errors.New("the proof of the secret does not match")
 	errHandshake      = errors.New("malformed handshake")
 	errRecipient      = errors.New("the stream is meant for another node")
+	errRemoved        = errors.New("the node was removed from the cluster")
 )
 
 // hello is what the client's metadata says.

@@ -24,6 +24,11 @@ type Options struct {
 	// Group is the Raft group this transport carries (0 today). Every message names its group;
 	// a message of another group is refused.
 	Group uint64
+	// Removed, when set, says a node id was removed from the cluster: its streams are refused
+	// (before the proof: being removed is no secret), and it hears so; OnRemoved is called,
+	// once, when a peer refuses this node as removed (C8: a removed node stops serving).
+	Removed   func(id uint64) bool
+	OnRemoved func()
 
 	// TLS is the listener's configuration and ClientTLS the dialer's: both or neither (then the
 	// peer port is plaintext). Mutual TLS is theirs to set up (ClientAuth, Certificates).

@@ -55,6 +55,8 @@ func (t *Transport) accept(ss grpc.ServerStream) (uint64, error) {
 		return 0, t.refuse(ss, reasonCluster, codes.PermissionDenied, errAnotherCluster)
 	case h.to != t.o.NodeID:
 		return 0, t.refuse(ss, reasonRecipient, codes.PermissionDenied, errRecipient)
+	case t.o.Removed != nil && t.o.Removed(h.from):
+		return 0, t.refuse(ss, reasonRemoved, codes.FailedPrecondition, errRemoved)
 	}
 	sn := newNonce()
 	if err := ss.SendHeader(metadata.Pairs(
@@ -114,6 +116,9 @@ func (t *Transport) serveRaft(ss grpc.ServerStream) error {
 			return t.endOfStream(err, from)
 		}
 		received.Add(float64(f.wire))
+		if t.o.Removed != nil && t.o.Removed(from) { // removed since the stream opened
+			return t.refuse(ss, reasonRemoved, codes.FailedPrecondition, errRemoved)
+		}
 		if f.ping != 0 {
 			if err := ss.SendMsg(&frame{pong: f.ping}); err != nil {
 				return err

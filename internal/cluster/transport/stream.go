@@ -54,6 +54,10 @@ func (p *peer) refused(err error) error {
 		err = errHandshake
 	}
 	switch status.Code(err) {
+	case codes.FailedPrecondition:
+		if status.Convert(err).Message() == errRemoved.Error() && p.t.o.OnRemoved != nil {
+			p.t.removedOnce.Do(func() { go p.t.o.OnRemoved() })
+		}
 	case codes.PermissionDenied, codes.Unauthenticated, codes.InvalidArgument:
 		p.t.m.authFailures.WithLabelValues(reasonRefused).Inc()
 		p.log.Debug("peer refused our handshake", zap.String("reason", reasonRefused), zap.Error(err))

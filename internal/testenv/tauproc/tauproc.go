@@ -39,6 +39,9 @@ type Options struct {
 	// {"sh", "-c", `ulimit -n 40 && exec "$0"`}. The wrapper must exec the binary, so signals
 	// reach the server.
 	Wrapper []string
+	// Unready returns once the server has reported its addresses, without waiting for
+	// /readyz: a cluster member is ready only once a majority runs (call Process.WaitReady).
+	Unready bool
 }
 
 // Process is a running tau-server.
@@ -52,6 +55,7 @@ type Process struct {
 	log     *logBuffer
 	exited  chan struct{} // closed once the process has exited and its output is read
 	checked sync.Once
+	https   bool // TAU_HTTP_TLS=true: /readyz is HTTPS
 }
 
 // Start runs the binary and returns once /readyz answers 200: storage is recovered and the TAU
@@ -97,12 +101,21 @@ func Start(t testing.TB, o Options) *Process {
 	case <-hang.After(t):
 		t.Fatalf("tau-server did not report its addresses before the test binary's deadline; log:\n%s", p.Log())
 	}
+	p.https = slices.Contains(o.Env, "TAU_HTTP_TLS=true")
+	if !o.Unready {
+		p.WaitReady()
+	}
+	return p
+}
+
+// WaitReady returns once /readyz answers 200 (Start does, unless Options.Unready).
+func (p *Process) WaitReady() {
+	p.t.Helper()
 	wait := WaitReady
-	if slices.Contains(o.Env, "TAU_HTTP_TLS=true") {
+	if p.https {
 		wait = WaitReadyHTTPS
 	}
-	wait(t, p.HTTPAddr, p.exited, func() string { return "log:\n" + p.Log() })
-	return p
+	wait(p.t, p.HTTPAddr, p.exited, func() string { return "log:\n" + p.Log() })
 }
 
 func reserved(kv string) bool {

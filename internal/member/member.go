@@ -1,0 +1,348 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+
+	"github.com/taudb/tau/internal/cluster"
+	"github.com/taudb/tau/internal/cluster/raftlog"
+	"github.com/taudb/tau/internal/cluster/transport"
+	"github.com/taudb/tau/internal/config"
+	"github.com/taudb/tau/internal/dirlock"
+	"github.com/taudb/tau/internal/engine"
+	"github.com/taudb/tau/internal/replica"
+	"github.com/taudb/tau/internal/storage/wal"
+)
+
+// RaftDir is where a cluster member's Raft log lives in its data directory.
+const RaftDir = "raft"
+
+// group is the Raft group of every entry and message: one group today (docs/cluster.md).
+const group = 0
+
+// Member is this process as one member of a cluster. Build it with Open, give it the engine
+// with Bind, then add it to the server's run.Group (AddHandOff, AddTo).
+type Member struct {
+	cfg     config.Config
+	cl      config.Cluster
+	log     *zap.Logger
+	reg     prometheus.Registerer
+	secret  []byte
+	accept  [][]byte
+	lock    *dirlock.Lock
+	id      identity
+	store   *raftlog.Storage
+	fresh   bool // the Raft log held nothing at start
+	ln      net.Listener
+	tr      *transport.Transport
+	node    *cluster.Node
+	rep     *replica.Replica
+	peers   *directory
+	handler nodeHandler
+
+	ready    atomic.Bool
+	stopping chan struct{} // closed when the node should stop serving (removed)
+}
+
+// Open locks the data directory, reads or writes its identity, opens the Raft log and binds
+// the peer listener. Peers prove to each other that they hold the certificate (the first of
+// the configured ones; the others are accepted too, for a rotation).
+func Open(cfg config.Config, log *zap.Logger, reg prometheus.Registerer) (*Member, error) {
+	cl, err := cfg.Cluster()
+	if err != nil {
+		return nil, err
+	}
+	certs, err := cfg.LoadCertificates()
+	if err != nil {
+		return nil, err
+	}
+	secret := certs[0][:]
+	m := &Member{cfg: cfg, cl: cl, log: log.Named("member"), reg: reg, secret: secret, stopping: make(chan struct{})}
+	for _, c := range certs[1:] {
+		m.accept = append(m.accept, c[:])
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("TAU_DATA_DIR=%q: %w", cfg.DataDir, err)
+	}
+	if m.lock, err = dirlock.Acquire(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if err := m.openLog(); err != nil {
+		_ = m.lock.Release()
+		return nil, err
+	}
+	if m.ln, err = net.Listen("tcp", cl.Listen); err != nil {
+		_ = m.store.Close()
+		_ = m.lock.Release()
+		return nil, fmt.Errorf("TAU_PEER_ADDRESS=%q: %w", cl.Listen, err)
+	}
+	return m, nil
+}
+
+// openLog checks the directory's identity and opens its Raft log.
+func (m *Member) openLog() error {
+	dir := m.cfg.DataDir
+	if singleNodeData(dir) {
+		return fmt.Errorf("TAU_DATA_DIR=%q holds a single node's data: founding a cluster from it is not built yet (docs/cluster.md); start cluster mode on an empty directory", dir)
+	}
+	raftDir := filepath.Join(dir, RaftDir)
+	if err := os.MkdirAll(raftDir, 0o755); err != nil {
+		return err
+	}
+	id, ok, err := loadIdentity(raftDir)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		id = identity{ClusterID: ClusterID(m.cl.Founders), Node: m.cl.Node, NodeID: NodeID(m.cl.Node)}
+		if err := saveIdentity(raftDir, id); err != nil {
+			return err
+		}
+	case id.Node != m.cl.Node:
+		return fmt.Errorf("TAU_NODE_NAME=%q, but TAU_DATA_DIR=%q belongs to member %q", m.cl.Node, dir, id.Node)
+	}
+	m.id = id
+	policy := wal.FsyncAlways
+	if m.cfg.Fsync == config.FsyncInterval {
+		policy = wal.FsyncInterval
+	}
+	m.store, err = raftlog.Open(raftDir, wal.Options{Fsync: policy, Interval: m.cfg.FsyncInterval,
+		Logger: m.log, Registerer: m.reg}, group)
+	if err != nil {
+		return fmt.Errorf("opening the Raft log in %s: %w", raftDir, err)
+	}
+	last, _ := m.store.LastIndex()
+	hs, _, _ := m.store.InitialState()
+	m.fresh = last == 0 && raft.IsEmptyHardState(hs)
+	return nil
+}
+
+// singleNodeData reports whether dir holds a single node's log or checkpoints.
+func singleNodeData(dir string) bool {
+	for _, sub := range []string{"wal", "checkpoint", "chunks"} {
+		if entries, err := os.ReadDir(filepath.Join(dir, sub)); err == nil && len(entries) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Bind builds the replica of e, which must keep nothing itself (engine.MemoryStore, no data
+// directory: the Raft log is the log), the node and the transport.
+func (m *Member) Bind(e *engine.Engine) (*replica.Replica, error) {
+	rep, sm := replica.New(e)
+	var peers *directory
+	tr, err := transport.New(transport.Options{
+		ClusterID: m.id.ClusterID, NodeID: m.id.NodeID, Secret: m.secret, AcceptSecrets: m.accept, Group: group,
+		Logger: m.log, Registerer: m.reg,
+		Removed:   func(id uint64) bool { return peers.wasRemoved(id) },
+		OnRemoved: func() { peers.selfRemoved("a member refused it as removed") },
+	}, &m.handler, noSnapshots{}, noSnapshots{})
+	if err != nil {
+		return nil, err
+	}
+	peers = newDirectory(m.id.NodeID, tr, m.log)
+	m.tr, m.peers = tr, peers
+	m.peers.onSelfRemoved = func() { closeOnce(m.stopping) }
+	var founders []uint64
+	info := map[uint64][]byte{}
+	for _, f := range m.cl.Founders {
+		id := NodeID(f.Name)
+		founders = append(founders, id)
+		info[id] = peerInfo(f.Name, f.Peer)
+	}
+	if !m.cl.Founder {
+		founders = nil // a joiner waits for the leader to send it the log
+	}
+	n, err := cluster.NewNode(cluster.Config{
+		ID: m.id.NodeID, Group: group, Peers: founders, PeerInfo: info, Members: m.peers,
+		Storage: m.store, Transport: tr, StateMachine: sm, Logger: m.log,
+	})
+	if err != nil {
+		_ = tr.Close()
+		return nil, err
+	}
+	m.node, m.rep = n, rep
+	m.handler.node.Store(n)
+	rep.Attach(n)
+	for _, f := range m.cl.Founders {
+		tr.AddPeer(NodeID(f.Name), f.Peer) // the log, replayed, may move them
+	}
+	registerMetrics(m.reg, m)
+	m.log.Info("cluster member", zap.String("node", m.id.Node), zap.Uint64("node_id", m.id.NodeID),
+		zap.Uint64("cluster_id", m.id.ClusterID), zap.Bool("founder", m.cl.Founder), zap.Bool("fresh", m.fresh),
+		zap.String("peer_address", m.ln.Addr().String()))
+	return rep, nil
+}
+
+// PeerAddr is the peer listener's address (useful with port 0).
+func (m *Member) PeerAddr() string { return m.ln.Addr().String() }
+
+// Ready is the node's part of /readyz: it knows a leader and has applied what was committed
+// when it last asked (a ReadIndex round), and it is still a member.
+func (m *Member) Ready() bool {
+	return m.ready.Load() && m.node.Status().Leader != 0 && !m.peers.isRemoved()
+}
+
+// Removed is closed once this node has been removed from the cluster.
+func (m *Member) Removed() <-chan struct{} { return m.stopping }
+
+// AddHandOff adds the actor whose interrupt hands leadership to another voter before the
+// server drains (SIGTERM on the leader): the group's first interrupt after the signal.
+func (m *Member) AddHandOff(g *run.Group) {
+	stop := make(chan struct{})
+	g.Add(func() error {
+		select {
+		case <-stop:
+			return nil
+		case <-m.stopping:
+			m.log.Info("stopping: this node was removed from the cluster")
+			return nil
+		}
+	}, func(error) {
+		closeOnce(stop)
+		m.ready.Store(false)
+		m.handOff()
+	})
+}
+
+// AddTo adds the node's loop, the peer transport and the readiness prober. Their interrupts
+// stop the node, then the transport, then close the log and unlock the directory: after the
+// TAU front end has drained and before the engine stops (an apply needs the engine's
+// workers).
+func (m *Member) AddTo(g *run.Group, engineRecovered <-chan struct{}) {
+	nodeDone := make(chan struct{})
+	g.Add(func() error {
+		defer close(nodeDone)
+		<-engineRecovered
+		return m.node.Run()
+	}, func(error) {
+		m.node.Stop()
+		<-nodeDone
+		_ = m.tr.Close()
+		if err := m.store.Close(); err != nil {
+			m.log.Error("closing the Raft log", zap.Error(err))
+		}
+		_ = m.lock.Release()
+	})
+	g.Add(func() error { return m.tr.Serve(m.ln) }, func(error) { _ = m.tr.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	proberDone := make(chan struct{})
+	g.Add(func() error {
+		defer close(proberDone)
+		go m.promote(ctx)
+		m.probe(ctx)
+		return nil
+	}, func(error) { cancel(); <-proberDone })
+}
+
+// probeEvery is how often readiness is checked with a ReadIndex round.
+const probeEvery = time.Second
+
+// probe keeps Ready current: a ReadIndex round that completes proves a leader that a
+// majority follows and that this node has applied what was committed.
+func (m *Member) probe(ctx context.Context) {
+	var lead uint64
+	t := time.NewTicker(probeEvery / 4)
+	defer t.Stop()
+	last := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := m.node.Status()
+		if st.Leader != lead {
+			lead = st.Leader
+			last = time.Time{} // ask again at once
+		}
+		if time.Since(last) < probeEvery {
+			continue
+		}
+		last = time.Now()
+		rctx, cancel := context.WithTimeout(ctx, probeEvery)
+		err := m.node.Read(rctx)
+		cancel()
+		m.ready.Store(err == nil)
+	}
+}
+
+// handOff transfers leadership to another voter, when this node leads, and waits (briefly)
+// for it to take over, so that the cluster keeps answering while this node drains.
+func (m *Member) handOff() {
+	if !m.node.IsLeader() {
+		return
+	}
+	st := m.node.Status()
+	var to uint64
+	for _, v := range st.Voters {
+		if v != st.ID {
+			to = v
+			break
+		}
+	}
+	if to == 0 {
+		return
+	}
+	m.log.Info("handing leadership over before stopping", zap.Uint64("to", to))
+	m.node.TransferLeadership(to)
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && m.node.IsLeader() {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func closeOnce(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
+// nodeHandler hands what the transport brings in to the node loop, once there is one.
+type nodeHandler struct{ node atomic.Pointer[cluster.Node] }
+
+func (h *nodeHandler) Process(_ context.Context, m *raftpb.Message) error {
+	if n := h.node.Load(); n != nil {
+		n.Step(m)
+	}
+	return nil
+}
+
+func (h *nodeHandler) ReportUnreachable(id uint64) {
+	if n := h.node.Load(); n != nil {
+		n.ReportUnreachable(id)
+	}
+}
+
+func (h *nodeHandler) ReportSnapshot(id uint64, s raft.SnapshotStatus) {
+	if n := h.node.Load(); n != nil {
+		n.ReportSnapshot(id, s)
+	}
+}
+
+// noSnapshots: the engine's snapshots are not built yet, so none is sent or received; a
+// lagging member catches up from the log (docs/cluster.md).
+type noSnapshots struct{}
+
+var errNoSnapshots = errors.New("member: snapshots are not built yet")
+
+func (noSnapshots) Open(*raftpb.SnapshotMetadata) (io.ReadCloser, int64, error) {
+	return nil, 0, errNoSnapshots
+}
+func (noSnapshots) Receive(*raftpb.SnapshotMetadata, io.Reader) error { return errNoSnapshots }
