@@ -219,8 +219,8 @@ Fail on settings the server or Kubernetes would reject later, with one clear mes
 {{- if and (ne $min "") (ne $max "") }}
 {{- fail "podDisruptionBudget: set only one of minAvailable and maxUnavailable" }}
 {{- end }}
-{{- if and (eq $min "") (eq $max "") }}
-{{- fail "podDisruptionBudget: set one of minAvailable and maxUnavailable" }}
+{{- if and (eq $min "") (eq $max "") (gt (int .Values.replicaCount) 1) }}
+{{- fail "podDisruptionBudget: with replicaCount 3 or 5 set one of minAvailable and maxUnavailable" }}
 {{- end }}
 {{- end }}
 {{- if and .Values.certificate.existingSecret .Values.certificate.value }}
