@@ -574,7 +574,7 @@ func installCluster(t *testing.T, k *kube, ns string) {
 			return fmt.Errorf("still there")
 		}
 		if !strings.Contains(stderr, "NotFound") {
-			return fmt.Errorf("%v: %s", err, stderr)
+			return fmt.Errorf("%w: %s", err, stderr)
 		}
 		return nil
 	})
