@@ -5,8 +5,8 @@
 #
 #   hack/k8s/render.sh [OUT_DIR]      # default .tools/render
 #
-# Writes OUT_DIR/chart-defaults.yaml, chart-full.yaml (charts/tau/ci/full-values.yaml)
-# and deploy.yaml. Uses $HELM and $KUSTOMIZE (else .tools/bin, else $PATH; kustomize falls
+# Writes OUT_DIR/chart-defaults.yaml, chart-full.yaml (charts/tau/ci/full-values.yaml),
+# chart-cluster.yaml (cluster mode: replicaCount=3, with the NetworkPolicy) and deploy.yaml. Uses $HELM and $KUSTOMIZE (else .tools/bin, else $PATH; kustomize falls
 # back to `kubectl kustomize`).
 set -euo pipefail
 
@@ -24,8 +24,11 @@ mkdir -p "$out"
 chart="$root/charts/tau"
 "$helm" lint --strict "$chart" --set certificate.generate=true
 "$helm" lint --strict "$chart" --values "$chart/ci/full-values.yaml"
+"$helm" lint --strict "$chart" --set certificate.generate=true,replicaCount=3,networkPolicy.enabled=true
 "$helm" template tau "$chart" --namespace tau --set certificate.generate=true >"$out/chart-defaults.yaml"
 "$helm" template tau "$chart" --namespace tau --values "$chart/ci/full-values.yaml" >"$out/chart-full.yaml"
+"$helm" template tau "$chart" --namespace tau --set certificate.generate=true,replicaCount=3,networkPolicy.enabled=true \
+	>"$out/chart-cluster.yaml"
 if [ -n "$kustomize" ]; then
 	"$kustomize" build "$root/deploy" >"$out/deploy.yaml"
 else

@@ -58,6 +58,65 @@ The headless Service governing the StatefulSet (stable pod DNS names).
 {{- end }}
 
 {{/*
+Cluster mode (values cluster): "true" with replicaCount 3 or 5, or cluster.enabled; else empty.
+*/}}
+{{- define "tau.clusterMode" -}}
+{{- if or (gt (int .Values.replicaCount) 1) .Values.cluster.enabled -}}
+true
+{{- end }}
+{{- end }}
+
+{{/*
+The founding members: cluster.initialMembers (0: replicaCount) pods, by name.
+*/}}
+{{- define "tau.initialMembers" -}}
+{{- .Values.cluster.initialMembers | default .Values.replicaCount | int }}
+{{- end }}
+
+{{/*
+TAU_INITIAL_CLUSTER: name=host:port of every founding member, its peer address under the
+headless Service (resolvable before the pod is ready: publishNotReadyAddresses).
+*/}}
+{{- define "tau.initialCluster" -}}
+{{- $fullname := include "tau.fullname" . }}
+{{- $headless := include "tau.headlessServiceName" . }}
+{{- $members := list }}
+{{- range $i := until (include "tau.initialMembers" . | int) }}
+{{- $members = append $members (printf "%s-%d=%s-%d.%s.%s.svc.%s:%d" $fullname $i $fullname $i $headless $.Release.Namespace $.Values.clusterDomain (int $.Values.cluster.peerPort)) }}
+{{- end }}
+{{- join "," $members }}
+{{- end }}
+
+{{/*
+The PodDisruptionBudget is made with podDisruptionBudget.enabled, and always with replicaCount
+3 or 5: a drain that took a majority of the members at once would stop the cluster.
+*/}}
+{{- define "tau.pdbEnabled" -}}
+{{- if or .Values.podDisruptionBudget.enabled (gt (int .Values.replicaCount) 1) -}}
+true
+{{- end }}
+{{- end }}
+
+{{/*
+The pods' affinity: the values' affinity, plus in cluster mode an anti-affinity spreading the
+members over nodes (kubernetes.io/hostname), unless the values set a podAntiAffinity of their own.
+*/}}
+{{- define "tau.affinity" -}}
+{{- $affinity := deepCopy .Values.affinity }}
+{{- if and (include "tau.clusterMode" .) (not (hasKey $affinity "podAntiAffinity")) }}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "tau.selectorLabels" . | fromYaml)) }}
+{{- if eq .Values.cluster.antiAffinity "hard" }}
+{{- $_ := set $affinity "podAntiAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (list $term)) }}
+{{- else }}
+{{- $_ := set $affinity "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 100 "podAffinityTerm" $term))) }}
+{{- end }}
+{{- end }}
+{{- if $affinity }}
+{{- toYaml $affinity }}
+{{- end }}
+{{- end }}
+
+{{/*
 Create the name of the service account to use
 */}}
 {{- define "tau.serviceAccountName" -}}
@@ -154,8 +213,15 @@ Fail on settings the server or Kubernetes would reject later, with one clear mes
 {{- if le (float64 .Values.terminationGracePeriodSeconds) $shutdown }}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be longer than config.shutdownTimeout (%s), or the kubelet kills the server before in-flight requests finish" .Values.terminationGracePeriodSeconds .Values.config.shutdownTimeout) }}
 {{- end }}
-{{- if and .Values.podDisruptionBudget.enabled (not (eq (toString .Values.podDisruptionBudget.minAvailable) "")) (not (eq (toString .Values.podDisruptionBudget.maxUnavailable) "")) }}
+{{- if include "tau.pdbEnabled" . }}
+{{- $min := toString .Values.podDisruptionBudget.minAvailable }}
+{{- $max := toString .Values.podDisruptionBudget.maxUnavailable }}
+{{- if and (ne $min "") (ne $max "") }}
 {{- fail "podDisruptionBudget: set only one of minAvailable and maxUnavailable" }}
+{{- end }}
+{{- if and (eq $min "") (eq $max "") (gt (int .Values.replicaCount) 1) }}
+{{- fail "podDisruptionBudget: with replicaCount 3 or 5 set one of minAvailable and maxUnavailable" }}
+{{- end }}
 {{- end }}
 {{- if and .Values.certificate.existingSecret .Values.certificate.value }}
 {{- fail "certificate: set only one of existingSecret and value" }}
@@ -171,6 +237,45 @@ Fail on settings the server or Kubernetes would reject later, with one clear mes
 {{- end }}
 {{- if and (not .Values.tls.enabled) (or .Values.tls.clientAuth .Values.tls.http) }}
 {{- fail "tls.clientAuth and tls.http need tls.enabled" }}
+{{- end }}
+{{- if include "tau.clusterMode" . }}
+{{- include "tau.validateCluster" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Cluster mode's own checks: what Raft or the server would refuse later.
+*/}}
+{{- define "tau.validateCluster" -}}
+{{- $n := int .Values.replicaCount }}
+{{- if eq .Values.config.fsync "interval" }}
+{{- fail (printf "config.fsync=interval with replicaCount %d: a cluster member must fsync before it answers (config.fsync=always), or a crash can lose a vote or an entry and Raft is then unsafe" $n) }}
+{{- end }}
+{{- $members := include "tau.initialMembers" . | int }}
+{{- if eq $members 0 }}
+{{- fail "cluster.enabled with replicaCount 0: set cluster.initialMembers to the founding members' count (3 or 5), so TAU_INITIAL_CLUSTER stays the same when the cluster is scaled up again" }}
+{{- end }}
+{{- if and (gt $n 0) (gt $members $n) }}
+{{- fail (printf "cluster.initialMembers (%d) is more than replicaCount (%d): every founding member must have its pod" $members $n) }}
+{{- end }}
+{{- $peer := int .Values.cluster.peerPort }}
+{{- if or (eq $peer (int .Values.containerPorts.tau)) (eq $peer (int .Values.containerPorts.http)) }}
+{{- fail (printf "cluster.peerPort (%d) must differ from containerPorts.tau and containerPorts.http" $peer) }}
+{{- end }}
+{{- if gt $n 1 }}
+{{- /* The PodDisruptionBudget must leave a majority up: at most (n-1)/2 members away. */}}
+{{- $most := div (sub $n 1) 2 }}
+{{- $maxUnavailable := toString .Values.podDisruptionBudget.maxUnavailable }}
+{{- $minAvailable := toString .Values.podDisruptionBudget.minAvailable }}
+{{- if or (contains "%" $maxUnavailable) (contains "%" $minAvailable) }}
+{{- fail "podDisruptionBudget: with replicaCount 3 or 5 give minAvailable or maxUnavailable as a number of members, not a percentage" }}
+{{- end }}
+{{- if and (ne $maxUnavailable "") (gt (int $maxUnavailable) $most) }}
+{{- fail (printf "podDisruptionBudget.maxUnavailable (%s) would let a drain take a majority of the %d members at once: at most %d" $maxUnavailable $n $most) }}
+{{- end }}
+{{- if and (ne $minAvailable "") (lt (int $minAvailable) (sub $n $most)) }}
+{{- fail (printf "podDisruptionBudget.minAvailable (%s) would let a drain take a majority of the %d members at once: at least %d" $minAvailable $n (sub $n $most)) }}
+{{- end }}
 {{- end }}
 {{- end }}
 

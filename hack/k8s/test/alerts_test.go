@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -18,11 +19,65 @@ import (
 var alertsFile = filepath.Join(chartDir, "files", "tau-alerts.rules.yaml")
 
 // The alerts the rule file must hold (issue 22: down, storage failed, disk nearly full,
-// checkpoints failing, catalog nearly full, mailboxes saturated, certificate near expiry).
+// checkpoints failing, catalog nearly full, mailboxes saturated, certificate near expiry;
+// issue 19: the cluster's).
 var wantAlerts = []string{
 	"TauDown", "TauStorageFailed", "TauDiskNearlyFull", "TauDiskFillsWithin24h", "TauCheckpointsFailing",
 	"TauCatalogNearlyFull", "TauCatalogFullRefusing", "TauMailboxesSaturated",
 	"TauCertificateExpiresSoon", "TauCertificateExpiresVerySoon",
+	// Cluster mode (issue 19), each with a runbook in docs/cluster-kubernetes.md.
+	"TauClusterNoLeader", "TauClusterLeaderChangesFrequent", "TauClusterProposalsFailing",
+	"TauClusterMemberBehind", "TauClusterPeerUnreachable",
+}
+
+// runbookDoc is where the cluster alerts' runbook_url anchors point.
+var runbookDoc = filepath.Join(repoRoot, "docs", "cluster-kubernetes.md")
+
+// TestAlertRunbooks: every runbook_url of the rule file points at a heading of
+// docs/cluster-kubernetes.md (GitHub's anchor: the heading lower-cased), and every cluster
+// alert has one.
+func TestAlertRunbooks(t *testing.T) {
+	doc, err := os.ReadFile(runbookDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if h, ok := strings.CutPrefix(line, "#"); ok {
+			anchors[githubAnchor(strings.TrimLeft(h, "# "))] = true
+		}
+	}
+	const prefix = "https://github.com/taudb/tau/blob/main/docs/cluster-kubernetes.md#"
+	for _, g := range fileRules(t, "tau") {
+		for _, r := range g.Rules {
+			url, ok := r.Annotations["runbook_url"]
+			if !ok {
+				if strings.HasPrefix(r.Alert, "TauCluster") {
+					t.Errorf("alert %s has no runbook_url", r.Alert)
+				}
+				continue
+			}
+			anchor, ok := strings.CutPrefix(url, prefix)
+			if !ok || !anchors[anchor] {
+				t.Errorf("alert %s: runbook_url %s is no heading of %s", r.Alert, url, runbookDoc)
+			}
+		}
+	}
+}
+
+// githubAnchor is the id GitHub gives a Markdown heading: lower case, spaces as dashes,
+// punctuation other than - and _ dropped.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // fileRules reads the rule file's groups as the PrometheusRule type holds them, with TauDown's

@@ -144,6 +144,8 @@ value: 1000000
 
 	t.Run("HelmTLS", func(t *testing.T) { installTLS(t, k, "tau-tls") })
 
+	t.Run("HelmCluster", func(t *testing.T) { installCluster(t, k, "tau-helm") })
+
 	t.Run("Kustomize", func(t *testing.T) {
 		const ns = "tau-kustomize"
 		genCert, err := filepath.Abs(filepath.Join(repoRoot, "hack", "k8s", "gen-cert.sh"))
@@ -228,37 +230,45 @@ func (k *kube) helm(t *testing.T, args ...string) string {
 }
 
 // createStatefulSetPods does the StatefulSet controller's part with a server-side dry run:
-// pod <name>-0 from the template, its claims as volumes, so that admission judges the pod.
+// pods <name>-0 to <name>-<replicas-1> (at least pod 0) from the template, their claims as
+// volumes, so that admission judges every pod.
 func (k *kube) createStatefulSetPods(t *testing.T, ns, name string) {
 	t.Helper()
 	var sts appsv1.StatefulSet
 	if err := json.Unmarshal([]byte(k.kubectl(t, "get", "statefulset", name, "-n", ns, "-o", "json")), &sts); err != nil {
 		t.Fatal(err)
 	}
-	podName := name + "-0"
-	pod := corev1.Pod{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        podName,
-			Namespace:   ns,
-			Labels:      map[string]string{"statefulset.kubernetes.io/pod-name": podName, "apps.kubernetes.io/pod-index": "0"},
-			Annotations: sts.Spec.Template.Annotations,
-		},
-		Spec: *sts.Spec.Template.Spec.DeepCopy(),
+	replicas := 1
+	if sts.Spec.Replicas != nil && *sts.Spec.Replicas > 1 {
+		replicas = int(*sts.Spec.Replicas)
 	}
-	for k, v := range sts.Spec.Template.Labels {
-		pod.Labels[k] = v
+	for i := range replicas {
+		podName := fmt.Sprintf("%s-%d", name, i)
+		pod := corev1.Pod{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+			ObjectMeta: metav1.ObjectMeta{
+				Name:      podName,
+				Namespace: ns,
+				Labels: map[string]string{"statefulset.kubernetes.io/pod-name": podName,
+					"apps.kubernetes.io/pod-index": fmt.Sprint(i)},
+				Annotations: sts.Spec.Template.Annotations,
+			},
+			Spec: *sts.Spec.Template.Spec.DeepCopy(),
+		}
+		for k, v := range sts.Spec.Template.Labels {
+			pod.Labels[k] = v
+		}
+		pod.Spec.Hostname, pod.Spec.Subdomain = podName, sts.Spec.ServiceName
+		for _, vct := range sts.Spec.VolumeClaimTemplates {
+			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: vct.Name, VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: vct.Name + "-" + podName}}})
+		}
+		b, err := json.Marshal(pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.kubectlIn(t, string(b), "create", "--dry-run=server", "--validate=strict", "-n", ns, "-f", "-")
 	}
-	pod.Spec.Hostname, pod.Spec.Subdomain = podName, sts.Spec.ServiceName
-	for _, vct := range sts.Spec.VolumeClaimTemplates {
-		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: vct.Name, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: vct.Name + "-" + podName}}})
-	}
-	b, err := json.Marshal(pod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.kubectlIn(t, string(b), "create", "--dry-run=server", "--validate=strict", "-n", ns, "-f", "-")
 }
 
 // startCluster runs etcd and kube-apiserver on free loopback ports under a temporary
@@ -517,4 +527,66 @@ func decodeBase64(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// installCluster installs the chart in cluster mode in namespace ns: 3 members with the
+// NetworkPolicy and 5 with hard anti-affinity pass strict server-side validation and their
+// pods are admitted. Then it follows the chart README's move from one node to three: the
+// upgrade is refused while the StatefulSet exists (podManagementPolicy is immutable), and
+// goes through once it is deleted with --cascade=orphan, the volume claim's name unchanged.
+func installCluster(t *testing.T, k *kube, ns string) {
+	k.helm(t, "install", "c3", chartDir, "--namespace", ns, "--set", generate, "--set", "replicaCount=3",
+		"--set", "networkPolicy.enabled=true")
+	k.helm(t, "install", "c5", chartDir, "--namespace", ns, "--set", generate, "--set", "replicaCount=5",
+		"--set", "cluster.antiAffinity=hard")
+	for release, sts := range map[string]string{"c3": "c3-tau", "c5": "c5-tau"} {
+		manifest := k.helm(t, "get", "manifest", release, "--namespace", ns)
+		k.kubectlIn(t, manifest, "apply", "--server-side", "--dry-run=server", "--validate=strict",
+			"--force-conflicts", "--field-manager=tau-test", "-n", ns, "-f", "-")
+		k.createStatefulSetPods(t, ns, sts)
+		hooks := k.helm(t, "get", "hooks", release, "--namespace", ns)
+		k.kubectlIn(t, hooks, "create", "--dry-run=server", "-n", ns, "-f", "-")
+	}
+	if got := k.kubectl(t, "get", "service", "c3-tau-headless", "-n", ns, "-o", "jsonpath={.spec.ports[?(@.name==\"peer\")].port}"); got != "7703" {
+		t.Errorf("headless Service peer port %q, want 7703", got)
+	}
+	if got := k.kubectl(t, "get", "service", "c3-tau", "-n", ns, "-o", "jsonpath={.spec.ports[*].name}"); strings.Contains(got, "peer") {
+		t.Errorf("the client Service has ports %q: the peer port belongs on the headless Service only", got)
+	}
+	if got := k.kubectl(t, "get", "poddisruptionbudget", "c5-tau", "-n", ns, "-o", "jsonpath={.spec.maxUnavailable}"); got != "1" {
+		t.Errorf("c5 PodDisruptionBudget maxUnavailable %q, want 1", got)
+	}
+
+	// One node, then three.
+	k.helm(t, "install", "grow", chartDir, "--namespace", ns, "--set", generate)
+	claims := k.kubectl(t, "get", "statefulset", "grow-tau", "-n", ns, "-o", "jsonpath={.spec.volumeClaimTemplates[*].metadata.name}")
+	_, stderr, err := k.exec("", k.helmBin, "upgrade", "grow", chartDir, "--namespace", ns, "--reuse-values", "--set", "replicaCount=3")
+	if err == nil || !strings.Contains(stderr, "podManagementPolicy") {
+		t.Errorf("upgrading one node to three kept the StatefulSet: the README's orphan delete would be needless (err %v):\n%s", err, stderr)
+	}
+	k.kubectl(t, "delete", "statefulset", "grow-tau", "-n", ns, "--cascade=orphan", "--wait=false")
+	// The garbage collector (kube-controller-manager, absent here) finishes an orphan delete:
+	// it orphans the pods, then removes the finalizer. There are no pods: remove it.
+	k.kubectl(t, "patch", "statefulset", "grow-tau", "-n", ns, "--type=json", "-p", `[{"op":"remove","path":"/metadata/finalizers"}]`)
+	waitFor(t, 30*time.Second, "StatefulSet grow-tau deleted", func() error {
+		_, stderr, err := k.exec("", k.kubectlBin, "get", "statefulset", "grow-tau", "-n", ns)
+		if err == nil {
+			return fmt.Errorf("still there")
+		}
+		if !strings.Contains(stderr, "NotFound") {
+			return fmt.Errorf("%w: %s", err, stderr)
+		}
+		return nil
+	})
+	k.helm(t, "upgrade", "grow", chartDir, "--namespace", ns, "--reuse-values", "--set", "replicaCount=3")
+	got := k.kubectl(t, "get", "statefulset", "grow-tau", "-n", ns, "-o",
+		"jsonpath={.spec.replicas} {.spec.podManagementPolicy} {.spec.volumeClaimTemplates[*].metadata.name}")
+	if want := "3 Parallel " + claims; got != want {
+		t.Errorf("after the orphan delete and the upgrade: %q, want %q (tau-0's claim data-grow-tau-0 found again)", got, want)
+	}
+	initial := k.kubectl(t, "get", "configmap", "grow-tau-config", "-n", ns, "-o", "jsonpath={.data.TAU_INITIAL_CLUSTER}")
+	if !strings.HasPrefix(initial, "grow-tau-0=grow-tau-0.grow-tau-headless."+ns+".svc.cluster.local:7703,") {
+		t.Errorf("TAU_INITIAL_CLUSTER=%q after the upgrade", initial)
+	}
+	k.createStatefulSetPods(t, ns, "grow-tau")
 }

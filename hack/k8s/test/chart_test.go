@@ -70,6 +70,12 @@ var renderCases = []renderCase{
 	{name: "tls-existing-secret", release: "prod", sets: []string{generate, "tls.enabled=true", "tls.existingSecret=my-tau-tls"}},
 	{name: "tls-client-ca-rotation", release: "tau", sets: []string{generate, "tls.enabled=true", "tls.existingSecret=my-tau-tls",
 		"tls.clientAuth=true", "tls.clientCA.existingSecret=tau-client-cas", "tls.clientCA.key=bundle.pem"}},
+	// Cluster mode (cluster_test.go): 3 and 5 members, with the optional objects that change.
+	{name: "cluster-3", release: "tau", sets: []string{generate, "replicaCount=3", "networkPolicy.enabled=true"}},
+	{name: "cluster-5", release: "prod", sets: []string{generate, "replicaCount=5", "networkPolicy.enabled=true",
+		"networkPolicy.ingressFrom[0].podSelector.matchLabels.tau-client=app", "cluster.antiAffinity=hard"}},
+	{name: "cluster-tls", release: "tau", sets: []string{generate, "replicaCount=3", "tls.enabled=true",
+		"tls.certManager.issuerRef.name=tau-ca", "tls.clientAuth=true", "clusterDomain=example.internal"}},
 }
 
 // generates reports whether a render case makes the chart generate a certificate.
@@ -144,13 +150,16 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 
 	t.Run("EnvNamesInContract", func(t *testing.T) {
 		known := configVars(t)
+		for _, v := range clusterVars {
+			known[v] = true // until the server's README table names them (cluster_test.go)
+		}
 		for name := range env {
 			if !known[name] {
 				t.Errorf("env %s is not a server variable (README.md's TAU_* table)", name)
 			}
 		}
 		for name := range known {
-			if _, ok := env[name]; !ok && name != "TAU_CERTIFICATE" && !tlsOff(rc, name) {
+			if _, ok := env[name]; !ok && name != "TAU_CERTIFICATE" && !tlsOff(rc, name) && !clusterOff(rc, name) {
 				t.Errorf("server variable %s is not reachable from the chart", name)
 			}
 		}
@@ -248,6 +257,7 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 	})
 
 	t.Run("TLS", func(t *testing.T) { checkTLS(t, objs, spec, c, env, rc) })
+	t.Run("Cluster", func(t *testing.T) { checkCluster(t, objs, sts, env, rc) })
 
 	t.Run("NoServiceLinks", func(t *testing.T) {
 		if spec.EnableServiceLinks == nil || *spec.EnableServiceLinks {
@@ -284,7 +294,7 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 		}
 	})
 
-	t.Run("Services", func(t *testing.T) { checkServices(t, objs, sts, c) })
+	t.Run("Services", func(t *testing.T) { checkServices(t, objs, sts, c, rc) })
 	t.Run("TestPod", func(t *testing.T) { checkTestPod(t, objs, sts, rc) })
 	t.Run("Optional", func(t *testing.T) { checkOptional(t, objs, sts, rc) })
 }
@@ -309,6 +319,9 @@ func containerEnv(t *testing.T, objs *objects, c corev1.Container) map[string]st
 			t.Errorf("env %s set twice", e.Name)
 		}
 		env[e.Name] = e.Value
+		if f := e.ValueFrom; f != nil && f.FieldRef != nil {
+			env[e.Name] = fieldRefPrefix + f.FieldRef.FieldPath
+		}
 	}
 	return env
 }
@@ -534,7 +547,7 @@ func checkLabels(t *testing.T, objs *objects) {
 	}
 }
 
-func checkServices(t *testing.T, objs *objects, sts *appsv1.StatefulSet, c corev1.Container) {
+func checkServices(t *testing.T, objs *objects, sts *appsv1.StatefulSet, c corev1.Container, rc renderCase) {
 	podLabels := labels.Set(sts.Spec.Template.Labels)
 	client := one[*corev1.Service](t, objs, func(s *corev1.Service) bool { return s.Name == sts.Name })
 	headless := one[*corev1.Service](t, objs, func(s *corev1.Service) bool { return s.Name == sts.Spec.ServiceName })
@@ -552,6 +565,9 @@ func checkServices(t *testing.T, objs *objects, sts *appsv1.StatefulSet, c corev
 			t.Errorf("Service %s selector %v does not match the pods %v", svc.Name, svc.Spec.Selector, podLabels)
 		}
 		want := map[string]int32{"tau": protocolPort, "http": httpPort}
+		if svc == headless && clusterMode(rc) {
+			want["peer"] = peerPort // the members find each other here; clients never need it
+		}
 		if len(svc.Spec.Ports) != len(want) {
 			t.Errorf("Service %s ports %v", svc.Name, svc.Spec.Ports)
 		}
@@ -627,6 +643,9 @@ func checkOptional(t *testing.T, objs *objects, sts *appsv1.StatefulSet, rc rend
 	netpols := only[*networkingv1.NetworkPolicy](objs)
 	sms := only[*monitoringv1.ServiceMonitor](objs)
 	prs := only[*monitoringv1.PrometheusRule](objs)
+	if clusterMembers(rc) > 1 && len(pdbs) != 1 {
+		t.Errorf("replicaCount %d: want a PodDisruptionBudget whatever podDisruptionBudget.enabled says: %v", clusterMembers(rc), objs.kinds())
+	}
 	if rc.name == "defaults" && len(pdbs)+len(netpols)+len(sms)+len(prs) != 0 {
 		t.Errorf("optional objects rendered by default: %v", objs.kinds())
 	}

@@ -105,7 +105,7 @@ func checkBaseInvariants(t *testing.T, objs *objects) {
 		t.Error("enableServiceLinks must be false")
 	}
 	checkRestricted(t, "deploy/ StatefulSet", &sts.Spec.Template.ObjectMeta, &spec)
-	checkServices(t, objs, sts, c)
+	checkServices(t, objs, sts, c, renderCase{name: "deploy"})
 }
 
 // hashSuffix is kustomize's content hash on generated names.

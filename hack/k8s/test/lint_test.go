@@ -12,7 +12,7 @@ import (
 )
 
 // TestHelmLint: `helm lint` passes, strict too, with the defaults (and a certificate source,
-// the one value required) and with every feature on.
+// the one value required), with every feature on, and in cluster mode.
 func TestHelmLint(t *testing.T) {
 	helm := tool(t, "HELM", "helm")
 	for _, args := range [][]string{
@@ -21,6 +21,8 @@ func TestHelmLint(t *testing.T) {
 		{"lint", "--strict", chartDir, "--values", fullValues},
 		{"lint", "--strict", chartDir, "--set", "certificate.existingSecret=x"},
 		{"lint", "--strict", chartDir, "--set", generate + ",certificate.next=" + strings.Repeat("ef", 32)},
+		{"lint", "--strict", chartDir, "--set", generate + ",replicaCount=3,networkPolicy.enabled=true"},
+		{"lint", "--strict", chartDir, "--set", generate + ",replicaCount=5,cluster.antiAffinity=hard"},
 	} {
 		out, stderr, err := runErr(helm, args...)
 		if err != nil {
