@@ -110,8 +110,9 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 func startFailed(logger *zap.Logger, err error) int {
 	logger.Error("cannot start", zap.Error(err))
 	var held *dirlock.HeldError
-	if errors.As(err, &held) {
-		return exitConfig // the operator's to fix: two servers were given one directory
+	var refused *member.ConfigError
+	if errors.As(err, &held) || errors.As(err, &refused) {
+		return exitConfig // the operator's to fix: two servers were given one directory, …
 	}
 	return exitFailure
 }

@@ -30,7 +30,7 @@ var laterMetrics = map[string]bool{"tau_tls_certificate_expiry_timestamp_seconds
 
 // clusterMetrics are the metrics of cluster mode (CONFIG.md "Cluster mode"), which the chart's
 // alerts and dashboard read and which a single node does not export. Histograms by family.
-// A test that starts a node in cluster mode should check them against what it exports.
+// TestC1_AnyNodeServesAnyRequest checks them against what a cluster member exports.
 var clusterMetrics = map[string]bool{
 	"tau_cluster_is_leader":                   true,
 	"tau_cluster_has_leader":                  true,

@@ -8,6 +8,9 @@ import (
 	"math"
 	"math/rand"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -49,6 +52,14 @@ func TestC1_AnyNodeServesAnyRequest(t *testing.T) {
 	conns[0].expect(conns[0].call(protocol.OpQueryPoint, queryP(l, 10)), errAnswer(protocol.StatusSeriesNotFound))
 	conns[1].expect(conns[1].call(protocol.OpCreateSeries, series(l)), okAnswer)
 	conns[0].expect(conns[0].call(protocol.OpCreateSeries, series(l)), errAnswer(protocol.StatusSeriesAlreadyExists))
+	// Every cluster metric the chart's alerts and dashboard read is exported by a member.
+	_, text := get(t, "http://"+c.procs[0].HTTPAddr+"/metrics")
+	for family := range clusterMetrics {
+		if !strings.Contains(text, "\n"+family+" ") && !strings.Contains(text, "\n"+family+"{") &&
+			!strings.Contains(text, "\n"+family+"_bucket{") {
+			t.Errorf("a cluster member does not export %s", family)
+		}
+	}
 }
 
 // TestC4_OutcomesDecidedInLogOrder races appends to one series from every member: each
@@ -379,4 +390,71 @@ func clusterAPI(t *testing.T, httpAddr, method, path, body string) (int, string)
 // isStatus reports whether a is ERR with status st.
 func isStatus(a answer, st protocol.Status) bool {
 	return a.op == protocol.OpErr && len(a.payload) == 1 && a.payload[0] == byte(st)
+}
+
+// TestSingleNodeDataFoundsACluster writes through a single node, then starts its directory
+// as the sole founder of a cluster (refused with others named beside it), adds two joiners,
+// and reads everything back through the last one, after a restart of the founder.
+func TestSingleNodeDataFoundsACluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster of binaries")
+	}
+	dir := t.TempDir()
+	single := tauproc.Start(t, tauproc.Options{DataDir: dir})
+	cn := connect(t, single.Addr)
+	l, empty, lens, both := label("seeded"), label("seeded-empty"), label("seeded-lens"), label("seeded-both")
+	cn.expect(cn.call(protocol.OpCreateSeries, series(l)), okAnswer)
+	cn.expect(cn.call(protocol.OpCreateSeries, series(empty)), okAnswer)
+	const points = 20000
+	for b := 0; b < points/1000; b++ {
+		pts := make([]bpt, 1000)
+		for i := range pts {
+			ts := int64(b*1000 + i + 1)
+			pts[i] = bpt{ts, math.Float64bits(float64(ts) / 8)}
+		}
+		cn.expect(cn.call(protocol.OpAppendBatch, batchP(l, pts...)), okAnswer)
+	}
+	cn.mustLens(t, lens, l, "celsius_to_fahrenheit")
+	cn.mustLens(t, label("seeded-r"), l, "returns")
+	cn.expect(cn.call(protocol.OpComposeLens, composeLensP(both, lens, label("seeded-r"))), okAnswer)
+	wantLens, wantBoth := cn.call(protocol.OpQueryLens, queryP(lens, 8)), cn.call(protocol.OpQueryLens, queryP(both, 16))
+	if len(wantBoth.payload) != 9 || wantBoth.payload[0] != 1 {
+		t.Fatalf("the single node's composed lens: %v", wantBoth)
+	}
+	single.Kill()
+
+	c := &testCluster{t: t, names: []string{"m0", "m1", "m2"}, dirs: []string{dir, t.TempDir(), t.TempDir()}}
+	c.peers = []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	c.procs = make([]*tauproc.Process, 3)
+	c.env = []string{"TAU_INITIAL_CLUSTER=m0=" + c.peers[0] + ",m1=" + c.peers[1]}
+	refused := tauproc.Command(t, append([]string{"TAU_NODE_NAME=m0", "TAU_PEER_ADDRESS=" + c.peers[0],
+		"TAU_DATA_DIR=" + dir, "TAU_LISTEN_ADDRESS=127.0.0.1:0", "TAU_HTTP_ADDRESS=127.0.0.1:0"}, c.env...))
+	if out, err := refused.CombinedOutput(); refused.ProcessState.ExitCode() != 2 || !bytes.Contains(out, []byte("on its own")) {
+		t.Fatalf("a single node's data with two founders: exit %d (%v), want 2 and why; output:\n%s", refused.ProcessState.ExitCode(), err, out)
+	}
+	c.env = []string{"TAU_INITIAL_CLUSTER=m0=" + c.peers[0]}
+	c.start(0).WaitReady()
+	for i := 1; i < 3; i++ {
+		c.start(i)
+		if code, body := clusterAPI(t, c.procs[0].HTTPAddr, http.MethodPost, "/cluster/members",
+			fmt.Sprintf(`{"name":%q,"peer_address":%q}`, c.names[i], c.peers[i])); code != http.StatusOK {
+			t.Fatalf("adding %s: %d %s; the founder's log:\n%s\nthe joiner's:\n%s", c.names[i], code, body, c.procs[0].Log(), c.procs[i].Log())
+		}
+		c.procs[i].WaitReady()
+	}
+	c.procs[0].Kill()
+	c.restart(0)
+	last := connect(t, c.addr(2))
+	want := protocol.AppendSeriesInfoAnswer(nil, points, 1, points)[protocol.HeaderSize:]
+	last.expect(last.call(protocol.OpSeriesInfo, series(l)), answer{protocol.OpOK, want})
+	last.expect(last.call(protocol.OpQueryPoint, queryP(l, 777)), foundAnswer(777.0/8))
+	last.expect(last.call(protocol.OpSeriesInfo, series(empty)), answer{protocol.OpOK, protocol.AppendSeriesInfoAnswer(nil, 0, 0, 0)[protocol.HeaderSize:]})
+	last.expect(last.call(protocol.OpQueryLens, queryP(lens, 8)), wantLens) // as the single node answered
+	last.expect(last.call(protocol.OpQueryLens, queryP(both, 16)), wantBoth)
+	if got := last.listLenses(nil); len(got) != 3 {
+		t.Fatalf("lenses after seeding: %d, want 3", len(got))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "single-node-seeded", "wal")); err != nil {
+		t.Fatalf("the single node's log was not moved aside: %v", err)
+	}
 }

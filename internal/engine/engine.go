@@ -46,6 +46,9 @@ type Options struct {
 	// Queued sends every request through the mailboxes and the worker pool, never running an
 	// idle series' actor on the caller's goroutine (benchmarks compare the two).
 	Queued bool
+	// LockHeld says the caller already holds Dir's lock (a cluster member reading the single
+	// node's data it founds the cluster with): Open takes none.
+	LockHeld bool
 }
 
 // Engine is the core of one server. Its lifecycle: Open, Recover, Run (until Stop), then
@@ -77,7 +80,7 @@ const LensDir = "lenses"
 // process on it gets a *dirlock.HeldError.
 func Open(o Options, log *zap.Logger, reg prometheus.Registerer) (*Engine, error) {
 	var lock *dirlock.Lock
-	if o.Dir != "" {
+	if o.Dir != "" && !o.LockHeld {
 		var err error
 		if lock, err = dirlock.Acquire(o.Dir); err != nil {
 			return nil, err

@@ -67,6 +67,38 @@ func (e *Engine) ListLenses(page *ListPage, res *Result) {
 	res.fail(nil) // answered at once, without an error
 }
 
+// LensDefinition is one lens as it is defined: its source and its chain's transforms by name.
+type LensDefinition struct {
+	Label, Source series.Label
+	Transforms    []string
+}
+
+// LensDefinitions lists every lens, by label.
+func (e *Engine) LensDefinitions() []LensDefinition {
+	labels := e.lenses.List(nil)
+	out := make([]LensDefinition, 0, len(labels))
+	for _, l := range labels {
+		ln, ok := e.lenses.Get(l)
+		if !ok {
+			continue
+		}
+		d := LensDefinition{Label: l, Source: ln.Source}
+		for _, t := range ln.Chain {
+			d.Transforms = append(d.Transforms, t.String())
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// RestoreLens makes lens l with a whole chain, as LensDefinitions lists another server's
+// (cluster mode seeding its log from a single node): ErrInvalidTransform for an unknown name,
+// ErrLensChainTooLong, ErrLensCapacity, ErrLensExists.
+func (e *Engine) RestoreLens(l, source series.Label, transforms []string, res *Result) {
+	res.reset()
+	res.fail(lensErr(e.lenses.Restore(l, source, transforms)))
+}
+
 // Lenses is the number of lenses.
 func (e *Engine) Lenses() int { return e.lenses.Len() }
 

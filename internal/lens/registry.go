@@ -182,6 +182,26 @@ func (r *Registry) Compose(l, first, second series.Label) error {
 	})
 }
 
+// Restore makes lens l with the whole chain of another server's lens (cluster mode seeding
+// its log from a single node's lenses): the transforms by name (ErrUnknownTransform), the
+// chain's bound (ErrChainTooLong), then the capacity and the label as Create.
+func (r *Registry) Restore(l, source series.Label, transforms []string) error {
+	chain := make(Chain, 0, len(transforms))
+	for _, name := range transforms {
+		t, ok := Parse(name)
+		if !ok {
+			return ErrUnknownTransform
+		}
+		chain = append(chain, t)
+	}
+	if len(chain) == 0 || len(chain) > MaxChain {
+		return ErrChainTooLong
+	}
+	return r.change(func(cur []Lens) ([]Lens, error) {
+		return r.insert(cur, Lens{Label: l, Source: source, Chain: chain})
+	})
+}
+
 // Drop removes lens l (ErrNotFound when there is none). Lenses composed from it keep their
 // own chains.
 func (r *Registry) Drop(l series.Label) error {

@@ -39,7 +39,7 @@ type Status struct {
 }
 
 // changeTimeout bounds one membership change, promotion included.
-const changeTimeout = 2 * time.Minute
+const changeTimeout = 30 * time.Second
 
 // Handler serves the membership API.
 func (m *Member) Handler() http.Handler {

@@ -44,6 +44,8 @@ type identity struct {
 	ClusterID uint64 `json:"cluster_id"`
 	Node      string `json:"node"`
 	NodeID    uint64 `json:"node_id"`
+	// Seeded: this node founded the cluster from a single node's data, and is done (seed.go).
+	Seeded bool `json:"seeded,omitempty"`
 }
 
 const identityVersion = 1

@@ -27,6 +27,11 @@ import (
 	"github.com/taudb/tau/internal/storage/wal"
 )
 
+// ConfigError is a start refused for the operator to fix (the server exits 2).
+type ConfigError struct{ error }
+
+func (e *ConfigError) Unwrap() error { return e.error }
+
 // RaftDir is where a cluster member's Raft log lives in its data directory.
 const RaftDir = "raft"
 
@@ -54,6 +59,7 @@ type Member struct {
 	handler nodeHandler
 
 	ready    atomic.Bool
+	seeding  atomic.Bool   // writing a single node's data into the log (seed.go)
 	stopping chan struct{} // closed when the node should stop serving (removed)
 }
 
@@ -63,7 +69,7 @@ type Member struct {
 func Open(cfg config.Config, log *zap.Logger, reg prometheus.Registerer) (*Member, error) {
 	cl, err := cfg.Cluster()
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{err}
 	}
 	certs, err := cfg.LoadCertificates()
 	if err != nil {
@@ -95,9 +101,6 @@ func Open(cfg config.Config, log *zap.Logger, reg prometheus.Registerer) (*Membe
 // openLog checks the directory's identity and opens its Raft log.
 func (m *Member) openLog() error {
 	dir := m.cfg.DataDir
-	if singleNodeData(dir) {
-		return fmt.Errorf("TAU_DATA_DIR=%q holds a single node's data: founding a cluster from it is not built yet (docs/cluster.md); start cluster mode on an empty directory", dir)
-	}
 	raftDir := filepath.Join(dir, RaftDir)
 	if err := os.MkdirAll(raftDir, 0o755); err != nil {
 		return err
@@ -108,13 +111,18 @@ func (m *Member) openLog() error {
 		return err
 	case !ok:
 		id = identity{ClusterID: ClusterID(m.cl.Founders), Node: m.cl.Node, NodeID: NodeID(m.cl.Node)}
+	case id.Node != m.cl.Node:
+		return &ConfigError{fmt.Errorf("TAU_NODE_NAME=%q, but TAU_DATA_DIR=%q belongs to member %q", m.cl.Node, dir, id.Node)}
+	}
+	m.id = id
+	if err := m.checkSeed(); err != nil {
+		return err // before the identity is written: a refused start leaves the directory as it was
+	}
+	if !ok {
 		if err := saveIdentity(raftDir, id); err != nil {
 			return err
 		}
-	case id.Node != m.cl.Node:
-		return fmt.Errorf("TAU_NODE_NAME=%q, but TAU_DATA_DIR=%q belongs to member %q", m.cl.Node, dir, id.Node)
 	}
-	m.id = id
 	policy := wal.FsyncAlways
 	if m.cfg.Fsync == config.FsyncInterval {
 		policy = wal.FsyncInterval
@@ -132,7 +140,7 @@ func (m *Member) openLog() error {
 
 // singleNodeData reports whether dir holds a single node's log or checkpoints.
 func singleNodeData(dir string) bool {
-	for _, sub := range []string{"wal", "checkpoint", "chunks"} {
+	for _, sub := range singleNodeDirs {
 		if entries, err := os.ReadDir(filepath.Join(dir, sub)); err == nil && len(entries) > 0 {
 			return true
 		}
@@ -239,6 +247,16 @@ func (m *Member) AddTo(g *run.Group, engineRecovered <-chan struct{}) {
 		_ = m.lock.Release()
 	})
 	g.Add(func() error { return m.tr.Serve(m.ln) }, func(error) { _ = m.tr.Close() })
+	if m.seeding.Load() {
+		sctx, scancel := context.WithCancel(context.Background())
+		g.Add(func() error {
+			if err := m.seed(sctx); err != nil {
+				return fmt.Errorf("seeding the cluster from the single node's data: %w", err)
+			}
+			<-sctx.Done()
+			return nil
+		}, func(error) { scancel() })
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	proberDone := make(chan struct{})
 	g.Add(func() error {

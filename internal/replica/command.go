@@ -18,6 +18,10 @@ import (
 //	  batch                     u32 n | n × (i64 ts | u64 value bits)
 //	  create lens               source label (32) | u8 length | transform name
 //	  compose lens              first lens (32) | second lens (32)
+//	  restore lens              source label (32) | u8 n | n × (u8 length | transform name)
+//
+// Restore lens (op 8, added after the first seven) carries a whole lens from a single node's
+// data into the log of the cluster it founds.
 const commandVersion = 1
 
 // op numbers: never renumber.
@@ -31,6 +35,7 @@ const (
 	opCreateLens  op = 5
 	opDropLens    op = 6
 	opComposeLens op = 7
+	opRestoreLens op = 8
 )
 
 var errBadCommand = errors.New("replica: bad command")
@@ -44,6 +49,7 @@ type command struct {
 	other     series.Label // create lens: the source; compose lens: the first lens
 	second    series.Label // compose lens
 	transform string
+	chain     []string // restore lens: the transforms, by name
 }
 
 func (c *command) encode() []byte {
@@ -67,6 +73,13 @@ func (c *command) encode() []byte {
 	case opComposeLens:
 		b = append(b, c.other[:]...)
 		b = append(b, c.second[:]...)
+	case opRestoreLens:
+		b = append(b, c.other[:]...)
+		b = append(b, byte(len(c.chain)))
+		for _, name := range c.chain {
+			b = append(b, byte(len(name)))
+			b = append(b, name...)
+		}
 	}
 	return b
 }
@@ -111,8 +124,32 @@ func decodeCommand(b []byte) (command, error) {
 		}
 		copy(c.other[:], rest)
 		copy(c.second[:], rest[series.LabelSize:])
+	case opRestoreLens:
+		var ok bool
+		if c.chain, ok = decodeChain(rest, &c.other); !ok {
+			return c, errBadCommand
+		}
 	default:
 		return c, errBadCommand
 	}
 	return c, nil
+}
+
+// decodeChain reads a restore lens' source and transforms.
+func decodeChain(rest []byte, source *series.Label) ([]string, bool) {
+	if len(rest) < series.LabelSize+1 {
+		return nil, false
+	}
+	copy(source[:], rest)
+	n := int(rest[series.LabelSize])
+	rest = rest[series.LabelSize+1:]
+	chain := make([]string, 0, n)
+	for range n {
+		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
+			return nil, false
+		}
+		chain = append(chain, string(rest[1:1+int(rest[0])]))
+		rest = rest[1+int(rest[0]):]
+	}
+	return chain, len(rest) == 0
 }

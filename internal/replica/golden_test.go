@@ -27,19 +27,33 @@ func goldenCommands() []command {
 	}
 }
 
+// goldenAdded are the ops added to version 1 since, each with its own file: the first file
+// stays as it was written.
+func goldenAdded() []command {
+	return []command{
+		{op: opRestoreLens, label: lbl("both"), other: lbl("cpu.load"), chain: []string{"celsius_to_kelvin", "returns"}},
+	}
+}
+
 func TestGoldenCommands(t *testing.T) {
+	checkGoldenCommands(t, "testdata/commands-v1.golden", goldenCommands())
+	checkGoldenCommands(t, "testdata/commands-v1-op8.golden", goldenAdded())
+}
+
+func checkGoldenCommands(t *testing.T, path string, cmds []command) {
+	t.Helper()
 	var want []byte
-	for _, c := range goldenCommands() {
+	for _, c := range cmds {
 		b := c.encode()
 		want = binary.BigEndian.AppendUint32(want, uint32(len(b)))
 		want = append(want, b...)
 	}
-	golden.Check(t, "testdata/commands-v1.golden", want, *update)
-	data, err := os.ReadFile("testdata/commands-v1.golden")
+	golden.Check(t, path, want, *update)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range goldenCommands() {
+	for i, c := range cmds {
 		n := binary.BigEndian.Uint32(data)
 		got, err := decodeCommand(data[4 : 4+n])
 		if err != nil || fmt.Sprint(got) != fmt.Sprint(c) {

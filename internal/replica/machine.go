@@ -54,6 +54,8 @@ func (m *machine) run(c *command) {
 		m.e.DropLens(c.label, m.res)
 	case opComposeLens:
 		m.e.ComposeLens(c.label, c.other, c.second, m.res)
+	case opRestoreLens:
+		m.e.RestoreLens(c.label, c.other, c.chain, m.res)
 	}
 }
 

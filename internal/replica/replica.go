@@ -70,6 +70,7 @@ type Write struct {
 	Other     series.Label        // OpCreateLens: the source; OpComposeLens: the first lens
 	Second    series.Label        // OpComposeLens
 	Transform string              // OpCreateLens
+	Chain     []string            // OpRestoreLens: the transforms, by name
 }
 
 // Op is a write's kind.
@@ -84,6 +85,7 @@ const (
 	OpCreateLens  = opCreateLens
 	OpDropLens    = opDropLens
 	OpComposeLens = opComposeLens
+	OpRestoreLens = opRestoreLens
 )
 
 // Submit proposes w and returns at once; done receives its outcome exactly once, as the
@@ -92,8 +94,15 @@ const (
 // must not block.
 func (r *Replica) Submit(w *Write, timeout time.Duration, done func(error)) {
 	c := command{op: w.Op, label: w.Label, ts: w.TS, bits: w.Bits, points: w.Points,
-		other: w.Other, second: w.Second, transform: w.Transform}
+		other: w.Other, second: w.Second, transform: w.Transform, chain: w.Chain}
 	r.node.Submit(c.encode(), timeout, func(v any, err error) { done(outcome(v, err)) })
+}
+
+// Do proposes w and waits for its outcome, as Submit's done receives it.
+func (r *Replica) Do(ctx context.Context, w *Write) error {
+	c := command{op: w.Op, label: w.Label, ts: w.TS, bits: w.Bits, points: w.Points,
+		other: w.Other, second: w.Second, transform: w.Transform, chain: w.Chain}
+	return r.propose(ctx, &c)
 }
 
 // Create makes an empty series on every replica.

@@ -28,8 +28,7 @@ const (
 )
 
 // clusterVars are the server's cluster-mode variables: set exactly when the chart runs in
-// cluster mode. They count as server variables even while the README's TAU_* table (which
-// internal/config generates) does not list them yet.
+// cluster mode.
 var clusterVars = []string{"TAU_INITIAL_CLUSTER", "TAU_NODE_NAME", "TAU_PEER_ADDRESS", "TAU_REQUEST_TIMEOUT"}
 
 // clusterMembers is the replicaCount a render case sets (1 by default).

@@ -78,6 +78,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 func peerLabel(id uint64) string { return strconv.FormatUint(id, 10) }
 
+// know starts a new peer's counters at zero, so that rates and alerts see them from the
+// start rather than from its first failure.
+func (m *metrics) know(id uint64) {
+	p := peerLabel(id)
+	m.sentBytes.WithLabelValues(p)
+	m.unreachable.WithLabelValues(p)
+	for _, reason := range []string{dropQueueFull, dropTooLarge} {
+		m.dropped.WithLabelValues(p, reason)
+	}
+}
+
 // forget drops a removed peer's series.
 func (m *metrics) forget(id uint64) {
 	l := prometheus.Labels{"peer": peerLabel(id)}

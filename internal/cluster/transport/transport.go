@@ -174,6 +174,7 @@ func (t *Transport) AddPeer(id uint64, addr string) {
 		return
 	}
 	t.peers[id] = p
+	t.m.know(id)
 	p.run() // under the lock: a Close that takes the peer after this sees it running
 	t.mu.Unlock()
 	if old != nil {
