@@ -168,7 +168,7 @@ func (m *Member) seedWrite(ctx context.Context, w *replica.Write) error {
 			errors.Is(err, engine.ErrLensExists):
 			return nil
 		case ctx.Err() != nil:
-			return nil
+			return nil //nolint:nilerr // stopping: the seeding resumes at the next start
 		case errors.Is(err, engine.ErrBusy), errors.Is(err, replica.ErrOutcomeUnknown):
 			time.Sleep(100 * time.Millisecond) // again: a repeat finds its effect there
 		default:
