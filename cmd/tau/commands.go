@@ -54,6 +54,8 @@ func (c *command) dispatch(name string, args []string) error {
 		return c.plot(args)
 	case "lens":
 		return c.lens(args)
+	case "cluster":
+		return c.cluster(args)
 	case "version":
 		return c.version(args)
 	case "help":

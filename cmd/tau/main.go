@@ -54,6 +54,9 @@ Commands:
   lens query LENS TS        print the lens' value at exactly TS, or (not found)
   lens drop LENS            remove a lens
   lens list                 print every lens label
+  cluster list | add NAME HOST:PORT | remove NAME
+                            a cluster's members, through a member's HTTP port (--http;
+                            tau cluster help)
   bench [flags]             load test (tau bench -h for its flags)
   version                   print this build's version, revision, Go version and build date
   help                      this text
@@ -123,6 +126,7 @@ func run(args []string, getenv env, stdout, stderr io.Writer) int {
 func report(stdout, stderr io.Writer, err error) int {
 	var ue *usageError
 	var se *client.StatusError
+	var ae *apiError
 	switch {
 	case err == nil:
 		return exitOK
@@ -142,6 +146,9 @@ func report(stdout, stderr io.Writer, err error) int {
 		return exitStatus
 	case errors.Is(err, errBenchFailures):
 		return exitStatus // the summary already said which requests failed and why
+	case errors.As(err, &ae):
+		_, _ = fmt.Fprintln(stderr, "tau: "+ae.msg)
+		return exitStatus
 	}
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "tau: ") {
