@@ -253,7 +253,7 @@ func (c *cluster) sameState(ids ...uint64) {
 		var applied uint64
 		same := true
 		for i, id := range ids {
-			b, _ := c.sm(id).Snapshot()
+			b, _ := c.sm(id).Snapshot(0)
 			a := c.node(id).Status().Applied
 			if i == 0 {
 				want, applied = string(b), a

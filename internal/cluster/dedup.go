@@ -1,5 +1,11 @@
 package cluster
 
+import (
+	"encoding/binary"
+	"errors"
+	"slices"
+)
+
 // dedup remembers, per proposer, the request ids of the last entries applied, so that an
 // entry committed twice (proposed again after a leader change, or a message the network
 // duplicated) is applied once. It is fed in log order, so it is the same on every replica and
@@ -42,4 +48,54 @@ func (d dedup) first(node, request uint64) bool {
 	}
 	r.seen[request] = struct{}{}
 	return true
+}
+
+// wrap prefixes a snapshot's state machine data with the dedup state, so that a node restored
+// from it applies a duplicate entry after it once too. Layout (big-endian): u32 proposers |
+// per proposer: u64 node | u32 n | n × u64 request (oldest first) | then data.
+func (d dedup) wrap(data []byte) []byte {
+	nodes := make([]uint64, 0, len(d.byNode))
+	for id := range d.byNode {
+		nodes = append(nodes, id)
+	}
+	slices.Sort(nodes)
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(nodes)))
+	for _, id := range nodes {
+		r := d.byNode[id]
+		b = binary.BigEndian.AppendUint64(b, id)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(r.ring)))
+		for i := range r.ring {
+			b = binary.BigEndian.AppendUint64(b, r.ring[(r.next+i)%len(r.ring)])
+		}
+	}
+	return append(b, data...)
+}
+
+// unwrap replaces the dedup state with the one data begins with and returns the rest.
+func (d dedup) unwrap(data []byte) ([]byte, error) {
+	clear(d.byNode)
+	if len(data) == 0 {
+		return nil, nil
+	}
+	bad := errors.New("cluster: bad dedup state in a snapshot")
+	if len(data) < 4 {
+		return nil, bad
+	}
+	n := binary.BigEndian.Uint32(data)
+	data = data[4:]
+	for range n {
+		if len(data) < 12 {
+			return nil, bad
+		}
+		id, k := binary.BigEndian.Uint64(data), binary.BigEndian.Uint32(data[8:])
+		data = data[12:]
+		if uint64(len(data)) < 8*uint64(k) {
+			return nil, bad
+		}
+		for i := range k {
+			d.first(id, binary.BigEndian.Uint64(data[8*i:]))
+		}
+		data = data[8*k:]
+	}
+	return data, nil
 }

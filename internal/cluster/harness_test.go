@@ -51,7 +51,7 @@ func (s *kv) get(k string) int {
 	return s.m[k]
 }
 
-func (s *kv) Snapshot() ([]byte, error) {
+func (s *kv) Snapshot(uint64) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return json.Marshal(s.m)

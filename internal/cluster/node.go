@@ -26,9 +26,9 @@ type Sender interface {
 // gets, so it must depend only on the commands before it.
 type StateMachine interface {
 	Apply(index uint64, cmd []byte) any
-	// Snapshot is the whole state as of the last applied command; Restore replaces the state
-	// with a snapshot's.
-	Snapshot() ([]byte, error)
+	// Snapshot is the whole state as of the last applied command, index; Restore replaces
+	// the state with a snapshot's.
+	Snapshot(index uint64) ([]byte, error)
 	Restore(data []byte) error
 }
 
@@ -58,7 +58,12 @@ type Config struct {
 	Tick           time.Duration
 	ElectionTicks  int
 	HeartbeatTicks int
-	Logger         *zap.Logger
+	// SnapshotEntries is how many entries are applied between snapshots, after each of which
+	// the log is compacted but for the last KeepEntries (for followers a little behind); 0
+	// takes none by itself.
+	SnapshotEntries uint64
+	KeepEntries     uint64
+	Logger          *zap.Logger
 }
 
 // Defaults of Config's zero fields.
@@ -113,9 +118,13 @@ type Node struct {
 	confState atomic.Pointer[raftpb.ConfState]
 	dropped   atomic.Uint64 // received messages dropped on a full inbox
 
-	leaderChanges atomic.Uint64 // a new leader seen
-	failedBusy    atomic.Uint64 // proposals answered ErrBusy
-	failedUnknown atomic.Uint64 // proposals answered ErrUnknown
+	snapshotAt    uint64           // the applied index of the last snapshot; the loop's
+	startFrom     *raftpb.Snapshot // the snapshot Run restores before anything else
+	pending       []*raftpb.Entry  // committed, waiting for a dump to end; the loop's
+	dumping       chan struct{}    // closed when the dump in progress ends; nil: none
+	leaderChanges atomic.Uint64    // a new leader seen
+	failedBusy    atomic.Uint64    // proposals answered ErrBusy
+	failedUnknown atomic.Uint64    // proposals answered ErrUnknown
 }
 
 type result struct {
@@ -154,10 +163,9 @@ func NewNode(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	if !raft.IsEmptySnap(snap) {
-		if err := cfg.StateMachine.Restore(snap.GetData()); err != nil {
-			return nil, fmt.Errorf("cluster: restore snapshot at %d: %w", snap.GetMetadata().GetIndex(), err)
-		}
+		n.startFrom = snap // restored by Run: the state machine may not take writes yet
 		n.applied.Store(snap.GetMetadata().GetIndex())
+		n.snapshotAt = snap.GetMetadata().GetIndex()
 		n.confState.Store(snap.GetMetadata().GetConfState())
 	}
 	rc := &raft.Config{
@@ -215,6 +223,15 @@ func (n *Node) ID() uint64 { return n.cfg.ID }
 // Run is the loop; it returns once Stop is called.
 func (n *Node) Run() error {
 	defer close(n.done)
+	if snap := n.startFrom; snap != nil {
+		n.startFrom = nil
+		if err := n.restoreData(snap.GetData()); err != nil {
+			err = fmt.Errorf("cluster: restore snapshot at %d: %w", snap.GetMetadata().GetIndex(), err)
+			n.log.Error("cluster node stops", zap.Error(err))
+			n.failAll()
+			return err
+		}
+	}
 	t := time.NewTicker(n.cfg.Tick)
 	defer t.Stop()
 	for {
@@ -229,6 +246,7 @@ func (n *Node) Run() error {
 			op()
 			n.drainOps()
 		case <-n.stop:
+			n.awaitDump()
 			n.failAll()
 			return nil
 		}
@@ -330,13 +348,14 @@ func (n *Node) handleReady() error {
 	}
 	n.cfg.Transport.Send(rd.Messages)
 	if !raft.IsEmptySnap(rd.Snapshot) {
+		n.awaitDump() // the state it dumps is about to be replaced
 		if err := n.restore(rd.Snapshot); err != nil {
 			return err
 		}
+		n.dropPendingUpTo(rd.Snapshot.GetMetadata().GetIndex())
 	}
-	for _, e := range rd.CommittedEntries {
-		n.apply(e)
-	}
+	n.pending = append(n.pending, rd.CommittedEntries...)
+	n.applyPending()
 	n.reads.ready(n, rd.ReadStates)
 	n.rn.Advance(rd)
 	return nil
@@ -344,11 +363,12 @@ func (n *Node) handleReady() error {
 
 // restore replaces the state machine's state with a snapshot from the leader.
 func (n *Node) restore(snap *raftpb.Snapshot) error {
-	if err := n.cfg.StateMachine.Restore(snap.GetData()); err != nil {
+	if err := n.restoreData(snap.GetData()); err != nil {
 		return fmt.Errorf("cluster: restore snapshot at %d: %w", snap.GetMetadata().GetIndex(), err)
 	}
 	n.confState.Store(snap.GetMetadata().GetConfState())
 	n.setApplied(snap.GetMetadata().GetIndex())
+	n.snapshotAt = snap.GetMetadata().GetIndex()
 	return nil
 }
 
@@ -449,17 +469,104 @@ func (n *Node) Status() Status {
 func (n *Node) IsLeader() bool { return n.lead.Load() == n.cfg.ID }
 
 // compact takes a snapshot of the state machine at the applied index and compacts the log
-// behind it (C7: a lagging node then catches up from the snapshot). On the loop.
+// behind it, but for the last KeepEntries (C7: a lagging node then catches up from the
+// snapshot). The snapshot's data is this node's dedup state, then the state machine's. On the
+// loop.
 func (n *Node) compact() error {
+	n.awaitDump()
 	applied := n.applied.Load()
-	data, err := n.cfg.StateMachine.Snapshot()
+	data, err := n.cfg.StateMachine.Snapshot(applied)
 	if err != nil {
 		return err
 	}
-	if _, err := n.cfg.Storage.CreateSnapshot(applied, n.confState.Load(), data); err != nil {
+	n.snapshotAt = applied
+	return n.record(applied, data)
+}
+
+// applyPending applies the committed entries in order, unless a snapshot is being dumped:
+// they wait, so that the dump is the state at its index, while the loop goes on saving,
+// sending and ticking (a dump of a large state must not stall heartbeats). On the loop.
+func (n *Node) applyPending() {
+	if n.dumping != nil {
+		return
+	}
+	for _, e := range n.pending {
+		n.apply(e)
+	}
+	clear(n.pending)
+	n.pending = n.pending[:0]
+	n.maybeSnapshot()
+}
+
+// dropPendingUpTo forgets the entries a received snapshot covers. On the loop.
+func (n *Node) dropPendingUpTo(i uint64) {
+	kept := n.pending[:0]
+	for _, e := range n.pending {
+		if e.GetIndex() > i {
+			kept = append(kept, e)
+		}
+	}
+	n.pending = kept
+}
+
+// maybeSnapshot starts a snapshot once SnapshotEntries have been applied since the last: the
+// state machine dumps its state on another goroutine, and the loop records the snapshot and
+// compacts the log when it is done (finishSnapshot). On the loop.
+func (n *Node) maybeSnapshot() {
+	if n.cfg.SnapshotEntries == 0 || n.applied.Load() < n.snapshotAt+n.cfg.SnapshotEntries {
+		return
+	}
+	index, done := n.applied.Load(), make(chan struct{})
+	n.dumping = done
+	start := time.Now()
+	go func() {
+		data, err := n.cfg.StateMachine.Snapshot(index)
+		close(done)
+		n.do(func() { n.finishSnapshot(index, data, err, time.Since(start)) })
+	}()
+}
+
+// finishSnapshot records a dumped snapshot, compacts the log and applies what waited. On the
+// loop.
+func (n *Node) finishSnapshot(index uint64, data []byte, err error, took time.Duration) {
+	n.dumping = nil
+	n.snapshotAt = max(n.snapshotAt, index) // a failed one is tried again SnapshotEntries later
+	if err == nil && index >= n.applied.Load() {
+		err = n.record(index, data)
+	}
+	if err != nil {
+		n.log.Error("a snapshot failed; the log is kept until one succeeds", zap.Uint64("index", index), zap.Error(err))
+	} else {
+		n.log.Info("snapshot taken, log compacted", zap.Uint64("index", index), zap.Duration("took", took))
+	}
+	n.applyPending()
+}
+
+// record saves the snapshot at index and compacts the log behind it, but for KeepEntries.
+func (n *Node) record(index uint64, data []byte) error {
+	if _, err := n.cfg.Storage.CreateSnapshot(index, n.confState.Load(), n.applied1.wrap(data)); err != nil {
 		return err
 	}
-	return n.cfg.Storage.Compact(applied)
+	if index <= n.cfg.KeepEntries {
+		return nil
+	}
+	return n.cfg.Storage.Compact(index - n.cfg.KeepEntries)
+}
+
+// awaitDump waits for a dump in progress to end. On the loop.
+func (n *Node) awaitDump() {
+	if n.dumping != nil {
+		<-n.dumping
+	}
+}
+
+// restoreData restores a snapshot's data: the dedup state, then the state machine's.
+func (n *Node) restoreData(data []byte) error {
+	rest, err := n.applied1.unwrap(data)
+	if err != nil {
+		return err
+	}
+	return n.cfg.StateMachine.Restore(rest)
 }
 
 // CaughtUpLearners is, on the leader, the learners whose log matches its commit index, ready

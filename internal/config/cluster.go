@@ -96,6 +96,8 @@ func (c Config) validateCluster() error {
 	switch {
 	case c.PeerAddress != "" && !validAddress(c.PeerAddress):
 		return fmt.Errorf("TAU_PEER_ADDRESS=%q is invalid: want host:port", c.PeerAddress)
+	case c.ClusterSnapshotEntries < 1:
+		return fmt.Errorf("TAU_CLUSTER_SNAPSHOT_ENTRIES=%d is invalid: want at least 1", c.ClusterSnapshotEntries)
 	case c.RequestTimeout <= 0:
 		return fmt.Errorf("TAU_REQUEST_TIMEOUT=%q is invalid: want a positive duration", c.RequestTimeout)
 	case c.Fsync == FsyncInterval && !c.ClusterAcceptFsyncDataLoss:

@@ -72,10 +72,11 @@ type Config struct {
 	// lower-case letter and would read HTTPTLS as TAU_HTTPTLS.
 	HTTPTLS bool `split_words:"true" default:"false" desc:"also serve the HTTP port with the TLS pair, HTTPS only (probes and scrapes then use HTTPS)"`
 	// Cluster mode (cluster.go).
-	InitialCluster string        `split_words:"true" desc:"cluster mode: the founding members as name=host:port (their peer addresses), comma-separated, the same on every member; unset: one node"`
-	NodeName       string        `split_words:"true" desc:"cluster mode: this node's name in TAU_INITIAL_CLUSTER (default: the host name); a name not in it joins a running cluster once added with tau cluster add"`
-	PeerAddress    string        `split_words:"true" desc:"cluster mode: where this node listens for its peers, host:port (default: 0.0.0.0 and the port of this node's entry)"`
-	RequestTimeout time.Duration `split_words:"true" default:"5s" desc:"cluster mode: how long a request waits for the cluster (then busy if nothing was done, internal_error if its outcome is unknown)"`
+	InitialCluster         string        `split_words:"true" desc:"cluster mode: the founding members as name=host:port (their peer addresses), comma-separated, the same on every member; unset: one node"`
+	NodeName               string        `split_words:"true" desc:"cluster mode: this node's name in TAU_INITIAL_CLUSTER (default: the host name); a name not in it joins a running cluster once added with tau cluster add"`
+	PeerAddress            string        `split_words:"true" desc:"cluster mode: where this node listens for its peers, host:port (default: 0.0.0.0 and the port of this node's entry)"`
+	RequestTimeout         time.Duration `split_words:"true" default:"5s" desc:"cluster mode: how long a request waits for the cluster (then busy if nothing was done, internal_error if its outcome is unknown)"`
+	ClusterSnapshotEntries uint64        `split_words:"true" default:"100000" desc:"cluster mode: log entries applied between two snapshots of the whole state, after each of which the Raft log is compacted (a member that falls further behind is sent the snapshot)"`
 	// ClusterAcceptFsyncDataLoss is the operator's acceptance of TAU_FSYNC=interval in
 	// cluster mode, which is refused without it.
 	ClusterAcceptFsyncDataLoss bool `split_words:"true" default:"false" desc:"cluster mode: accept TAU_FSYNC=interval, under which a crash can lose a vote or an entry a majority counted on, and Raft is then unsafe (acknowledged writes can be lost)"`
@@ -189,7 +190,7 @@ func Default() Config {
 		MaxConnections: 1024, ConnectionTimeout: 30 * time.Second, MaxPayloadBytes: 1 << 20,
 		CatalogCapacity: 10000, MailboxCapacity: 1024, DataDir: "data", LensCapacity: 1000,
 		Fsync: FsyncAlways, FsyncInterval: time.Second, ShutdownTimeout: 20 * time.Second,
-		LogLevel: "info", LogFormat: "json", RequestTimeout: 5 * time.Second,
+		LogLevel: "info", LogFormat: "json", RequestTimeout: 5 * time.Second, ClusterSnapshotEntries: 100000,
 	}
 }
 
@@ -406,6 +407,7 @@ func (c Config) Effective() map[string]string {
 		"TAU_TLS_CLIENT_CA_FILE": c.TLSClientCAFile, "TAU_HTTP_TLS": fmt.Sprint(c.HTTPTLS),
 		"TAU_INITIAL_CLUSTER": c.InitialCluster, "TAU_NODE_NAME": c.NodeName, "TAU_PEER_ADDRESS": c.PeerAddress,
 		"TAU_REQUEST_TIMEOUT": c.RequestTimeout.String(), "TAU_CLUSTER_ACCEPT_FSYNC_DATA_LOSS": fmt.Sprint(c.ClusterAcceptFsyncDataLoss),
+		"TAU_CLUSTER_SNAPSHOT_ENTRIES": fmt.Sprint(c.ClusterSnapshotEntries),
 	}
 }
 

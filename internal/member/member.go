@@ -2,9 +2,7 @@ package member
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -31,6 +29,9 @@ import (
 type ConfigError struct{ error }
 
 func (e *ConfigError) Unwrap() error { return e.error }
+
+// SnapshotDir is where, under RaftDir, a member keeps its snapshot files.
+const SnapshotDir = "snapshots"
 
 // RaftDir is where a cluster member's Raft log lives in its data directory.
 const RaftDir = "raft"
@@ -151,14 +152,18 @@ func singleNodeData(dir string) bool {
 // Bind builds the replica of e, which must keep nothing itself (engine.MemoryStore, no data
 // directory: the Raft log is the log), the node and the transport.
 func (m *Member) Bind(e *engine.Engine) (*replica.Replica, error) {
-	rep, sm := replica.New(e)
+	snaps, err := replica.NewSnapshots(filepath.Join(m.cfg.DataDir, RaftDir, SnapshotDir))
+	if err != nil {
+		return nil, err
+	}
+	rep, sm := replica.New(e, snaps)
 	var peers *directory
 	tr, err := transport.New(transport.Options{
 		ClusterID: m.id.ClusterID, NodeID: m.id.NodeID, Secret: m.secret, AcceptSecrets: m.accept, Group: group,
 		Logger: m.log, Registerer: m.reg,
 		Removed:   func(id uint64) bool { return peers.wasRemoved(id) },
 		OnRemoved: func() { peers.selfRemoved("a member refused it as removed") },
-	}, &m.handler, noSnapshots{}, noSnapshots{})
+	}, &m.handler, snaps, snaps)
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +183,7 @@ func (m *Member) Bind(e *engine.Engine) (*replica.Replica, error) {
 	n, err := cluster.NewNode(cluster.Config{
 		ID: m.id.NodeID, Group: group, Peers: founders, PeerInfo: info, Members: m.peers,
 		Storage: m.store, Transport: tr, StateMachine: sm, Logger: m.log,
+		SnapshotEntries: m.cfg.ClusterSnapshotEntries, KeepEntries: keepEntries(m.cfg.ClusterSnapshotEntries),
 	})
 	if err != nil {
 		_ = tr.Close()
@@ -354,13 +360,6 @@ func (h *nodeHandler) ReportSnapshot(id uint64, s raft.SnapshotStatus) {
 	}
 }
 
-// noSnapshots: the engine's snapshots are not built yet, so none is sent or received; a
-// lagging member catches up from the log (docs/cluster.md).
-type noSnapshots struct{}
-
-var errNoSnapshots = errors.New("member: snapshots are not built yet")
-
-func (noSnapshots) Open(*raftpb.SnapshotMetadata) (io.ReadCloser, int64, error) {
-	return nil, 0, errNoSnapshots
-}
-func (noSnapshots) Receive(*raftpb.SnapshotMetadata, io.Reader) error { return errNoSnapshots }
+// keepEntries is how many entries a compaction keeps behind a snapshot, for members a little
+// behind: a quarter of the entries between snapshots, at most 10,000.
+func keepEntries(every uint64) uint64 { return min(every/4, 10000) }

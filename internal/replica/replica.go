@@ -27,9 +27,10 @@ type Replica struct {
 }
 
 // New binds engine e, which must log nothing itself (engine.MemoryStore: the Raft log is the
-// log), to the node that replicates it. StateMachine is what the node's Config takes.
-func New(e *engine.Engine) (*Replica, cluster.StateMachine) {
-	return &Replica{e: e}, newMachine(e)
+// log), to the node that replicates it. StateMachine is what the node's Config takes; its
+// snapshots are files in snaps (nil: none can be taken).
+func New(e *engine.Engine, snaps *Snapshots) (*Replica, cluster.StateMachine) {
+	return &Replica{e: e}, newMachine(e, snaps)
 }
 
 // Attach gives the replica its node, once built with the state machine New returned.

@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/taudb/tau/internal/cluster"
 	"github.com/taudb/tau/internal/cluster/transport/faulty"
@@ -67,16 +68,20 @@ func replicas(t *testing.T, size int) ([]*Replica, *faulty.Network) {
 		}
 		engineDone := make(chan error, 1)
 		go func() { engineDone <- e.Run() }()
-		r, sm := New(e)
+		snaps, err := NewSnapshots(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, sm := New(e, snaps)
 		h := &handler{}
-		sender := net.Join(id, h, nil, nil)
+		sender := net.Join(id, h, snaps, snaps)
 		for _, p := range ids {
 			if p != id {
 				sender.AddPeer(p, "")
 			}
 		}
 		n, err := cluster.NewNode(cluster.Config{ID: id, Peers: ids, Storage: cluster.NewMemStorage(), Transport: sender,
-			StateMachine: sm, Tick: 5 * time.Millisecond})
+			StateMachine: sm, Tick: 5 * time.Millisecond, SnapshotEntries: snapshotEvery, KeepEntries: 4, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,5 +238,56 @@ func TestCommandRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeCommand([]byte{2, 1}); err == nil {
 		t.Fatal("a command of version 2 decoded")
+	}
+}
+
+// snapshotEvery is the replicas' SnapshotEntries: small, so that tests cross snapshots.
+const snapshotEvery = 40
+
+// TestC7_IsolatedReplicaCatchesUpFromASnapshot cuts a replica off while the others apply far
+// more than a snapshot's worth of writes, compacting their logs past what it has; healed, it
+// receives a snapshot (a file streamed and checked) and then serves every write, lenses
+// included, bit for bit.
+func TestC7_IsolatedReplicaCatchesUpFromASnapshot(t *testing.T) {
+	rs, net := replicas(t, 3)
+	l, lens := lbl("snap"), lbl("snap-lens")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(retry(t, func(ctx context.Context) error { return rs[0].Create(ctx, l) }))
+	must(retry(t, func(ctx context.Context) error { return rs[0].CreateLens(ctx, lens, l, "celsius_to_kelvin") }))
+	net.Isolate(3)
+	for ts := int64(1); ts <= 6*snapshotEvery; ts++ {
+		must(retry(t, func(ctx context.Context) error { return rs[ts%2].Append(ctx, l, ts, uint64(ts)<<20|0x7ff) }))
+	}
+	must(retry(t, func(ctx context.Context) error {
+		return rs[0].AppendBatch(ctx, l, []engine.BatchPoint{{TS: 1<<63 - 1, Value: 0x7ff8000000000001}})
+	}))
+	net.Heal()
+	var info engine.SeriesInfo
+	must(retry(t, func(ctx context.Context) (err error) { info, err = rs[2].SeriesInfo(ctx, l); return err }))
+	if info.Points != 6*snapshotEvery+1 || info.Last != 1<<63-1 {
+		t.Fatalf("the healed replica has %+v, want %d points up to MaxInt64", info, 6*snapshotEvery+1)
+	}
+	for _, ts := range []int64{1, 3 * snapshotEvery, 1<<63 - 1} {
+		var bits uint64
+		var found bool
+		must(retry(t, func(ctx context.Context) (err error) { bits, found, err = rs[2].QueryPoint(ctx, l, ts); return err }))
+		want := uint64(ts)<<20 | 0x7ff
+		if ts == 1<<63-1 {
+			want = 0x7ff8000000000001
+		}
+		if !found || bits != want {
+			t.Fatalf("point %d on the healed replica: %x %v, want %x", ts, bits, found, want)
+		}
+	}
+	if got := rs[2].Engine().LensDefinitions(); len(got) != 1 || got[0].Label != lens {
+		t.Fatalf("lenses on the healed replica: %+v", got)
+	}
+	if st := net.Stats(); st.Snapshots == 0 {
+		t.Fatalf("no snapshot was sent: %+v", st)
 	}
 }

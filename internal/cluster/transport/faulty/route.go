@@ -42,6 +42,9 @@ func (n *Network) route(from *endpoint, m *raftpb.Message) {
 		return
 	}
 	n.stats.Sent++
+	if m.GetType() == raftpb.MsgSnap {
+		n.stats.Snapshots++
+	}
 	to := n.nodes[m.GetTo()]
 	l := link{from.id, m.GetTo()}
 	f := &n.faults
