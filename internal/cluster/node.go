@@ -120,11 +120,13 @@ type Node struct {
 
 	snapshotAt    uint64           // the applied index of the last snapshot; the loop's
 	startFrom     *raftpb.Snapshot // the snapshot Run restores before anything else
-	pending       []*raftpb.Entry  // committed, waiting for a dump to end; the loop's
-	dumping       chan struct{}    // closed when the dump in progress ends; nil: none
-	leaderChanges atomic.Uint64    // a new leader seen
-	failedBusy    atomic.Uint64    // proposals answered ErrBusy
-	failedUnknown atomic.Uint64    // proposals answered ErrUnknown
+	savedTerm     uint64           // the term and vote last saved; the loop's
+	savedVote     uint64
+	pending       []*raftpb.Entry // committed, waiting for a dump to end; the loop's
+	dumping       chan struct{}   // closed when the dump in progress ends; nil: none
+	leaderChanges atomic.Uint64   // a new leader seen
+	failedBusy    atomic.Uint64   // proposals answered ErrBusy
+	failedUnknown atomic.Uint64   // proposals answered ErrUnknown
 }
 
 type result struct {
@@ -161,6 +163,9 @@ func NewNode(cfg Config) (*Node, error) {
 	snap, err := cfg.Storage.Snapshot()
 	if err != nil {
 		return nil, err
+	}
+	if hs, _, err := cfg.Storage.InitialState(); err == nil {
+		n.savedTerm, n.savedVote = hs.GetTerm(), hs.GetVote()
 	}
 	if !raft.IsEmptySnap(snap) {
 		n.startFrom = snap // restored by Run: the state machine may not take writes yet
@@ -262,7 +267,7 @@ func (n *Node) Run() error {
 
 // maxOpsPerReady bounds the work the loop takes before it handles a Ready: the proposals
 // that came together are saved in one write and one fsync (a group commit, C3).
-const maxOpsPerReady = 256
+const maxOpsPerReady = 1024
 
 // drainOps runs the work already queued, up to maxOpsPerReady, so that it shares a Ready.
 func (n *Node) drainOps() {
@@ -343,10 +348,26 @@ func (n *Node) handleReady() error {
 			return err
 		}
 	}
+	// A leader sends before its own fsync, so that its followers write to their disks while it
+	// writes to its own (Raft thesis §10.2.1; raft's Ready allows messages while the same
+	// batch's entries are persisted). An entry still commits only once a majority has it
+	// durably: the followers' acknowledgements reach this loop only after this Save. Only when
+	// the term and vote are the ones already saved: a message must never reveal a vote or
+	// term the disk might not have.
+	early := n.rn.Status().RaftState == raft.StateLeader &&
+		(rd.HardState == nil || (rd.GetTerm() == n.savedTerm && rd.GetVote() == n.savedVote))
+	if early {
+		n.cfg.Transport.Send(rd.Messages)
+	}
 	if err := n.cfg.Storage.Save(rd.HardState, rd.Entries); err != nil {
 		return err
 	}
-	n.cfg.Transport.Send(rd.Messages)
+	if rd.HardState != nil && !raft.IsEmptyHardState(rd.HardState) {
+		n.savedTerm, n.savedVote = rd.GetTerm(), rd.GetVote()
+	}
+	if !early {
+		n.cfg.Transport.Send(rd.Messages)
+	}
 	if !raft.IsEmptySnap(rd.Snapshot) {
 		n.awaitDump() // the state it dumps is about to be replaced
 		if err := n.restore(rd.Snapshot); err != nil {
