@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/taudb/tau/internal/auth"
 	"github.com/taudb/tau/internal/testenv/hang"
 	"github.com/taudb/tau/internal/testenv/tauproc"
+	"github.com/taudb/tau/internal/testenv/testpki"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
@@ -467,5 +469,44 @@ func TestSingleNodeDataFoundsACluster(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "single-node-seeded", "wal")); err != nil {
 		t.Fatalf("the single node's log was not moved aside: %v", err)
+	}
+}
+
+// TestClusterPeersSpeakMutualTLS runs a cluster with TLS and a client CA: the TAU port and the
+// peer port speak TLS with the same pair, the peers prove themselves with it (mutual TLS),
+// and a write through one member is read through another.
+func TestClusterPeersSpeakMutualTLS(t *testing.T) {
+	ca := testpki.NewCA(t, "tau cluster CA")
+	pair := ca.Issue(t, testpki.Options{CommonName: "tau", Peer: true})
+	mount := testpki.NewMount(t, testpki.TLSFiles(pair, ca))
+	c := newTestCluster(t, 3, "TAU_TLS_CERT_FILE="+mount.Path("tls.crt"), "TAU_TLS_KEY_FILE="+mount.Path("tls.key"),
+		"TAU_TLS_CLIENT_CA_FILE="+mount.Path("ca.crt"))
+	client := ca.Issue(t, testpki.Options{CommonName: "client", Client: true}).TLS(t)
+	cfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", Certificates: []tls.Certificate{client}, MinVersion: tls.VersionTLS12}
+	w, r := dialTLS(t, c.addr(0), cfg), dialTLS(t, c.addr(2), cfg)
+	w.expect(w.call(protocol.OpConnect, auth.DevCertificate[:]), okAnswer)
+	r.expect(r.call(protocol.OpConnect, auth.DevCertificate[:]), okAnswer)
+	l := label("tls")
+	w.expect(w.call(protocol.OpCreateSeries, series(l)), okAnswer)
+	w.expect(w.call(protocol.OpAppend, appendP(l, 1, 2.5)), okAnswer)
+	r.expect(r.call(protocol.OpQueryPoint, queryP(l, 1)), foundAnswer(2.5))
+	// The peer port: TLS with the pair, a client certificate required.
+	peer, err := tls.Dial("tcp", c.peers[1], &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost",
+		Certificates: []tls.Certificate{pair.TLS(t)}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatalf("a TLS handshake with the peer port: %v", err)
+	}
+	_ = peer.Close()
+	// Without a certificate the handshake fails; in TLS 1.3 the client learns it at its first
+	// read, where the server's alert arrives.
+	bare, err := tls.Dial("tcp", c.peers[1], &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost",
+		MinVersion: tls.VersionTLS13, NextProtos: []string{"h2"}})
+	if err == nil {
+		_ = bare.SetReadDeadline(hang.Deadline(t))
+		_, err = bare.Read(make([]byte, 1))
+		_ = bare.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a peer without a client certificate: %v, want a refused handshake", err)
 	}
 }

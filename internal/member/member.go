@@ -2,6 +2,7 @@ package member
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/replica"
 	"github.com/taudb/tau/internal/storage/wal"
+	"github.com/taudb/tau/internal/tlsconfig"
 )
 
 // ConfigError is a start refused for the operator to fix (the server exits 2).
@@ -151,14 +153,26 @@ func singleNodeData(dir string) bool {
 
 // Bind builds the replica of e, which must keep nothing itself (engine.MemoryStore, no data
 // directory: the Raft log is the log), the node and the transport.
-func (m *Member) Bind(e *engine.Engine) (*replica.Replica, error) {
+//
+// With src (nil: plaintext) the peer port speaks TLS with the server's pair, renewed in place.
+// With TAU_TLS_CLIENT_CA_FILE it is mutual TLS: each peer presents its pair and checks the
+// other's against that CA. Without it, a peer cannot check the other's certificate (a
+// cluster's CA is rarely the system's), so the streams are encrypted and the peers proven by
+// the certificate's HMAC only (docs/cluster.md).
+func (m *Member) Bind(e *engine.Engine, src *tlsconfig.Source) (*replica.Replica, error) {
 	snaps, err := replica.NewSnapshots(filepath.Join(m.cfg.DataDir, RaftDir, SnapshotDir))
 	if err != nil {
 		return nil, err
 	}
 	rep, sm := replica.New(e, snaps)
 	var peers *directory
+	var serverTLS, clientTLS *tls.Config
+	if src != nil {
+		serverTLS, clientTLS = src.ServerConfig(), src.ClientConfig("")
+		clientTLS.InsecureSkipVerify = !src.MutualTLS() //nolint:gosec // peers still prove the certificate's HMAC; see above
+	}
 	tr, err := transport.New(transport.Options{
+		TLS: serverTLS, ClientTLS: clientTLS,
 		ClusterID: m.id.ClusterID, NodeID: m.id.NodeID, Secret: m.secret, AcceptSecrets: m.accept, Group: group,
 		Logger: m.log, Registerer: m.reg,
 		Removed:   func(id uint64) bool { return peers.wasRemoved(id) },
@@ -198,7 +212,7 @@ func (m *Member) Bind(e *engine.Engine) (*replica.Replica, error) {
 	registerMetrics(m.reg, m)
 	m.log.Info("cluster member", zap.String("node", m.id.Node), zap.Uint64("node_id", m.id.NodeID),
 		zap.Uint64("cluster_id", m.id.ClusterID), zap.Bool("founder", m.cl.Founder), zap.Bool("fresh", m.fresh),
-		zap.String("peer_address", m.ln.Addr().String()))
+		zap.String("peer_address", m.ln.Addr().String()), zap.Bool("peer_tls", src != nil), zap.Bool("peer_mutual_tls", src != nil && src.MutualTLS()))
 	return rep, nil
 }
 

@@ -10,14 +10,16 @@ import (
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/replica"
 	"github.com/taudb/tau/internal/series"
+	"github.com/taudb/tau/internal/tlsconfig"
 	"github.com/taudb/tau/pkg/protocol"
 )
 
 // Cluster is cluster mode as the front end sees it (internal/member): the engine replicated
 // through Raft, the node's readiness, its actors and its membership API.
 type Cluster interface {
-	// Bind replicates e, an engine that keeps nothing itself (the Raft log is the log).
-	Bind(e *engine.Engine) (*replica.Replica, error)
+	// Bind replicates e, an engine that keeps nothing itself (the Raft log is the log); with
+	// tls (nil: none) the peer port speaks TLS with the same pair.
+	Bind(e *engine.Engine, tls *tlsconfig.Source) (*replica.Replica, error)
 	// Ready is the cluster's part of /readyz.
 	Ready() bool
 	// AddHandOff adds the actor whose interrupt hands leadership over (before the drain);

@@ -125,12 +125,7 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 	if s.engine, err = s.openEngine(store, reg); err != nil {
 		return nil, err
 	}
-	if opts.Cluster != nil {
-		if s.replica, err = opts.Cluster.Bind(s.engine); err != nil {
-			_ = s.engine.Close()
-			return nil, err
-		}
-	}
+
 	s.health = newHealth(s.engine, log, opts.StallLimit)
 	if cfg.CertificateFile != "" {
 		s.certs = certwatch.New(cfg.CertificateFile, s.keeper, log, reg, certwatch.DefaultPoll)
@@ -138,6 +133,12 @@ func New(cfg config.Config, log *zap.Logger, reg *prometheus.Registry, opts Opti
 	if err := s.loadTLS(reg, opts.TLSPoll); err != nil {
 		_ = s.engine.Close()
 		return nil, err
+	}
+	if opts.Cluster != nil { // with the TLS pair: the peer port speaks TLS too
+		if s.replica, err = opts.Cluster.Bind(s.engine, s.tls); err != nil {
+			_ = s.engine.Close()
+			return nil, err
+		}
 	}
 	registerBuildInfo(reg)
 	registerScrapeMetrics(reg, s)
