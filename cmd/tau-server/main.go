@@ -98,8 +98,12 @@ func serve(cfg config.Config, logger *zap.Logger) int {
 	srv.AddTo(&g)
 	err = g.Run()
 	var sig run.SignalError
+	var refused *member.ConfigError
 	if err != nil && !errors.As(err, &sig) {
 		logger.Error("stopped on error", zap.Error(err))
+		if errors.As(err, &refused) {
+			return exitConfig // settings the cluster does not share: the operator's to fix
+		}
 		return exitFailure
 	}
 	logger.Info("stopped")

@@ -510,3 +510,33 @@ func TestClusterPeersSpeakMutualTLS(t *testing.T) {
 		t.Fatalf("a peer without a client certificate: %v, want a refused handshake", err)
 	}
 }
+
+// TestClusterRefusesAMemberWithOtherSettings: the settings that decide outcomes are in the
+// log (the first leader's); a member whose own differ says which and exits 2 instead of
+// serving, and the others go on.
+func TestClusterRefusesAMemberWithOtherSettings(t *testing.T) {
+	c := newTestCluster(t, 3)
+	c.names = append(c.names, "odd")
+	c.peers = append(c.peers, freeAddr(t))
+	c.dirs = append(c.dirs, t.TempDir())
+	c.procs = append(c.procs, nil)
+	c.env = append(c.env, "TAU_LENS_CAPACITY=7")
+	odd := c.start(3)
+	// The add answers once odd is a voter, or not at all (odd may stop first): not waited for.
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.procs[0].HTTPAddr+"/cluster/members",
+		strings.NewReader(fmt.Sprintf(`{"name":"odd","peer_address":%q}`, c.peers[3])))
+	req.Header.Set("Authorization", "Bearer "+hex.EncodeToString(auth.DevCertificate[:]))
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_ = resp.Body.Close()
+		}
+	}()
+	if code := odd.Wait(tauproc.UntilHang); code != 2 {
+		t.Fatalf("a member with another TAU_LENS_CAPACITY exited %d, want 2", code)
+	}
+	if !strings.Contains(odd.Log(), "TAU_LENS_CAPACITY") || !strings.Contains(odd.Log(), "7 here, 1000 in the cluster") {
+		t.Fatalf("the refused member does not say which setting differs; log:\n%s", odd.Log())
+	}
+	cn := connect(t, c.addr(1))
+	cn.expect(cn.call(protocol.OpCreateSeries, series(label("still"))), okAnswer)
+}

@@ -3,6 +3,7 @@ package member
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -64,6 +65,7 @@ type Member struct {
 	ready    atomic.Bool
 	seeding  atomic.Bool   // writing a single node's data into the log (seed.go)
 	stopping chan struct{} // closed when the node should stop serving (removed)
+	refused  chan struct{} // closed when its settings differ from the cluster's
 }
 
 // Open locks the data directory, reads or writes its identity, opens the Raft log and binds
@@ -79,7 +81,8 @@ func Open(cfg config.Config, log *zap.Logger, reg prometheus.Registerer) (*Membe
 		return nil, err
 	}
 	secret := certs[0][:]
-	m := &Member{cfg: cfg, cl: cl, log: log.Named("member"), reg: reg, secret: secret, stopping: make(chan struct{})}
+	m := &Member{cfg: cfg, cl: cl, log: log.Named("member"), reg: reg, secret: secret, stopping: make(chan struct{}),
+		refused: make(chan struct{})}
 	for _, c := range certs[1:] {
 		m.accept = append(m.accept, c[:])
 	}
@@ -206,6 +209,7 @@ func (m *Member) Bind(e *engine.Engine, src *tlsconfig.Source) (*replica.Replica
 	m.node, m.rep = n, rep
 	m.handler.node.Store(n)
 	rep.Attach(n)
+	rep.CheckSettings(m.settings(), m.settingsDiffer)
 	for _, f := range m.cl.Founders {
 		tr.AddPeer(NodeID(f.Name), f.Peer) // the log, replayed, may move them
 	}
@@ -239,6 +243,8 @@ func (m *Member) AddHandOff(g *run.Group) {
 		case <-m.stopping:
 			m.log.Info("stopping: this node was removed from the cluster")
 			return nil
+		case <-m.refused:
+			return &ConfigError{errors.New("this member's settings that decide outcomes differ from the cluster's (logged above): it does not serve")}
 		}
 	}, func(error) {
 		closeOnce(stop)
@@ -314,8 +320,12 @@ func (m *Member) probe(ctx context.Context) {
 		last = time.Now()
 		rctx, cancel := context.WithTimeout(ctx, probeEvery)
 		err := m.node.Read(rctx)
+		if _, known := m.rep.ClusterSettings(); err == nil && !known && m.node.IsLeader() {
+			err = m.rep.ProposeSettings(rctx) // the first leader's settings are the cluster's
+		}
 		cancel()
-		m.ready.Store(err == nil)
+		_, known := m.rep.ClusterSettings()
+		m.ready.Store(err == nil && known)
 	}
 }
 
@@ -377,3 +387,31 @@ func (h *nodeHandler) ReportSnapshot(id uint64, s raft.SnapshotStatus) {
 // keepEntries is how many entries a compaction keeps behind a snapshot, for members a little
 // behind: a quarter of the entries between snapshots, at most 10,000.
 func keepEntries(every uint64) uint64 { return min(every/4, 10000) }
+
+// settings are this member's settings that decide outcomes.
+func (m *Member) settings() replica.Settings {
+	return replica.Settings{CatalogCapacity: m.cfg.CatalogCapacity, LensCapacity: m.cfg.LensCapacity, Retention: m.cfg.Retention}
+}
+
+// settingsDiffer refuses to serve with settings that would make this member decide outcomes
+// unlike the others (CONFIG.md), saying which. On the node's loop: it only logs and signals.
+func (m *Member) settingsDiffer(mine, cluster replica.Settings) {
+	select {
+	case <-m.refused:
+		return
+	default:
+	}
+	var diff []zap.Field
+	if mine.CatalogCapacity != cluster.CatalogCapacity {
+		diff = append(diff, zap.String("TAU_CATALOG_CAPACITY", fmt.Sprintf("%d here, %d in the cluster", mine.CatalogCapacity, cluster.CatalogCapacity)))
+	}
+	if mine.LensCapacity != cluster.LensCapacity {
+		diff = append(diff, zap.String("TAU_LENS_CAPACITY", fmt.Sprintf("%d here, %d in the cluster", mine.LensCapacity, cluster.LensCapacity)))
+	}
+	if mine.Retention != cluster.Retention {
+		diff = append(diff, zap.String("TAU_RETENTION", fmt.Sprintf("%v here, %v in the cluster", mine.Retention, cluster.Retention)))
+	}
+	m.log.Error("this member's settings differ from the cluster's, so it could decide outcomes unlike the others: it stops; give it the cluster's", diff...)
+	m.ready.Store(false)
+	close(m.refused)
+}

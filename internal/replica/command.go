@@ -3,6 +3,7 @@ package replica
 import (
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/series"
@@ -19,9 +20,12 @@ import (
 //	  create lens               source label (32) | u8 length | transform name
 //	  compose lens              first lens (32) | second lens (32)
 //	  restore lens              source label (32) | u8 n | n × (u8 length | transform name)
+//	  settings                  u64 catalog capacity | u64 lens capacity | i64 retention (ns);
+//	                            the label is zero
 //
 // Restore lens (op 8, added after the first seven) carries a whole lens from a single node's
-// data into the log of the cluster it founds.
+// data into the log of the cluster it founds; settings (op 9) the settings that decide
+// outcomes, which every member must share (the first in the log holds).
 const commandVersion = 1
 
 // op numbers: never renumber.
@@ -36,6 +40,7 @@ const (
 	opDropLens    op = 6
 	opComposeLens op = 7
 	opRestoreLens op = 8
+	opSettings    op = 9
 )
 
 var errBadCommand = errors.New("replica: bad command")
@@ -50,6 +55,7 @@ type command struct {
 	second    series.Label // compose lens
 	transform string
 	chain     []string // restore lens: the transforms, by name
+	settings  Settings // settings
 }
 
 func (c *command) encode() []byte {
@@ -73,6 +79,10 @@ func (c *command) encode() []byte {
 	case opComposeLens:
 		b = append(b, c.other[:]...)
 		b = append(b, c.second[:]...)
+	case opSettings:
+		b = binary.BigEndian.AppendUint64(b, uint64(c.settings.CatalogCapacity))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.settings.LensCapacity))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.settings.Retention))
 	case opRestoreLens:
 		b = append(b, c.other[:]...)
 		b = append(b, byte(len(c.chain)))
@@ -124,6 +134,12 @@ func decodeCommand(b []byte) (command, error) {
 		}
 		copy(c.other[:], rest)
 		copy(c.second[:], rest[series.LabelSize:])
+	case opSettings:
+		if len(rest) != 24 {
+			return c, errBadCommand
+		}
+		c.settings = Settings{CatalogCapacity: int(binary.BigEndian.Uint64(rest)),
+			LensCapacity: int(binary.BigEndian.Uint64(rest[8:])), Retention: time.Duration(binary.BigEndian.Uint64(rest[16:]))}
 	case opRestoreLens:
 		var ok bool
 		if c.chain, ok = decodeChain(rest, &c.other); !ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/taudb/tau/internal/engine"
 	"github.com/taudb/tau/internal/testenv/golden"
@@ -38,6 +39,9 @@ func goldenAdded() []command {
 func TestGoldenCommands(t *testing.T) {
 	checkGoldenCommands(t, "testdata/commands-v1.golden", goldenCommands())
 	checkGoldenCommands(t, "testdata/commands-v1-op8.golden", goldenAdded())
+	checkGoldenCommands(t, "testdata/commands-v1-op9.golden", []command{
+		{op: opSettings, settings: Settings{CatalogCapacity: 10000, LensCapacity: 1000, Retention: 720 * time.Hour}},
+	})
 }
 
 func checkGoldenCommands(t *testing.T, path string, cmds []command) {

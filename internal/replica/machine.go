@@ -2,6 +2,7 @@ package replica
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/taudb/tau/internal/engine"
@@ -15,10 +16,31 @@ type machine struct {
 	e     *engine.Engine
 	res   *engine.Result // the loop applies one command at a time
 	snaps *Snapshots     // nil: no snapshots (tests)
+	// settings are the cluster's, once the log has them (the first settings command); mine
+	// this member's own; differ is told, on the loop, when the two are not the same.
+	settings atomic.Pointer[Settings]
+	mine     Settings
+	differ   func(mine, cluster Settings)
 }
 
 func newMachine(e *engine.Engine, snaps *Snapshots) *machine {
 	return &machine{e: e, res: engine.NewResult(), snaps: snaps}
+}
+
+// applySettings records the cluster's settings (the first command holds, on every replica
+// alike) and checks this member's against them.
+func (m *machine) applySettings(s Settings) {
+	if m.settings.Load() == nil {
+		m.settings.Store(&s)
+	}
+	m.check()
+}
+
+// check tells differ when this member's settings are not the cluster's.
+func (m *machine) check() {
+	if s := m.settings.Load(); s != nil && *s != m.mine && m.differ != nil {
+		m.differ(m.mine, *s)
+	}
 }
 
 // busyBackoff is how long apply waits for a full mailbox to drain before it tries again.
@@ -29,6 +51,10 @@ func (m *machine) Apply(_ uint64, cmd []byte) any {
 	c, err := decodeCommand(cmd)
 	if err != nil {
 		return err
+	}
+	if c.op == opSettings {
+		m.applySettings(c.settings)
+		return nil
 	}
 	for {
 		m.run(&c)
@@ -68,7 +94,7 @@ func (m *machine) Snapshot(index uint64) ([]byte, error) {
 	if m.snaps == nil {
 		return nil, errors.New("replica: no snapshot directory")
 	}
-	return m.snaps.write(m.e, index)
+	return m.snaps.write(m.e, index, m.settings.Load())
 }
 
 // Restore replaces the engine's state with the snapshot data describes (empty: nothing).
@@ -83,5 +109,11 @@ func (m *machine) Restore(data []byte) error {
 	if m.snaps == nil {
 		return errors.New("replica: no snapshot directory")
 	}
-	return m.snaps.restore(m.e, d)
+	settings, err := m.snaps.restore(m.e, d)
+	if err != nil {
+		return err
+	}
+	m.settings.Store(settings)
+	m.check()
+	return nil
 }

@@ -24,17 +24,48 @@ var ErrOutcomeUnknown = errors.New("replica: outcome unknown")
 type Replica struct {
 	node *cluster.Node
 	e    *engine.Engine
+	m    *machine
 }
 
 // New binds engine e, which must log nothing itself (engine.MemoryStore: the Raft log is the
 // log), to the node that replicates it. StateMachine is what the node's Config takes; its
 // snapshots are files in snaps (nil: none can be taken).
 func New(e *engine.Engine, snaps *Snapshots) (*Replica, cluster.StateMachine) {
-	return &Replica{e: e}, newMachine(e, snaps)
+	m := newMachine(e, snaps)
+	return &Replica{e: e, m: m}, m
 }
 
 // Attach gives the replica its node, once built with the state machine New returned.
 func (r *Replica) Attach(n *cluster.Node) { r.node = n }
+
+// Settings are the settings that decide outcomes (CONFIG.md: members must not disagree on
+// them): the first member to propose them puts them in the log, and a member whose own differ
+// is told (Replica.CheckSettings).
+type Settings struct {
+	CatalogCapacity, LensCapacity int
+	Retention                     time.Duration
+}
+
+// CheckSettings gives the replica this member's settings, and differ, which is called (on the
+// node's loop, so it must not block) whenever the cluster's settings, once in the log, are not
+// the same.
+func (r *Replica) CheckSettings(mine Settings, differ func(mine, cluster Settings)) {
+	r.m.mine, r.m.differ = mine, differ
+}
+
+// ClusterSettings are the cluster's settings, and whether the log has them yet.
+func (r *Replica) ClusterSettings() (Settings, bool) {
+	s := r.m.settings.Load()
+	if s == nil {
+		return Settings{}, false
+	}
+	return *s, true
+}
+
+// ProposeSettings puts this member's settings in the log unless it has some already.
+func (r *Replica) ProposeSettings(ctx context.Context) error {
+	return r.propose(ctx, &command{op: opSettings, settings: r.m.mine})
+}
 
 // Engine is the local engine, for reads after Read.
 func (r *Replica) Engine() *engine.Engine { return r.e }

@@ -30,6 +30,8 @@ import (
 //
 //	'S' | label (32) | u64 n | n × (i64 ts | u64 value bits)       a series and its points
 //	'L' | label (32) | source (32) | u8 n | n × (u8 length | name)  a lens and its chain
+//	'C' | u64 catalog capacity | u64 lens capacity | i64 retention    the cluster's settings,
+//	                                                                 once the log has them
 const (
 	descriptorVersion = 1
 	descriptorSize    = 1 + 8 + 8 + sha256.Size
@@ -149,7 +151,7 @@ func (s *Snapshots) prune() {
 
 // write dumps e's state as the snapshot at index and returns its descriptor. It runs on the
 // node's loop, where no write is applied meanwhile: the dump is the state at index.
-func (s *Snapshots) write(e *engine.Engine, index uint64) ([]byte, error) {
+func (s *Snapshots) write(e *engine.Engine, index uint64, settings *Settings) ([]byte, error) {
 	tmp, err := os.CreateTemp(s.dir, "writing-*")
 	if err != nil {
 		return nil, err
@@ -158,7 +160,7 @@ func (s *Snapshots) write(e *engine.Engine, index uint64) ([]byte, error) {
 	h := sha256.New()
 	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
 	w := bufio.NewWriterSize(cw, 1<<20)
-	if err := dump(e, w); err != nil {
+	if err := dump(e, w, settings); err != nil {
 		_ = tmp.Close()
 		return nil, err
 	}
@@ -186,7 +188,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // dump writes every series, with its points, and every lens.
-func dump(e *engine.Engine, w *bufio.Writer) error {
+func dump(e *engine.Engine, w *bufio.Writer, settings *Settings) error {
 	_, _ = w.WriteString(snapshotMagic)
 	err := eachSeries(e, func(l series.Label) error {
 		var pts []engine.BatchPoint
@@ -220,6 +222,14 @@ func dump(e *engine.Engine, w *bufio.Writer) error {
 			_ = w.WriteByte(byte(len(t)))
 			_, _ = w.WriteString(t)
 		}
+	}
+	if settings != nil {
+		_ = w.WriteByte('C')
+		var b [24]byte
+		binary.BigEndian.PutUint64(b[:], uint64(settings.CatalogCapacity))
+		binary.BigEndian.PutUint64(b[8:], uint64(settings.LensCapacity))
+		binary.BigEndian.PutUint64(b[16:], uint64(settings.Retention))
+		_, _ = w.Write(b[:])
 	}
 	return w.WriteByte('E')
 }
@@ -283,24 +293,24 @@ func eachPoint(e *engine.Engine, l series.Label, f func(engine.BatchPoint)) erro
 }
 
 // restore replaces e's state with the snapshot d describes, checked against its hash.
-func (s *Snapshots) restore(e *engine.Engine, d descriptor) error {
+func (s *Snapshots) restore(e *engine.Engine, d descriptor) (*Settings, error) {
 	f, err := os.Open(s.path(d.index))
 	if err != nil {
-		return fmt.Errorf("replica: the snapshot at %d: %w", d.index, err)
+		return nil, fmt.Errorf("replica: the snapshot at %d: %w", d.index, err)
 	}
 	defer func() { _ = f.Close() }()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return err
+		return nil, err
 	}
 	if !bytes.Equal(h.Sum(nil), d.sum[:]) {
-		return fmt.Errorf("replica: the snapshot at %d does not match its hash", d.index)
+		return nil, fmt.Errorf("replica: the snapshot at %d does not match its hash", d.index)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+		return nil, err
 	}
 	if err := wipe(e); err != nil {
-		return err
+		return nil, err
 	}
 	return load(e, bufio.NewReaderSize(f, 1<<20))
 }
@@ -324,31 +334,44 @@ func wipe(e *engine.Engine) error {
 	return nil
 }
 
-// load applies a snapshot file's records to an empty engine.
-func load(e *engine.Engine, r *bufio.Reader) error {
+// load applies a snapshot file's records to an empty engine, and returns the settings it
+// holds (nil: none).
+func load(e *engine.Engine, r *bufio.Reader) (*Settings, error) {
 	magic := make([]byte, len(snapshotMagic))
 	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != snapshotMagic {
-		return errBadSnapshot
+		return nil, errBadSnapshot
 	}
+	var settings *Settings
 	for {
 		kind, err := r.ReadByte()
 		if err != nil {
-			return errBadSnapshot
+			return nil, errBadSnapshot
 		}
 		switch kind {
 		case 'E':
-			return nil
+			return settings, nil
 		case 'S':
 			err = loadSeries(e, r)
 		case 'L':
 			err = loadLens(e, r)
+		case 'C':
+			settings, err = loadSettings(r)
 		default:
 			err = errBadSnapshot
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
+}
+
+func loadSettings(r *bufio.Reader) (*Settings, error) {
+	var b [24]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return nil, errBadSnapshot
+	}
+	return &Settings{CatalogCapacity: int(binary.BigEndian.Uint64(b[:])), LensCapacity: int(binary.BigEndian.Uint64(b[8:])),
+		Retention: time.Duration(binary.BigEndian.Uint64(b[16:]))}, nil
 }
 
 func loadSeries(e *engine.Engine, r *bufio.Reader) error {

@@ -64,7 +64,7 @@ func TestGoldenSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc, err := snaps.write(e, 7)
+	desc, err := snaps.write(e, 7, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +89,10 @@ func TestGoldenSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&Snapshots{dir: restoreDir}).restore(other, d); err != nil {
+	if _, err := (&Snapshots{dir: restoreDir}).restore(other, d); err != nil {
 		t.Fatal(err)
 	}
-	again, err := (&Snapshots{dir: t.TempDir()}).write(other, 7)
+	again, err := (&Snapshots{dir: t.TempDir()}).write(other, 7, nil)
 	if err != nil || !bytes.Equal(again, desc) {
 		t.Fatalf("the restored engine dumps to %x (%v), want %x: not the same state", again, err, desc)
 	}
@@ -101,7 +101,7 @@ func TestGoldenSnapshot(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(restoreDir, snapshotName(7)), raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := (&Snapshots{dir: restoreDir}).restore(other, d); err == nil {
+	if _, err := (&Snapshots{dir: restoreDir}).restore(other, d); err == nil {
 		t.Fatal("a corrupt snapshot file was restored")
 	}
 }
