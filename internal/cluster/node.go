@@ -120,6 +120,7 @@ type Node struct {
 
 	snapshotAt    uint64           // the applied index of the last snapshot; the loop's
 	startFrom     *raftpb.Snapshot // the snapshot Run restores before anything else
+	snapshotDue   bool             // take a snapshot at the next chance (a member was added)
 	savedTerm     uint64           // the term and vote last saved; the loop's
 	savedVote     uint64
 	pending       []*raftpb.Entry // committed, waiting for a dump to end; the loop's
@@ -439,6 +440,13 @@ func (n *Node) applyConfChange(e *raftpb.Entry) {
 		cc = &v2
 	}
 	n.confState.Store(n.rn.ApplyConfChange(cc))
+	for _, c := range cc.AsV2().GetChanges() {
+		if c.GetType() == raftpb.ConfChangeAddLearnerNode || c.GetType() == raftpb.ConfChangeAddNode {
+			// A snapshot sent to the new member must name it: one taken before it was added
+			// would be refused by its Raft ("not in the ConfState"). Take a new one.
+			n.snapshotDue = true
+		}
+	}
 	env, err := decodeEnvelope(cc.AsV2().GetContext())
 	if n.cfg.Members != nil {
 		for _, c := range cc.AsV2().GetChanges() {
@@ -534,9 +542,10 @@ func (n *Node) dropPendingUpTo(i uint64) {
 // state machine dumps its state on another goroutine, and the loop records the snapshot and
 // compacts the log when it is done (finishSnapshot). On the loop.
 func (n *Node) maybeSnapshot() {
-	if n.cfg.SnapshotEntries == 0 || n.applied.Load() < n.snapshotAt+n.cfg.SnapshotEntries {
+	if n.cfg.SnapshotEntries == 0 || (!n.snapshotDue && n.applied.Load() < n.snapshotAt+n.cfg.SnapshotEntries) {
 		return
 	}
+	n.snapshotDue = false
 	index, done := n.applied.Load(), make(chan struct{})
 	n.dumping = done
 	start := time.Now()

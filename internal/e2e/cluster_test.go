@@ -540,3 +540,40 @@ func TestClusterRefusesAMemberWithOtherSettings(t *testing.T) {
 	cn := connect(t, c.addr(1))
 	cn.expect(cn.call(protocol.OpCreateSeries, series(label("still"))), okAnswer)
 }
+
+// TestClusterForcedNewClusterAfterMajorityLost loses two of three members for good; the
+// survivor, started once with TAU_FORCE_NEW_CLUSTER=true, forms a cluster alone with every
+// acknowledged write, takes writes, and then grows again with tau cluster add.
+func TestClusterForcedNewClusterAfterMajorityLost(t *testing.T) {
+	c := newTestCluster(t, 3, "TAU_CLUSTER_SNAPSHOT_ENTRIES=20")
+	l := label("forced")
+	cn := connect(t, c.addr(0))
+	cn.expect(cn.call(protocol.OpCreateSeries, series(l)), okAnswer)
+	for ts := int64(1); ts <= 50; ts++ {
+		cn.expect(cn.call(protocol.OpAppend, appendP(l, ts, float64(ts))), okAnswer)
+	}
+	c.procs[1].Kill()
+	c.procs[2].Kill()
+	c.procs[0].Kill()
+	c.env = append(c.env, "TAU_FORCE_NEW_CLUSTER=true")
+	c.restart(0)
+	if !strings.Contains(c.procs[0].Log(), "forms a new cluster alone") {
+		t.Fatalf("the forced start does not say what it did; log:\n%s", c.procs[0].Log())
+	}
+	cn = connect(t, c.addr(0))
+	cn.expect(cn.call(protocol.OpSeriesInfo, series(l)), answer{protocol.OpOK, protocol.AppendSeriesInfoAnswer(nil, 50, 1, 50)[protocol.HeaderSize:]})
+	cn.expect(cn.call(protocol.OpAppend, appendP(l, 51, 51)), okAnswer)
+	// Once it runs, the variable goes; a new member joins the new cluster.
+	c.env = c.env[:len(c.env)-1]
+	c.procs[0].Kill()
+	c.restart(0)
+	c.dirs[1] = t.TempDir()
+	joiner := c.start(1)
+	if code, body := clusterAPI(t, c.procs[0].HTTPAddr, http.MethodPost, "/cluster/members",
+		fmt.Sprintf(`{"name":"m1","peer_address":%q}`, c.peers[1])); code != http.StatusOK {
+		t.Fatalf("adding a member to the forced cluster: %d %s; its log:\n%s", code, body, joiner.Log())
+	}
+	joiner.WaitReady()
+	back := connect(t, c.addr(1))
+	back.expect(back.call(protocol.OpQueryPoint, queryP(l, 51)), foundAnswer(51))
+}

@@ -141,6 +141,14 @@ func (m *Member) openLog() error {
 	last, _ := m.store.LastIndex()
 	hs, _, _ := m.store.InitialState()
 	m.fresh = last == 0 && raft.IsEmptyHardState(hs)
+	if m.cfg.ForceNewCluster {
+		if m.fresh {
+			return &ConfigError{errors.New("TAU_FORCE_NEW_CLUSTER=true on a member with no Raft log: there is no data to form a cluster with")}
+		}
+		if err := forceNewCluster(m.store, m.id.NodeID, m.log); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -179,12 +187,13 @@ func (m *Member) Bind(e *engine.Engine, src *tlsconfig.Source) (*replica.Replica
 		ClusterID: m.id.ClusterID, NodeID: m.id.NodeID, Secret: m.secret, AcceptSecrets: m.accept, Group: group,
 		Logger: m.log, Registerer: m.reg,
 		Removed:   func(id uint64) bool { return peers.wasRemoved(id) },
-		OnRemoved: func() { peers.selfRemoved("a member refused it as removed") },
+		OnRemoved: m.refusedAsRemoved,
 	}, &m.handler, snaps, snaps)
 	if err != nil {
 		return nil, err
 	}
 	peers = newDirectory(m.id.NodeID, tr, m.log)
+	m.peers = peers
 	m.tr, m.peers = tr, peers
 	m.peers.onSelfRemoved = func() { closeOnce(m.stopping) }
 	var founders []uint64
@@ -414,4 +423,16 @@ func (m *Member) settingsDiffer(mine, cluster replica.Settings) {
 	m.log.Error("this member's settings differ from the cluster's, so it could decide outcomes unlike the others: it stops; give it the cluster's", diff...)
 	m.ready.Store(false)
 	close(m.refused)
+}
+
+// refusedAsRemoved is a peer refusing this node's streams because the cluster removed it. A
+// node whose own addition it has not applied yet is one being added again (a replaced member,
+// started on an empty directory before its tau cluster add): it waits to be added. Any other
+// stops serving.
+func (m *Member) refusedAsRemoved() {
+	if !m.peers.isJoined() {
+		m.log.Info("a member refuses this node, removed from the cluster before: it waits to be added again (tau cluster add)")
+		return
+	}
+	m.peers.selfRemoved("a member refused it as removed")
 }

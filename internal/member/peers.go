@@ -35,6 +35,7 @@ type directory struct {
 	peers         map[uint64]Peer
 	gone          map[uint64]bool // removed members, whose streams are refused
 	removed       bool            // this node was removed from the cluster
+	joined        bool            // this node's addition was applied here
 	onSelfRemoved func()
 }
 
@@ -55,6 +56,9 @@ func (d *directory) Changed(t raftpb.ConfChangeType, id uint64, info []byte) {
 	switch t {
 	case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
 		delete(d.gone, id)
+		if id == d.self {
+			d.joined = true
+		}
 		p := d.peers[id]
 		p.ID = id
 		if name, addr, ok := parsePeerInfo(info); ok {
@@ -125,4 +129,11 @@ func (d *directory) isRemoved() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.removed
+}
+
+// isJoined reports whether this node's own addition has been applied here.
+func (d *directory) isJoined() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.joined
 }

@@ -156,9 +156,10 @@ func checkChart(t *testing.T, objs *objects, rc renderCase) {
 			}
 		}
 		for name := range known {
-			// The chart never accepts the data-loss risk of TAU_FSYNC=interval in a cluster: it
-			// refuses that combination instead.
-			deliberatelyUnset := name == "TAU_CERTIFICATE" || name == "TAU_CLUSTER_ACCEPT_FSYNC_DATA_LOSS"
+			// The chart never accepts the data-loss risk of TAU_FSYNC=interval in a cluster (it
+			// refuses that combination instead), and forcing a new cluster is a one-off an
+			// operator sets by hand (docs/cluster-kubernetes.md).
+			deliberatelyUnset := name == "TAU_CERTIFICATE" || name == "TAU_CLUSTER_ACCEPT_FSYNC_DATA_LOSS" || name == "TAU_FORCE_NEW_CLUSTER"
 			if _, ok := env[name]; !ok && !deliberatelyUnset && !tlsOff(rc, name) && !clusterOff(rc, name) {
 				t.Errorf("server variable %s is not reachable from the chart", name)
 			}

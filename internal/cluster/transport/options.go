@@ -25,8 +25,8 @@ type Options struct {
 	// a message of another group is refused.
 	Group uint64
 	// Removed, when set, says a node id was removed from the cluster: its streams are refused
-	// (before the proof: being removed is no secret), and it hears so; OnRemoved is called,
-	// once, when a peer refuses this node as removed (C8: a removed node stops serving).
+	// (before the proof: being removed is no secret), and it hears so; OnRemoved is called
+	// when a peer refuses this node as removed (C8: a removed node stops serving).
 	Removed   func(id uint64) bool
 	OnRemoved func()
 

@@ -56,7 +56,7 @@ func (p *peer) refused(err error) error {
 	switch status.Code(err) {
 	case codes.FailedPrecondition:
 		if status.Convert(err).Message() == errRemoved.Error() && p.t.o.OnRemoved != nil {
-			p.t.removedOnce.Do(func() { go p.t.o.OnRemoved() })
+			go p.t.o.OnRemoved() // at each refusal: streams reopen after a growing wait
 		}
 	case codes.PermissionDenied, codes.Unauthenticated, codes.InvalidArgument:
 		p.t.m.authFailures.WithLabelValues(reasonRefused).Inc()

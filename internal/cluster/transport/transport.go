@@ -69,8 +69,7 @@ type Transport struct {
 	peers  map[uint64]*peer
 	closed bool
 
-	closeOnce   sync.Once
-	removedOnce sync.Once // Options.OnRemoved
+	closeOnce sync.Once
 
 	// corrupt, set by tests only, alters each snapshot chunk after its checksum is taken: a
 	// fault on the way that only the receiver's check can catch.
