@@ -77,7 +77,7 @@ type Config struct {
 	PeerAddress            string        `split_words:"true" desc:"cluster mode: where this node listens for its peers, host:port (default: 0.0.0.0 and the port of this node's entry)"`
 	RequestTimeout         time.Duration `split_words:"true" default:"5s" desc:"cluster mode: how long a request waits for the cluster (then busy if nothing was done, internal_error if its outcome is unknown)"`
 	ClusterSnapshotEntries uint64        `split_words:"true" default:"100000" desc:"cluster mode: log entries applied between two snapshots of the whole state, after each of which the Raft log is compacted (a member that falls further behind is sent the snapshot)"`
-	ForceNewCluster bool `split_words:"true" default:"false" desc:"cluster mode, after a majority is lost for good: start this member alone as a new cluster with its data (every other member removed from its log, as etcd's --force-new-cluster); a one-off: unset it once the member runs, then add members with tau cluster add"`
+	ForceNewCluster        bool          `split_words:"true" default:"false" desc:"cluster mode, after a majority is lost for good: start this member alone as a new cluster with its data (every other member removed from its log, as etcd's --force-new-cluster); a one-off: unset it once the member runs, then add members with tau cluster add"`
 	// ClusterAcceptFsyncDataLoss is the operator's acceptance of TAU_FSYNC=interval in
 	// cluster mode, which is refused without it.
 	ClusterAcceptFsyncDataLoss bool `split_words:"true" default:"false" desc:"cluster mode: accept TAU_FSYNC=interval, under which a crash can lose a vote or an entry a majority counted on, and Raft is then unsafe (acknowledged writes can be lost)"`
