@@ -99,3 +99,47 @@ func (d dedup) unwrap(data []byte) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// wrapInfos prefixes a snapshot's data with the members' infos, which the entries that carried
+// them no longer hold once the log is compacted: u32 n | n × (u64 id | u32 length | info),
+// ids ascending.
+func wrapInfos(infos map[uint64][]byte, data []byte) []byte {
+	ids := make([]uint64, 0, len(infos))
+	for id := range infos {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(ids)))
+	for _, id := range ids {
+		b = binary.BigEndian.AppendUint64(b, id)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(infos[id])))
+		b = append(b, infos[id]...)
+	}
+	return append(b, data...)
+}
+
+// unwrapInfos splits what wrapInfos joined; empty data has no infos.
+func unwrapInfos(data []byte) (map[uint64][]byte, []byte, error) {
+	infos := map[uint64][]byte{}
+	if len(data) == 0 {
+		return infos, nil, nil
+	}
+	bad := errors.New("cluster: bad member infos in a snapshot")
+	if len(data) < 4 {
+		return nil, nil, bad
+	}
+	n := binary.BigEndian.Uint32(data)
+	data = data[4:]
+	for range n {
+		if len(data) < 12 {
+			return nil, nil, bad
+		}
+		id, l := binary.BigEndian.Uint64(data), binary.BigEndian.Uint32(data[8:])
+		if uint64(len(data)-12) < uint64(l) {
+			return nil, nil, bad
+		}
+		infos[id] = append([]byte(nil), data[12:12+l]...)
+		data = data[12+l:]
+	}
+	return infos, data, nil
+}

@@ -45,3 +45,68 @@ func decodeEnvelope(b []byte) (envelope, error) {
 		cmd:     b[envelopeSize:],
 	}, nil
 }
+
+// A batch envelope (version 2) carries the commands of several requests of one proposer in one
+// entry, so that the log, the peers and Raft handle one entry for them all:
+//
+//	u8 version (2) | u64 group | u64 proposer node id | u32 n | n × (u64 request id | u32 length | command)
+//
+// Each request is applied, and answered, as if it had its own entry, in the batch's order.
+const (
+	batchVersion    = 2
+	batchHeaderSize = 1 + 8 + 8 + 4
+)
+
+// batchItem is one request of a batch.
+type batchItem struct {
+	request uint64
+	cmd     []byte
+}
+
+func encodeBatch(group, node uint64, items []batchItem) []byte {
+	size := batchHeaderSize
+	for _, it := range items {
+		size += 12 + len(it.cmd)
+	}
+	b := make([]byte, batchHeaderSize, size)
+	b[0] = batchVersion
+	binary.BigEndian.PutUint64(b[1:], group)
+	binary.BigEndian.PutUint64(b[9:], node)
+	binary.BigEndian.PutUint32(b[17:], uint32(len(items)))
+	for _, it := range items {
+		b = binary.BigEndian.AppendUint64(b, it.request)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(it.cmd)))
+		b = append(b, it.cmd...)
+	}
+	return b
+}
+
+// decodeEntry reads an entry's data, of either version, as the envelopes of its requests.
+func decodeEntry(b []byte) ([]envelope, error) {
+	if len(b) > 0 && b[0] == envelopeVersion {
+		e, err := decodeEnvelope(b)
+		return []envelope{e}, err
+	}
+	if len(b) < batchHeaderSize || b[0] != batchVersion {
+		return nil, errBadEnvelope
+	}
+	group, node := binary.BigEndian.Uint64(b[1:]), binary.BigEndian.Uint64(b[9:])
+	n := binary.BigEndian.Uint32(b[17:])
+	rest := b[batchHeaderSize:]
+	out := make([]envelope, 0, min(n, 1<<16))
+	for range n {
+		if len(rest) < 12 {
+			return nil, errBadEnvelope
+		}
+		req, l := binary.BigEndian.Uint64(rest), binary.BigEndian.Uint32(rest[8:])
+		if uint64(len(rest)-12) < uint64(l) {
+			return nil, errBadEnvelope
+		}
+		out = append(out, envelope{group: group, node: node, request: req, cmd: rest[12 : 12+l]})
+		rest = rest[12+l:]
+	}
+	if len(rest) != 0 {
+		return nil, errBadEnvelope
+	}
+	return out, nil
+}

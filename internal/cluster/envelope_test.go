@@ -48,3 +48,28 @@ func TestGoldenEnvelope(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenBatchEnvelope pins the batch envelope (version 2): Raft entries hold it on disk.
+func TestGoldenBatchEnvelope(t *testing.T) {
+	items := []batchItem{{request: 1, cmd: []byte("put k 1")}, {request: 1 << 63, cmd: nil}, {request: 42, cmd: []byte{0, 0xff}}}
+	b := encodeBatch(7, 3, items)
+	golden.Check(t, "testdata/envelope-v2.golden", b, *update)
+	data, err := os.ReadFile("testdata/envelope-v2.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, err := decodeEntry(data)
+	if err != nil || len(envs) != len(items) {
+		t.Fatalf("the golden batch decodes to %d envelopes, %v", len(envs), err)
+	}
+	for i, e := range envs {
+		if e.group != 7 || e.node != 3 || e.request != items[i].request || !bytes.Equal(e.cmd, items[i].cmd) {
+			t.Fatalf("request %d decodes to %+v", i, e)
+		}
+	}
+	for _, bad := range [][]byte{data[:len(data)-1], append(append([]byte(nil), data...), 0), data[:batchHeaderSize-1]} {
+		if _, err := decodeEntry(bad); err == nil {
+			t.Fatalf("%x decodes", bad)
+		}
+	}
+}

@@ -102,9 +102,13 @@ type Node struct {
 	once  sync.Once
 
 	nextRequest atomic.Uint64
+	subMu       sync.Mutex  // guards submitted: Submit's requests, for the loop to propose
+	submitted   []batchItem // in the order they were submitted
+	subBytes    int
 	waitMu      sync.Mutex
 	waiting     map[uint64]waiter // proposals of this node, by request id
 	applied1    dedup             // the requests applied, so a duplicate entry is applied once
+	infos       map[uint64][]byte // each member's info (name and address), kept in snapshots; the loop's
 
 	reads readBatcher
 
@@ -159,6 +163,7 @@ func NewNode(cfg Config) (*Node, error) {
 		done:      make(chan struct{}),
 		waiting:   map[uint64]waiter{},
 		applied1:  newDedup(),
+		infos:     map[uint64][]byte{},
 		appliedCh: make(chan struct{}),
 	}
 	snap, err := cfg.Storage.Snapshot()
@@ -231,7 +236,7 @@ func (n *Node) Run() error {
 	defer close(n.done)
 	if snap := n.startFrom; snap != nil {
 		n.startFrom = nil
-		if err := n.restoreData(snap.GetData()); err != nil {
+		if err := n.restoreData(snap); err != nil {
 			err = fmt.Errorf("cluster: restore snapshot at %d: %w", snap.GetMetadata().GetIndex(), err)
 			n.log.Error("cluster node stops", zap.Error(err))
 			n.failAll()
@@ -385,7 +390,7 @@ func (n *Node) handleReady() error {
 
 // restore replaces the state machine's state with a snapshot from the leader.
 func (n *Node) restore(snap *raftpb.Snapshot) error {
-	if err := n.restoreData(snap.GetData()); err != nil {
+	if err := n.restoreData(snap); err != nil {
 		return fmt.Errorf("cluster: restore snapshot at %d: %w", snap.GetMetadata().GetIndex(), err)
 	}
 	n.confState.Store(snap.GetMetadata().GetConfState())
@@ -408,17 +413,19 @@ func (n *Node) apply(e *raftpb.Entry) {
 }
 
 func (n *Node) applyCommand(e *raftpb.Entry) {
-	env, err := decodeEnvelope(e.GetData())
-	if err != nil || env.group != n.cfg.Group {
+	envs, err := decodeEntry(e.GetData())
+	if err != nil || (len(envs) > 0 && envs[0].group != n.cfg.Group) {
 		n.log.Error("skipping an entry this node cannot read", zap.Uint64("index", e.GetIndex()), zap.Error(err))
 		return
 	}
-	if !n.applied1.first(env.node, env.request) {
-		return // a proposal made again after a leader change, whose first copy was not lost
-	}
-	v := n.cfg.StateMachine.Apply(e.GetIndex(), env.cmd)
-	if env.node == n.cfg.ID {
-		n.answer(env.request, result{v: v})
+	for _, env := range envs {
+		if !n.applied1.first(env.node, env.request) {
+			continue // a proposal made again after a leader change, whose first copy was not lost
+		}
+		v := n.cfg.StateMachine.Apply(e.GetIndex(), env.cmd)
+		if env.node == n.cfg.ID {
+			n.answer(env.request, result{v: v})
+		}
 	}
 }
 
@@ -448,8 +455,13 @@ func (n *Node) applyConfChange(e *raftpb.Entry) {
 		}
 	}
 	env, err := decodeEnvelope(cc.AsV2().GetContext())
-	if n.cfg.Members != nil {
-		for _, c := range cc.AsV2().GetChanges() {
+	for _, c := range cc.AsV2().GetChanges() {
+		if c.GetType() == raftpb.ConfChangeRemoveNode {
+			delete(n.infos, c.GetNodeId())
+		} else if env.cmd != nil {
+			n.infos[c.GetNodeId()] = env.cmd
+		}
+		if n.cfg.Members != nil {
 			n.cfg.Members.Changed(c.GetType(), c.GetNodeId(), env.cmd)
 		}
 	}
@@ -574,7 +586,7 @@ func (n *Node) finishSnapshot(index uint64, data []byte, err error, took time.Du
 
 // record saves the snapshot at index and compacts the log behind it, but for KeepEntries.
 func (n *Node) record(index uint64, data []byte) error {
-	if _, err := n.cfg.Storage.CreateSnapshot(index, n.confState.Load(), n.applied1.wrap(data)); err != nil {
+	if _, err := n.cfg.Storage.CreateSnapshot(index, n.confState.Load(), wrapInfos(n.infos, n.applied1.wrap(data))); err != nil {
 		return err
 	}
 	if index <= n.cfg.KeepEntries {
@@ -590,8 +602,23 @@ func (n *Node) awaitDump() {
 	}
 }
 
-// restoreData restores a snapshot's data: the dedup state, then the state machine's.
-func (n *Node) restoreData(data []byte) error {
+// restoreData restores a snapshot's data: the members' infos (told to Config.Members, as the
+// entries that carried them were), the dedup state, then the state machine's.
+func (n *Node) restoreData(snap *raftpb.Snapshot) error {
+	infos, data, err := unwrapInfos(snap.GetData())
+	if err != nil {
+		return err
+	}
+	n.infos = infos
+	if n.cfg.Members != nil {
+		cs := snap.GetMetadata().GetConfState()
+		for _, id := range cs.GetVoters() {
+			n.cfg.Members.Changed(raftpb.ConfChangeAddNode, id, infos[id])
+		}
+		for _, id := range cs.GetLearners() {
+			n.cfg.Members.Changed(raftpb.ConfChangeAddLearnerNode, id, infos[id])
+		}
+	}
 	rest, err := n.applied1.unwrap(data)
 	if err != nil {
 		return err

@@ -25,20 +25,72 @@ func (n *Node) Propose(ctx context.Context, cmd []byte) (any, error) {
 // exactly once: the state machine's result once the entry is applied on this node, ErrBusy
 // when Raft drops it at once, ErrUnknown when it is not applied within timeout, ErrStopped
 // when the node stops first. Proposals submitted one after the other by one goroutine reach
-// Raft in that order, so a connection's pipelined writes keep their order (R1). done runs on
-// the node's loop or a timer's goroutine: it must not block.
+// Raft in that order, so a connection's pipelined writes keep their order (R1). Submits that
+// come together share one entry (a batch envelope). done runs on the node's loop or a
+// timer's goroutine: it must not block.
 func (n *Node) Submit(cmd []byte, timeout time.Duration, done func(v any, err error)) {
 	id := n.nextRequest.Add(1)
-	data := envelope{group: n.cfg.Group, node: n.cfg.ID, request: id, cmd: cmd}.encode()
 	n.register(id, func(r result) { done(r.v, r.err) })
-	timer := time.AfterFunc(timeout, func() { n.answer(id, result{err: ErrUnknown}) })
-	if !n.do(func() {
-		if err := n.propose(id, data); err != nil {
-			n.answer(id, result{err: proposeErr(err)})
+	time.AfterFunc(timeout, func() { n.answer(id, result{err: ErrUnknown}) })
+	n.subMu.Lock()
+	n.submitted = append(n.submitted, batchItem{request: id, cmd: cmd})
+	n.subBytes += len(cmd)
+	first := len(n.submitted) == 1
+	n.subMu.Unlock()
+	if first && !n.do(n.proposeSubmitted) {
+		n.failSubmitted()
+	}
+}
+
+// maxBatchBytes bounds the commands of one batch entry, under the transport's message size.
+const maxBatchBytes = 512 << 10
+
+// proposeSubmitted proposes what Submit gathered, in entries of up to maxBatchBytes. On the
+// loop.
+func (n *Node) proposeSubmitted() {
+	n.subMu.Lock()
+	items := n.submitted
+	n.submitted, n.subBytes = nil, 0
+	n.subMu.Unlock()
+	for len(items) > 0 {
+		k, size := 0, 0
+		for k < len(items) && (k == 0 || size+len(items[k].cmd) <= maxBatchBytes) {
+			size += len(items[k].cmd)
+			k++
 		}
-	}) {
-		timer.Stop()
-		n.answer(id, result{err: ErrStopped})
+		batch := items[:k]
+		items = items[k:]
+		var data []byte
+		if len(batch) == 1 {
+			data = envelope{group: n.cfg.Group, node: n.cfg.ID, request: batch[0].request, cmd: batch[0].cmd}.encode()
+		} else {
+			data = encodeBatch(n.cfg.Group, n.cfg.ID, batch)
+		}
+		if err := n.rn.Propose(data); err != nil {
+			for _, it := range batch {
+				n.answer(it.request, result{err: proposeErr(err)})
+			}
+			continue
+		}
+		n.waitMu.Lock()
+		for _, it := range batch {
+			if w, ok := n.waiting[it.request]; ok {
+				w.data = data // proposed again as a whole after a leader change; applied once each
+				n.waiting[it.request] = w
+			}
+		}
+		n.waitMu.Unlock()
+	}
+}
+
+// failSubmitted answers what Submit gathered ErrStopped: the node stops.
+func (n *Node) failSubmitted() {
+	n.subMu.Lock()
+	items := n.submitted
+	n.submitted, n.subBytes = nil, 0
+	n.subMu.Unlock()
+	for _, it := range items {
+		n.answer(it.request, result{err: ErrStopped})
 	}
 }
 
@@ -99,9 +151,12 @@ func (n *Node) reproposeWaiting() {
 		}
 	}
 	slices.Sort(ids)
-	datas := make([][]byte, len(ids))
-	for i, id := range ids {
-		datas[i] = n.waiting[id].data
+	var datas [][]byte
+	for _, id := range ids {
+		d := n.waiting[id].data
+		if len(datas) == 0 || &datas[len(datas)-1][0] != &d[0] { // a batch once, not once a request
+			datas = append(datas, d)
+		}
 	}
 	n.waitMu.Unlock()
 	for _, d := range datas {
@@ -109,6 +164,7 @@ func (n *Node) reproposeWaiting() {
 	}
 }
 
+// forget drops request id's waiter.
 func (n *Node) forget(id uint64) {
 	n.waitMu.Lock()
 	delete(n.waiting, id)
