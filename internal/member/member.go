@@ -319,6 +319,9 @@ func (m *Member) probe(ctx context.Context) {
 		case <-t.C:
 		}
 		st := m.node.Status()
+		if m.peers.outOfCluster() && st.Applied >= st.Commit {
+			m.peers.selfRemoved("its removal was applied here")
+		}
 		if st.Leader != lead {
 			lead = st.Leader
 			last = time.Time{} // ask again at once

@@ -36,6 +36,7 @@ type directory struct {
 	gone          map[uint64]bool // removed members, whose streams are refused
 	removed       bool            // this node was removed from the cluster
 	joined        bool            // this node's addition was applied here
+	outInLog      bool            // this node's removal was applied here, and no addition since
 	onSelfRemoved func()
 }
 
@@ -57,7 +58,7 @@ func (d *directory) Changed(t raftpb.ConfChangeType, id uint64, info []byte) {
 	case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
 		delete(d.gone, id)
 		if id == d.self {
-			d.joined = true
+			d.joined, d.outInLog = true, false // added (again): a removal before it is past
 		}
 		p := d.peers[id]
 		p.ID = id
@@ -73,9 +74,19 @@ func (d *directory) Changed(t raftpb.ConfChangeType, id uint64, info []byte) {
 		d.gone[id] = true
 		d.tr.RemovePeer(id)
 		if id == d.self {
-			d.selfRemovedLocked("its removal was applied here")
+			// Not at once: an entry after it, not yet applied, may add this node again (a
+			// member replaced under its own name). The member stops once it has applied all
+			// it knows committed and is still out (outOfCluster).
+			d.outInLog = true
 		}
 	}
+}
+
+// outOfCluster reports whether this node's removal is the last word of its log so far.
+func (d *directory) outOfCluster() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.outInLog
 }
 
 // selfRemoved is this node learning it was removed: from its own log, or from a peer that
