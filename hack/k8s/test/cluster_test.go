@@ -29,7 +29,7 @@ const (
 
 // clusterVars are the server's cluster-mode variables: set exactly when the chart runs in
 // cluster mode.
-var clusterVars = []string{"TAU_INITIAL_CLUSTER", "TAU_NODE_NAME", "TAU_PEER_ADDRESS", "TAU_REQUEST_TIMEOUT"}
+var clusterVars = []string{"TAU_INITIAL_CLUSTER", "TAU_NODE_NAME", "TAU_PEER_ADDRESS", "TAU_REQUEST_TIMEOUT", "TAU_CLUSTER_SNAPSHOT_ENTRIES"}
 
 // clusterMembers is the replicaCount a render case sets (1 by default).
 func clusterMembers(rc renderCase) int {
