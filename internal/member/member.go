@@ -429,11 +429,16 @@ func (m *Member) settingsDiffer(mine, cluster replica.Settings) {
 }
 
 // refusedAsRemoved is a peer refusing this node's streams because the cluster removed it. A
-// node whose own addition it has not applied yet is one being added again (a replaced member,
-// started on an empty directory before its tau cluster add): it waits to be added. Any other
-// stops serving.
+// node that started on an empty directory and has not been added by the cluster yet is one
+// being added again (a replaced member, started before its tau cluster add; as a founder it
+// bootstrapped its own addition, which does not count): it waits to be added. Any other stops
+// serving.
 func (m *Member) refusedAsRemoved() {
-	if !m.peers.isJoined() {
+	bootstrapped := 0
+	if m.fresh && m.cl.Founder {
+		bootstrapped = 1
+	}
+	if m.fresh && m.peers.additions() <= bootstrapped {
 		m.log.Info("a member refuses this node, removed from the cluster before: it waits to be added again (tau cluster add)")
 		return
 	}
