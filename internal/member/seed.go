@@ -86,32 +86,38 @@ func (m *Member) seed(ctx context.Context) error {
 	return nil
 }
 
-// seedFrom proposes every series (with its points) and every lens of e.
+// seedFrom proposes every series (with its points, in batches) and every lens of e.
 func (m *Member) seedFrom(ctx context.Context, e *engine.Engine) (int64, error) {
 	var points int64
-	var start series.Label
-	page := &engine.ListPage{}
-	for first := true; ; first = false {
-		res := engine.NewResult()
-		e.ListSeries(start, engine.MaxListLimit, page, res)
-		res.Wait()
-		if err := res.Durable(); err != nil {
-			return points, err
+	err := e.EachSeries(func(l series.Label) error {
+		if err := m.seedWrite(ctx, &replica.Write{Op: replica.OpCreate, Label: l}); err != nil {
+			return err
 		}
-		for _, l := range page.Labels {
-			if !first && l == start {
-				continue
+		var pts []engine.BatchPoint
+		flush := func() error {
+			if len(pts) == 0 {
+				return nil
 			}
-			n, err := m.seedSeries(ctx, e, l)
-			points += n
-			if err != nil {
-				return points, err
+			err := m.seedWrite(ctx, &replica.Write{Op: replica.OpBatch, Label: l, Points: pts})
+			points += int64(len(pts))
+			pts = nil
+			return err
+		}
+		var werr error
+		if err := e.EachPoint(l, func(p engine.BatchPoint) {
+			if pts = append(pts, p); len(pts) == seedBatch && werr == nil {
+				werr = flush()
 			}
+		}); err != nil {
+			return err
 		}
-		if !page.More || len(page.Labels) == 0 {
-			break
+		if werr != nil {
+			return werr
 		}
-		start = page.Labels[len(page.Labels)-1]
+		return flush()
+	})
+	if err != nil {
+		return points, err
 	}
 	for _, d := range e.LensDefinitions() {
 		w := &replica.Write{Op: replica.OpRestoreLens, Label: d.Label, Other: d.Source, Chain: d.Transforms}
@@ -120,40 +126,6 @@ func (m *Member) seedFrom(ctx context.Context, e *engine.Engine) (int64, error) 
 		}
 	}
 	return points, nil
-}
-
-// seedSeries proposes one series and its points, in batches.
-func (m *Member) seedSeries(ctx context.Context, e *engine.Engine, l series.Label) (int64, error) {
-	if err := m.seedWrite(ctx, &replica.Write{Op: replica.OpCreate, Label: l}); err != nil {
-		return 0, err
-	}
-	var n int64
-	from := int64(-1 << 63)
-	page := &engine.RangePage{}
-	for {
-		res := engine.NewResult()
-		e.QueryRange(l, engine.RangeQuery{Start: from, End: 1<<63 - 1, Limit: seedBatch}, page, res)
-		res.Wait()
-		if err := res.Durable(); err != nil {
-			return n, err
-		}
-		if len(page.Points) == 0 {
-			return n, nil
-		}
-		pts := make([]engine.BatchPoint, len(page.Points))
-		for i, p := range page.Points {
-			pts[i] = engine.BatchPoint{TS: p.TS, Value: p.Value}
-		}
-		if err := m.seedWrite(ctx, &replica.Write{Op: replica.OpBatch, Label: l, Points: pts}); err != nil {
-			return n, err
-		}
-		n += int64(len(pts))
-		last := pts[len(pts)-1].TS
-		if !page.More || last == 1<<63-1 {
-			return n, nil
-		}
-		from = last + 1
-	}
 }
 
 // seedWrite proposes w until its outcome is known; an effect already there (a seeding cut

@@ -190,9 +190,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // dump writes every series, with its points, and every lens.
 func dump(e *engine.Engine, w *bufio.Writer, settings *Settings) error {
 	_, _ = w.WriteString(snapshotMagic)
-	err := eachSeries(e, func(l series.Label) error {
+	err := e.EachSeries(func(l series.Label) error {
 		var pts []engine.BatchPoint
-		if err := eachPoint(e, l, func(p engine.BatchPoint) { pts = append(pts, p) }); err != nil {
+		if err := e.EachPoint(l, func(p engine.BatchPoint) { pts = append(pts, p) }); err != nil {
 			return err
 		}
 		_ = w.WriteByte('S')
@@ -234,64 +234,6 @@ func dump(e *engine.Engine, w *bufio.Writer, settings *Settings) error {
 	return w.WriteByte('E')
 }
 
-// eachSeries calls f with every series' label, in order.
-func eachSeries(e *engine.Engine, f func(series.Label) error) error {
-	var start series.Label
-	page := &engine.ListPage{}
-	res := engine.NewResult()
-	for first := true; ; first = false {
-		e.ListSeries(start, engine.MaxListLimit, page, res)
-		res.Wait()
-		if err := res.Durable(); err != nil {
-			return err
-		}
-		labels := append([]series.Label(nil), page.Labels...)
-		for _, l := range labels {
-			if !first && l == start {
-				continue
-			}
-			if err := f(l); err != nil {
-				return err
-			}
-		}
-		if !page.More || len(labels) == 0 {
-			return nil
-		}
-		start = labels[len(labels)-1]
-	}
-}
-
-// eachPoint calls f with every point of series l, oldest first.
-func eachPoint(e *engine.Engine, l series.Label, f func(engine.BatchPoint)) error {
-	from := int64(-1 << 63)
-	page := &engine.RangePage{}
-	res := engine.NewResult()
-	for {
-		e.QueryRange(l, engine.RangeQuery{Start: from, End: 1<<63 - 1, Limit: engine.MaxRangeLimit}, page, res)
-		res.Wait()
-		if err := res.Durable(); err != nil {
-			return err
-		}
-		for _, p := range page.Points {
-			f(engine.BatchPoint{TS: p.TS, Value: p.Value})
-		}
-		if !page.More || len(page.Points) == 0 {
-			break
-		}
-		from = page.Points[len(page.Points)-1].TS + 1
-	}
-	// A range ends before its end, so the one timestamp no range reaches is asked alone.
-	e.QueryPoint(l, 1<<63-1, res)
-	res.Wait()
-	if err := res.Durable(); err != nil {
-		return err
-	}
-	if res.Found() {
-		f(engine.BatchPoint{TS: 1<<63 - 1, Value: res.Value()})
-	}
-	return nil
-}
-
 // restore replaces e's state with the snapshot d describes, checked against its hash.
 func (s *Snapshots) restore(e *engine.Engine, d descriptor) (*Settings, error) {
 	f, err := os.Open(s.path(d.index))
@@ -318,7 +260,7 @@ func (s *Snapshots) restore(e *engine.Engine, d descriptor) (*Settings, error) {
 // wipe drops every series and lens of e.
 func wipe(e *engine.Engine) error {
 	var labels []series.Label
-	if err := eachSeries(e, func(l series.Label) error { labels = append(labels, l); return nil }); err != nil {
+	if err := e.EachSeries(func(l series.Label) error { labels = append(labels, l); return nil }); err != nil {
 		return err
 	}
 	for _, l := range labels {
