@@ -309,10 +309,10 @@ func TestC8_MembershipChangesOneAtATime(t *testing.T) {
 	}
 	c.ids = rest
 	c.put(c.leader(rest...), "b", 2)
+	c.sameState(rest...) // every remaining node has applied as far: the removal too
 	if st := c.node(rest[0]).Status(); contains(st.Voters, victim) || len(st.Voters) != 3 {
 		t.Fatalf("after removing node %d the voters are %v", victim, st.Voters)
 	}
-	c.sameState(rest...)
 }
 
 func confChange(t raftpb.ConfChangeType, id uint64) *raftpb.ConfChange {
