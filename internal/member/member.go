@@ -429,16 +429,15 @@ func (m *Member) settingsDiffer(mine, cluster replica.Settings) {
 }
 
 // refusedAsRemoved is a peer refusing this node's streams because the cluster removed it. A
-// node that started on an empty directory and has not been added by the cluster yet is one
-// being added again (a replaced member, started before its tau cluster add; as a founder it
-// bootstrapped its own addition, which does not count): it waits to be added. Any other stops
-// serving.
+// node that started on an empty directory and has applied nothing but its own founding
+// entries is one being added again (a replaced member, started before its tau cluster add): it
+// waits to be added. Any other stops serving.
 func (m *Member) refusedAsRemoved() {
-	bootstrapped := 0
-	if m.fresh && m.cl.Founder {
-		bootstrapped = 1
+	founding := uint64(0)
+	if m.cl.Founder {
+		founding = uint64(len(m.cl.Founders))
 	}
-	if m.fresh && m.peers.additions() <= bootstrapped {
+	if m.fresh && m.node.Status().Applied <= founding {
 		m.log.Info("a member refuses this node, removed from the cluster before: it waits to be added again (tau cluster add)")
 		return
 	}

@@ -36,7 +36,6 @@ type directory struct {
 	gone          map[uint64]bool // removed members, whose streams are refused
 	removed       bool            // this node was removed from the cluster
 	joined        bool            // this node's addition was applied here
-	selfAdds      int             // additions of this node applied here
 	outInLog      bool            // this node's removal was applied here, and no addition since
 	onSelfRemoved func()
 }
@@ -60,7 +59,6 @@ func (d *directory) Changed(t raftpb.ConfChangeType, id uint64, info []byte) {
 		delete(d.gone, id)
 		if id == d.self {
 			d.joined, d.outInLog = true, false // added (again): a removal before it is past
-			d.selfAdds++
 		}
 		p := d.peers[id]
 		p.ID = id
@@ -142,11 +140,4 @@ func (d *directory) isRemoved() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.removed
-}
-
-// additions is how many additions of this node were applied here.
-func (d *directory) additions() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.selfAdds
 }
